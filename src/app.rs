@@ -1,0 +1,423 @@
+//! One function per subcommand. Flags become a validated plan before any connection is made, so bad input
+//! never sends anything; then the plan is carried out and its events rendered.
+
+use std::fs;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+
+use crate::address::{check_address, parse_mailbox, Mailbox};
+use crate::cli::{Cli, Command, SendArgs};
+use crate::error::{Error, Exit};
+use crate::event::{Discard, Event, Sink};
+use crate::message::{self, check_header_value, parse_header, Composition};
+use crate::net::{self, ServerSpec, SMTP_PORT};
+use crate::smtp::session::{Delivery, Envelope, Session, Timeouts};
+use crate::transcript::HumanTranscript;
+use crate::{generate, hostname};
+
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Send(args) => {
+            let stdin = io::stdin();
+            let stdin_is_terminal = stdin.is_terminal();
+            let plan = plan_send(args, &mut stdin.lock(), stdin_is_terminal)?;
+            send(&plan)
+        }
+        Command::Generate(args) => {
+            generate::write_all(&args.out)?;
+            Ok(Exit::Success)
+        }
+    }
+}
+
+/// Everything `send` needs, checked.
+#[derive(Debug)]
+pub struct SendPlan {
+    pub server: ServerSpec,
+    pub port: u16,
+    /// Empty for the null sender.
+    pub reverse_path: String,
+    pub recipients: Vec<String>,
+    pub message: Vec<u8>,
+    /// `None`: decided after connecting (the machine's name, or the local address as a literal).
+    pub client_name: Option<String>,
+    pub timeouts: Timeouts,
+    pub connect_timeout: Duration,
+    pub show_data: bool,
+    pub quiet: bool,
+    pub dump: bool,
+}
+
+/// Check every flag and read the message. `stdin` is read only when the message comes from it.
+pub fn plan_send(
+    args: SendArgs,
+    stdin: &mut dyn Read,
+    stdin_is_terminal: bool,
+) -> Result<SendPlan, Error> {
+    let usage = |flag: &str, value: &str, reason: String| {
+        Error::Usage(format!("invalid {flag} {value:?}: {reason}"))
+    };
+    let mailboxes = |flag: &str, values: &[String]| -> Result<Vec<Mailbox>, Error> {
+        values
+            .iter()
+            .map(|v| parse_mailbox(v).map_err(|reason| usage(flag, v, reason)))
+            .collect()
+    };
+    let mut to = mailboxes("recipient", &args.recipients)?;
+    to.extend(mailboxes("--to address", &args.to)?);
+    let cc = mailboxes("--cc address", &args.cc)?;
+    let bcc = mailboxes("--bcc address", &args.bcc)?;
+    let null_sender = args.null_sender || args.from.as_deref() == Some("");
+    let from = match args.from.as_deref() {
+        Some(from) if !from.is_empty() => {
+            Some(parse_mailbox(from).map_err(|r| usage("--from address", from, r))?)
+        }
+        _ => None,
+    };
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| parse_header(h).map_err(|reason| usage("--header", h, reason)))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(subject) = &args.subject {
+        check_header_value(subject).map_err(|reason| usage("--subject", subject, reason))?;
+    }
+    if let Some(name) = &args.helo {
+        check_client_name(name).map_err(|reason| usage("--helo", name, reason))?;
+    }
+    let server = match &args.server {
+        Some(server) => server
+            .parse::<ServerSpec>()
+            .map_err(|reason| usage("--server", server, reason))?,
+        None => return Err(Error::Usage(
+            "no --server given: say which server to send through (MX routing is not available yet)"
+                .into(),
+        )),
+    };
+    if to.is_empty() && cc.is_empty() && bcc.is_empty() {
+        return Err(Error::Usage(
+            "no recipient: give at least one with --to, --cc, --bcc or as an argument".into(),
+        ));
+    }
+    let port = match (server.port, args.port) {
+        (Some(in_server), Some(flag)) if in_server != flag => {
+            return Err(Error::Usage(format!(
+                "--server gives port {in_server} but --port gives {flag}"
+            )));
+        }
+        (Some(port), _) | (None, Some(port)) => port,
+        (None, None) => SMTP_PORT,
+    };
+
+    let machine_name = hostname::fully_qualified();
+    let from = from.unwrap_or_else(|| default_sender(machine_name.as_deref()));
+    let message = match (&args.data, &args.body_file, &args.body) {
+        (Some(path), _, _) => {
+            let data = read_input(path, stdin)?;
+            if data.is_empty() {
+                return Err(Error::BadInput(format!(
+                    "the message in {} is empty",
+                    display_path(path)
+                )));
+            }
+            data
+        }
+        (None, body_file, body) => {
+            let body = match (body_file, body) {
+                (Some(path), _) => Some(read_input(path, stdin)?),
+                (None, Some(text)) => Some(text.clone().into_bytes()),
+                (None, None) if !stdin_is_terminal => {
+                    let mut piped = Vec::new();
+                    stdin
+                        .read_to_end(&mut piped)
+                        .map_err(|cause| Error::Input {
+                            path: "stdin".into(),
+                            cause,
+                        })?;
+                    // An empty pipe (or /dev/null, as cron gives) means "no body": send the test body.
+                    (!piped.is_empty()).then_some(piped)
+                }
+                (None, None) => None,
+            };
+            let message_id_domain = match from.domain() {
+                "" => machine_name.as_deref().unwrap_or("localhost"),
+                domain => domain,
+            };
+            message::compose(&Composition {
+                from: &from,
+                to: &to,
+                cc: &cc,
+                subject: args.subject.as_deref(),
+                body: body.as_deref(),
+                headers: &headers,
+                date: SystemTime::now(),
+                message_id_domain,
+            })
+        }
+    };
+
+    let recipients = to
+        .iter()
+        .chain(&cc)
+        .chain(&bcc)
+        .map(|m| m.address.clone())
+        .collect();
+    let reverse_path = if null_sender {
+        String::new()
+    } else {
+        from.address.clone()
+    };
+    Ok(SendPlan {
+        server,
+        port,
+        reverse_path,
+        recipients,
+        message,
+        client_name: args.helo.or(machine_name),
+        timeouts: args
+            .timeout
+            .map_or_else(Timeouts::rfc5321, Timeouts::uniform),
+        connect_timeout: args.connect_timeout,
+        show_data: args.show_data,
+        quiet: args.quiet,
+        dump: args.dump,
+    })
+}
+
+/// RFC 5321 §4.1.1.1: a domain or an address literal; one word, no controls.
+fn check_client_name(name: &str) -> Result<(), String> {
+    if name.contains(['\r', '\n']) {
+        return Err("it contains a line break (CR or LF), which would inject a command".into());
+    }
+    if name.is_empty() {
+        return Err("it is empty".into());
+    }
+    if name.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return Err("it contains a space or control character".into());
+    }
+    Ok(())
+}
+
+/// `user@host` from the environment when no --from is given, as swaks does.
+fn default_sender(machine_name: Option<&str>) -> Mailbox {
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|var| {
+            std::env::var(var)
+                .ok()
+                .filter(|u| check_address(&format!("{u}@x")).is_ok())
+        })
+        .unwrap_or_else(|| "postie".into());
+    Mailbox {
+        name: None,
+        address: format!("{user}@{}", machine_name.unwrap_or("localhost")),
+    }
+}
+
+fn read_input(path: &Path, stdin: &mut dyn Read) -> Result<Vec<u8>, Error> {
+    if path == Path::new("-") {
+        let mut data = Vec::new();
+        stdin.read_to_end(&mut data).map_err(|cause| Error::Input {
+            path: "stdin".into(),
+            cause,
+        })?;
+        return Ok(data);
+    }
+    fs::read(path).map_err(|cause| Error::Input {
+        path: display_path(path),
+        cause,
+    })
+}
+
+fn display_path(path: &Path) -> String {
+    if path == Path::new("-") {
+        "stdin".into()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Carry out a send plan: connect, run the dialogue, summarise.
+pub fn send(plan: &SendPlan) -> anyhow::Result<Exit> {
+    if plan.dump {
+        return dump(plan);
+    }
+    let stdout = io::stdout();
+    let mut transcript;
+    let mut discard = Discard;
+    let sink: &mut dyn Sink = if plan.quiet {
+        &mut discard
+    } else {
+        transcript = HumanTranscript::new(stdout.lock());
+        &mut transcript
+    };
+    let target = format!("{}:{}", plan.server.host, plan.port);
+    if let net::Host::Name(name) = &plan.server.host {
+        sink.emit(Event::Info(format!("resolving {name}")));
+    }
+    let addresses = net::resolve(&plan.server.host, plan.port)?;
+    let stream = net::connect(&addresses, plan.connect_timeout, sink)?;
+    let client_name = match &plan.client_name {
+        Some(name) => name.clone(),
+        None => hostname::address_literal(
+            stream
+                .local_addr()
+                .context("reading the local address")?
+                .ip(),
+        ),
+    };
+    let envelope = Envelope {
+        reverse_path: &plan.reverse_path,
+        recipients: &plan.recipients,
+    };
+    let mut session = Session::new(stream, &mut *sink, plan.timeouts).show_data(plan.show_data);
+    let result = session.run(&client_name, envelope, &mut plan.message.as_slice());
+    drop(session);
+    sink.emit(Event::Info("connection closed".into()));
+    let delivery = result.with_context(|| format!("sending through {target}"))?;
+    summarise(&delivery, sink);
+    report_refusals(&delivery);
+    Ok(delivery.exit())
+}
+
+/// The closing lines of the transcript: every recipient and what became of it.
+fn summarise(delivery: &Delivery, sink: &mut dyn Sink) {
+    let total = delivery.recipients.len();
+    sink.emit(Event::Info(format!(
+        "delivered to {} of {total} recipient{}",
+        delivery.delivered_count(),
+        if total == 1 { "" } else { "s" }
+    )));
+    for outcome in &delivery.recipients {
+        let verdict = if outcome.delivered() {
+            "delivered".to_string()
+        } else if outcome.reply.is_transient() {
+            format!("deferred at {}", outcome.phase)
+        } else {
+            format!("refused at {}", outcome.phase)
+        };
+        sink.emit(Event::Info(format!(
+            "  {}: {verdict}: {}",
+            outcome.recipient, outcome.reply
+        )));
+    }
+}
+
+/// One stderr line per recipient that did not get the message: scripts and quiet mode see them too.
+fn report_refusals(delivery: &Delivery) {
+    let mut stderr = io::stderr().lock();
+    for outcome in delivery.recipients.iter().filter(|o| !o.delivered()) {
+        let _ = writeln!(
+            stderr,
+            "postie: error: {} refused {}: {}",
+            outcome.phase, outcome.recipient, outcome.reply
+        );
+    }
+}
+
+/// `--dump`: the exact message on stdout, the envelope on stderr, nothing sent.
+fn dump(plan: &SendPlan) -> anyhow::Result<Exit> {
+    if !plan.quiet {
+        let mut stderr = io::stderr().lock();
+        writeln!(stderr, "* envelope: MAIL FROM:<{}>", plan.reverse_path)?;
+        for recipient in &plan.recipients {
+            writeln!(stderr, "* envelope: RCPT TO:<{recipient}>")?;
+        }
+    }
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(&plan.message)
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
+            Err(error).context("writing the message")
+        }
+        _ => Ok(Exit::Success),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn plan(args: &[&str], stdin: &[u8]) -> Result<SendPlan, Error> {
+        let mut argv = vec!["postie", "send"];
+        argv.extend_from_slice(args);
+        let cli = Cli::try_parse_from(argv).expect("flags parse");
+        let Command::Send(send) = cli.command else {
+            panic!("not send")
+        };
+        plan_send(send, &mut &stdin[..], false)
+    }
+
+    #[test]
+    fn envelope_includes_cc_and_bcc_in_order() {
+        let plan = plan(
+            &[
+                "-s",
+                "127.0.0.1:2525",
+                "--from",
+                "a@x.test",
+                "b@x.test",
+                "--cc",
+                "c@x.test",
+                "--bcc",
+                "d@x.test",
+            ],
+            b"",
+        )
+        .unwrap();
+        assert_eq!(plan.recipients, ["b@x.test", "c@x.test", "d@x.test"]);
+        assert_eq!(plan.port, 2525);
+        let text = String::from_utf8(plan.message).unwrap();
+        assert!(
+            text.contains("Cc: <c@x.test>") || text.contains("Cc: c@x.test"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("d@x.test"),
+            "a Bcc recipient never appears in the message"
+        );
+    }
+
+    #[test]
+    fn null_sender_two_ways() {
+        assert_eq!(
+            plan(&["-s", "h", "--from", "", "b@x.test"], b"")
+                .unwrap()
+                .reverse_path,
+            ""
+        );
+        assert_eq!(
+            plan(&["-s", "h", "--null-sender", "b@x.test"], b"")
+                .unwrap()
+                .reverse_path,
+            ""
+        );
+    }
+
+    #[test]
+    fn stdin_body_and_empty_stdin() {
+        let piped = plan(&["-s", "h", "b@x.test"], b"report attached\n").unwrap();
+        assert!(String::from_utf8(piped.message)
+            .unwrap()
+            .ends_with("\r\n\r\nreport attached\r\n"));
+        let empty = plan(&["-s", "h", "b@x.test"], b"").unwrap();
+        assert!(String::from_utf8(empty.message)
+            .unwrap()
+            .ends_with("\r\n\r\nThis is a test mailing\r\n"));
+    }
+
+    #[test]
+    fn port_conflict() {
+        let error = plan(&["-s", "h:25", "-p", "26", "b@x.test"], b"").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--server gives port 25 but --port gives 26"
+        );
+    }
+}

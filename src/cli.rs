@@ -1,0 +1,173 @@
+//! The command line, as clap derive types. Nothing below `app` sees these: `app` turns them into a plan.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::exit_code_table;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "postie",
+    version,
+    about = "Send mail and show, line by line, what an SMTP server says",
+    after_help = exit_code_table(),
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send a message through an SMTP server and print the whole dialogue.
+    #[command(after_help = exit_code_table())]
+    Send(SendArgs),
+    /// Write shell completions and man pages generated from this definition (for packagers).
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Recipients, as with --to.
+    #[arg(value_name = "RECIPIENT")]
+    pub recipients: Vec<String>,
+
+    /// The server to send through, HOST[:PORT] ([ADDRESS]:PORT for IPv6).
+    #[arg(
+        long,
+        short = 's',
+        value_name = "HOST[:PORT]",
+        help_heading = "Connection"
+    )]
+    pub server: Option<String>,
+
+    /// The port, when --server does not give one [default: 25].
+    #[arg(long, short = 'p', value_parser = clap::value_parser!(u16).range(1..), help_heading = "Connection")]
+    pub port: Option<u16>,
+
+    /// The name to give in EHLO/HELO [default: this machine's fully qualified name, or an address literal].
+    #[arg(
+        long,
+        visible_alias = "ehlo",
+        value_name = "NAME",
+        help_heading = "Connection"
+    )]
+    pub helo: Option<String>,
+
+    /// Wait at most this long for each reply, instead of RFC 5321's per-step limits (5 min, 10 min at the end).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, help_heading = "Connection")]
+    pub timeout: Option<Duration>,
+
+    /// Give up on an address that does not accept the connection within this time.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "30", help_heading = "Connection")]
+    pub connect_timeout: Duration,
+
+    /// The sender, for the envelope and the From header: ADDRESS or 'Name <ADDRESS>'. '' means the null sender.
+    #[arg(long, short = 'f', value_name = "ADDRESS", help_heading = "Envelope")]
+    pub from: Option<String>,
+
+    /// Use the null reverse-path MAIL FROM:<> (as bounces do).
+    #[arg(long, help_heading = "Envelope")]
+    pub null_sender: bool,
+
+    /// A recipient (repeatable): ADDRESS or 'Name <ADDRESS>'.
+    #[arg(long, value_name = "ADDRESS", help_heading = "Envelope")]
+    pub to: Vec<String>,
+
+    /// A copy recipient (repeatable), listed in the Cc header.
+    #[arg(long, value_name = "ADDRESS", help_heading = "Envelope")]
+    pub cc: Vec<String>,
+
+    /// A blind copy recipient (repeatable): gets the message, never appears in it.
+    #[arg(long, value_name = "ADDRESS", help_heading = "Envelope")]
+    pub bcc: Vec<String>,
+
+    /// The Subject header [default: "test" and the date].
+    #[arg(long, value_name = "TEXT", help_heading = "Message")]
+    pub subject: Option<String>,
+
+    /// The body text [default: stdin when it is not a terminal, else a one-line test body].
+    #[arg(
+        long,
+        value_name = "TEXT",
+        conflicts_with = "body_file",
+        help_heading = "Message"
+    )]
+    pub body: Option<String>,
+
+    /// Read the body from a file ('-' for stdin).
+    #[arg(long, value_name = "PATH", help_heading = "Message")]
+    pub body_file: Option<PathBuf>,
+
+    /// Add a header, 'Name: value' (repeatable); it replaces a generated header of the same name.
+    #[arg(
+        long = "header",
+        short = 'H',
+        value_name = "NAME: VALUE",
+        help_heading = "Message"
+    )]
+    pub headers: Vec<String>,
+
+    /// Send this complete RFC 5322 message as it is ('-' for stdin), instead of building one.
+    #[arg(
+        long,
+        value_name = "PATH",
+        conflicts_with_all = ["subject", "body", "body_file", "headers"],
+        help_heading = "Message"
+    )]
+    pub data: Option<PathBuf>,
+
+    /// Print the message that would be sent (the envelope goes to stderr) and send nothing.
+    #[arg(long, help_heading = "Output")]
+    pub dump: bool,
+
+    /// Print every line of the message in the transcript, not only its size.
+    #[arg(long, help_heading = "Output")]
+    pub show_data: bool,
+
+    /// Print nothing when every recipient accepted the message; errors still go to stderr.
+    #[arg(long, short = 'q', help_heading = "Output")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The project directory to write completions/ and man/ into.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+}
+
+/// A positive number of seconds, fractions allowed.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0) {
+        return Err("it must be more than 0 and at most 86400 seconds".into());
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn seconds() {
+        assert_eq!(parse_seconds("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_seconds("0").is_err());
+        assert!(parse_seconds("-3").is_err());
+        assert!(parse_seconds("soon").is_err());
+        assert!(parse_seconds("inf").is_err());
+    }
+}

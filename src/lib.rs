@@ -1,0 +1,17 @@
+//! postie: send mail and show, line by line, what an SMTP server says.
+//!
+//! The binary is a thin shell over [`app::run`]; the protocol core in [`smtp`] works on any byte stream and
+//! reports what happens as [`event::Event`]s, which [`transcript`] renders.
+
+pub mod address;
+pub mod app;
+pub mod cli;
+pub mod error;
+pub mod event;
+pub mod generate;
+pub mod hostname;
+pub mod message;
+pub mod net;
+pub mod sanitize;
+pub mod smtp;
+pub mod transcript;

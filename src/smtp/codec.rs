@@ -1,0 +1,239 @@
+//! The message content on the wire after DATA: line endings and dot-stuffing, as a streaming writer.
+//!
+//! RFC 5321 §2.3.8 says lines end in CRLF and nothing else. A bare CR or bare LF inside the content is turned
+//! into CRLF here, before anything else: a server that reads "LF . LF" or "CR . CR" as end of data while
+//! another reads it as content is exactly the SMTP smuggling attack, and normalising closes it.
+//! RFC 5321 §4.5.2: a line that starts with "." gets one more "." in front, so that no line of the message
+//! can look like the end-of-data marker; the server removes it again.
+//! RFC 5321 §4.1.1.4: the content ends with CRLF "." CRLF; if the message did not end with a line break,
+//! one is added first.
+
+use std::io::{self, Write};
+
+/// A writer that normalises line endings and dot-stuffs everything written through it into `inner`.
+/// Call [`DotStuffer::finish`] to write the end-of-data marker.
+pub struct DotStuffer<W: Write> {
+    inner: W,
+    at_line_start: bool,
+    /// The previous chunk ended with CR; whether it was CRLF depends on the next byte.
+    pending_cr: bool,
+    /// Bytes of the message after line endings are normalised (what SIZE counts), without stuffing.
+    message_bytes: u64,
+    /// Lines of the message, a last line without a line break included.
+    lines: u64,
+    scratch: Vec<u8>,
+}
+
+impl<W: Write> DotStuffer<W> {
+    pub fn new(inner: W) -> Self {
+        DotStuffer {
+            inner,
+            at_line_start: true,
+            pending_cr: false,
+            message_bytes: 0,
+            lines: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn message_bytes(&self) -> u64 {
+        self.message_bytes
+    }
+
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// Complete the last line if it lacks a line break (RFC 5321 §4.1.1.4). The counts are final after this.
+    pub fn end_content(&mut self) -> io::Result<()> {
+        if self.pending_cr || !self.at_line_start {
+            self.pending_cr = false;
+            let mut tail = Vec::with_capacity(2);
+            self.end_line(&mut tail);
+            self.inner.write_all(&tail)?;
+        }
+        Ok(())
+    }
+
+    /// The writer underneath; call after [`DotStuffer::end_content`].
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+
+    /// End the content and write the end-of-data marker "." CRLF.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.end_content()?;
+        self.inner.write_all(b".\r\n")?;
+        Ok(self.inner)
+    }
+
+    fn end_line(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"\r\n");
+        self.message_bytes += 2;
+        self.lines += 1;
+        self.at_line_start = true;
+    }
+
+    fn encode(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        let mut rest = input;
+        if self.pending_cr {
+            self.pending_cr = false;
+            self.end_line(out);
+            // The LF of a CRLF split across two writes belongs to the line break just written.
+            if let Some(b'\n') = rest.first() {
+                rest = &rest[1..];
+            }
+        }
+        while !rest.is_empty() {
+            if self.at_line_start && rest[0] == b'.' {
+                out.push(b'.');
+            }
+            self.at_line_start = false;
+            match rest.iter().position(|&b| b == b'\r' || b == b'\n') {
+                None => {
+                    out.extend_from_slice(rest);
+                    self.message_bytes += rest.len() as u64;
+                    return;
+                }
+                Some(i) => {
+                    out.extend_from_slice(&rest[..i]);
+                    self.message_bytes += i as u64;
+                    if rest[i] == b'\n' {
+                        self.end_line(out);
+                        rest = &rest[i + 1..];
+                    } else if i + 1 == rest.len() {
+                        self.pending_cr = true;
+                        return;
+                    } else {
+                        self.end_line(out);
+                        let skip = if rest[i + 1] == b'\n' { 2 } else { 1 };
+                        rest = &rest[i + skip..];
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<W: Write> Write for DotStuffer<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        scratch.reserve(buf.len() + buf.len() / 16 + 4);
+        self.encode(buf, &mut scratch);
+        let result = self.inner.write_all(&scratch);
+        self.scratch = scratch;
+        result.map(|()| buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The whole wire form of `message`, end-of-data marker included.
+pub fn stuff(message: &[u8]) -> Vec<u8> {
+    let mut stuffer = DotStuffer::new(Vec::with_capacity(message.len() + 8));
+    stuffer
+        .write_all(message)
+        .expect("writing to a Vec cannot fail");
+    stuffer.finish().expect("writing to a Vec cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CASES: &[(&[u8], &[u8])] = &[
+        (b"", b".\r\n"),
+        (b"hello", b"hello\r\n.\r\n"),
+        (b"hello\r\n", b"hello\r\n.\r\n"),
+        (b"hello\n", b"hello\r\n.\r\n"),
+        (b"a\nb\rc\r\nd", b"a\r\nb\r\nc\r\nd\r\n.\r\n"),
+        (b".", b"..\r\n.\r\n"),
+        (b".\r\n", b"..\r\n.\r\n"),
+        (b"a\r\n.\r\nb", b"a\r\n..\r\nb\r\n.\r\n"),
+        (
+            b"..two\n.one\nnone.\n",
+            b"...two\r\n..one\r\nnone.\r\n.\r\n",
+        ),
+        // The smuggling shapes: bare LF or CR around a dot become whole lines, and the dot is stuffed.
+        (b"x\n.\ny", b"x\r\n..\r\ny\r\n.\r\n"),
+        (b"x\r.\ry", b"x\r\n..\r\ny\r\n.\r\n"),
+        (b"x\r\n.\ny", b"x\r\n..\r\ny\r\n.\r\n"),
+        (b"\r\r\n", b"\r\n\r\n.\r\n"),
+        (b"\n\n", b"\r\n\r\n.\r\n"),
+        (b"end\r", b"end\r\n.\r\n"),
+        (b"8bit \xe9\xff\x00 ok", b"8bit \xe9\xff\x00 ok\r\n.\r\n"),
+    ];
+
+    #[test]
+    fn table() {
+        for (input, expected) in CASES {
+            assert_eq!(
+                String::from_utf8_lossy(&stuff(input)),
+                String::from_utf8_lossy(expected),
+                "input {:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn every_split_point_gives_the_same_bytes() {
+        for (input, expected) in CASES {
+            for split in 0..=input.len() {
+                let mut stuffer = DotStuffer::new(Vec::new());
+                stuffer.write_all(&input[..split]).unwrap();
+                stuffer.write_all(&input[split..]).unwrap();
+                assert_eq!(
+                    stuffer.finish().unwrap(),
+                    *expected,
+                    "input {input:?} split at {split}"
+                );
+            }
+            let mut stuffer = DotStuffer::new(Vec::new());
+            for byte in *input {
+                stuffer.write_all(std::slice::from_ref(byte)).unwrap();
+            }
+            assert_eq!(
+                stuffer.finish().unwrap(),
+                *expected,
+                "input {input:?} byte by byte"
+            );
+        }
+    }
+
+    #[test]
+    fn counts_normalised_bytes_and_lines() {
+        let mut stuffer = DotStuffer::new(Vec::new());
+        stuffer.write_all(b"a\n.b\r\nc").unwrap();
+        assert_eq!(stuffer.lines(), 2);
+        let stuffer_bytes = stuffer.message_bytes();
+        assert_eq!(stuffer_bytes, "a\r\n.b\r\nc".len() as u64);
+        let wire = stuffer.finish().unwrap();
+        assert_eq!(wire, b"a\r\n..b\r\nc\r\n.\r\n");
+    }
+
+    #[test]
+    fn no_line_of_the_output_is_a_lone_dot_except_the_last() {
+        // Whatever the input, the end-of-data marker appears exactly once, at the end.
+        let noisy: Vec<u8> = (0..2000u32)
+            .map(|i| [b'.', b'\r', b'\n', b'a'][(i * 7 % 11 % 4) as usize])
+            .collect();
+        let wire = stuff(&noisy);
+        let marker = b"\r\n.\r\n";
+        let positions: Vec<usize> = wire
+            .windows(5)
+            .enumerate()
+            .filter(|(_, w)| w == marker)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(positions, vec![wire.len() - 5]);
+        // Every LF has a CR before it and every CR an LF after it.
+        assert_ne!(wire[0], b'\n');
+        assert!(wire
+            .windows(2)
+            .all(|w| (w[1] != b'\n' || w[0] == b'\r') && (w[0] != b'\r' || w[1] == b'\n')));
+    }
+}

@@ -1,0 +1,7 @@
+//! The SMTP protocol core: replies, commands, capabilities, the data codec, and the session over any stream.
+
+pub mod codec;
+pub mod command;
+pub mod ehlo;
+pub mod reply;
+pub mod session;

@@ -1,0 +1,720 @@
+//! The SMTP client dialogue (RFC 5321 §3, §4.1) as a state machine over any byte stream.
+//!
+//! The session sends commands, reads replies, and reports each to an event sink; it never prints. A reply is
+//! data: a refused recipient is an outcome to report, not an exception. Only what ends the dialogue (a
+//! timeout, a dropped connection, garbage from the server, a refusal of the whole session) is an `Error`.
+
+use std::io::{self, BufWriter, Read, Write};
+use std::time::{Duration, Instant};
+
+use super::codec::DotStuffer;
+use super::command::Command;
+use super::ehlo::Capabilities;
+use super::reply::{Reply, ReplyParser};
+use crate::error::{Error, Exit, Phase};
+use crate::event::{Event, Sink};
+
+/// A connection the session can talk over: plain TCP, TLS, or a scripted peer in tests.
+pub trait Transport: Read + Write {
+    /// Bound the next reads and writes. The session sets it before each wait.
+    fn set_timeout(&mut self, timeout: Duration) -> io::Result<()>;
+}
+
+/// How long to wait for each reply. RFC 5321 §4.5.3.2 gives the minimums a client should allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub banner: Duration,
+    pub mail: Duration,
+    pub rcpt: Duration,
+    pub data_init: Duration,
+    /// Each write of the message content (RFC: "data block").
+    pub data_block: Duration,
+    pub data_end: Duration,
+    /// EHLO, HELO, QUIT and other commands the RFC does not name.
+    pub other: Duration,
+}
+
+impl Timeouts {
+    /// RFC 5321 §4.5.3.2: greeting 5 min, MAIL 5 min, RCPT 5 min, DATA initiation 2 min, data block 3 min,
+    /// end of data 10 min.
+    pub fn rfc5321() -> Timeouts {
+        let minutes = |m: u64| Duration::from_secs(60 * m);
+        Timeouts {
+            banner: minutes(5),
+            mail: minutes(5),
+            rcpt: minutes(5),
+            data_init: minutes(2),
+            data_block: minutes(3),
+            data_end: minutes(10),
+            other: minutes(5),
+        }
+    }
+
+    /// The same limit for every wait (`--timeout`).
+    pub fn uniform(limit: Duration) -> Timeouts {
+        Timeouts {
+            banner: limit,
+            mail: limit,
+            rcpt: limit,
+            data_init: limit,
+            data_block: limit,
+            data_end: limit,
+            other: limit,
+        }
+    }
+
+    fn for_phase(&self, phase: Phase) -> Duration {
+        match phase {
+            Phase::Banner => self.banner,
+            Phase::MailFrom => self.mail,
+            Phase::RcptTo => self.rcpt,
+            Phase::Data => self.data_init,
+            Phase::EndOfData => self.data_end,
+            Phase::Connect | Phase::Ehlo | Phase::Helo | Phase::Quit => self.other,
+        }
+    }
+}
+
+/// Who the message is from and to, as given to MAIL FROM and RCPT TO.
+#[derive(Debug, Clone, Copy)]
+pub struct Envelope<'a> {
+    /// Empty for the null sender `<>`.
+    pub reverse_path: &'a str,
+    pub recipients: &'a [String],
+}
+
+/// What became of one recipient: the last reply that decided it, and the step that reply answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientOutcome {
+    pub recipient: String,
+    pub phase: Phase,
+    pub reply: Reply,
+}
+
+impl RecipientOutcome {
+    /// The server took responsibility for the message for this recipient (RFC 5321 §4.1.1.4).
+    pub fn delivered(&self) -> bool {
+        self.phase == Phase::EndOfData && self.reply.is_positive()
+    }
+}
+
+/// The result of one mail transaction, recipient by recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub recipients: Vec<RecipientOutcome>,
+}
+
+impl Delivery {
+    pub fn delivered_count(&self) -> usize {
+        self.recipients.iter().filter(|r| r.delivered()).count()
+    }
+
+    /// 0 when every recipient has it, `Partial` when only some do; when none do, temporary if any refusal
+    /// was temporary (a retry might succeed), otherwise permanent.
+    pub fn exit(&self) -> Exit {
+        let delivered = self.delivered_count();
+        if delivered == self.recipients.len() {
+            Exit::Success
+        } else if delivered > 0 {
+            Exit::Partial
+        } else if self.recipients.iter().any(|r| r.reply.is_transient()) {
+            Exit::TempFail
+        } else {
+            Exit::Unavailable
+        }
+    }
+}
+
+/// The largest read from the server at once; replies are small.
+const READ_CHUNK: usize = 8 * 1024;
+/// Message content is written in blocks of this size: few system calls, little memory.
+const WRITE_BLOCK: usize = 64 * 1024;
+
+pub struct Session<'s, T: Transport> {
+    stream: T,
+    parser: ReplyParser,
+    sink: &'s mut dyn Sink,
+    timeouts: Timeouts,
+    show_data: bool,
+    read_buffer: Box<[u8]>,
+}
+
+impl<'s, T: Transport> Session<'s, T> {
+    pub fn new(stream: T, sink: &'s mut dyn Sink, timeouts: Timeouts) -> Self {
+        Session {
+            stream,
+            parser: ReplyParser::new(),
+            sink,
+            timeouts,
+            show_data: false,
+            read_buffer: vec![0; READ_CHUNK].into_boxed_slice(),
+        }
+    }
+
+    /// Report every line of the message content, not only its size.
+    pub fn show_data(mut self, show: bool) -> Self {
+        self.show_data = show;
+        self
+    }
+
+    pub fn into_inner(self) -> T {
+        self.stream
+    }
+
+    /// The whole dialogue: banner, EHLO (or HELO), one transaction, QUIT.
+    pub fn run(
+        &mut self,
+        client_name: &str,
+        envelope: Envelope<'_>,
+        message: &mut dyn Read,
+    ) -> Result<Delivery, Error> {
+        let result = self
+            .greeting()
+            .and_then(|_| self.hello(client_name))
+            .and_then(|_| self.transaction(envelope, message));
+        match &result {
+            Ok(_) => self.quit(),
+            // A refusal leaves the connection in order: say goodbye properly. 421 means the server is closing
+            // the connection itself (RFC 5321 §3.8), and after a timeout or garbage the state is unknown.
+            Err(Error::Rejected { reply, .. }) if reply.code.0 != 421 => self.quit(),
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Read the server's greeting (RFC 5321 §4.3.1: 220, or 554 for "no service here").
+    pub fn greeting(&mut self) -> Result<Reply, Error> {
+        let reply = self.read_reply(Phase::Banner)?;
+        if reply.is_positive() {
+            Ok(reply)
+        } else if reply.code.is_intermediate() {
+            Err(unexpected(Phase::Banner, &reply))
+        } else {
+            Err(Error::Rejected {
+                phase: Phase::Banner,
+                reply,
+            })
+        }
+    }
+
+    /// EHLO, falling back to HELO when the server does not know EHLO (RFC 5321 §4.1.4: a 5xx to EHLO).
+    pub fn hello(&mut self, client_name: &str) -> Result<Capabilities, Error> {
+        let reply = self.command(&Command::Ehlo(client_name), Phase::Ehlo)?;
+        if reply.is_positive() {
+            return Ok(Capabilities::from_ehlo(&reply));
+        }
+        if !reply.is_permanent() {
+            return Err(Error::Rejected {
+                phase: Phase::Ehlo,
+                reply,
+            });
+        }
+        self.sink
+            .emit(Event::Info("EHLO refused; falling back to HELO".into()));
+        let reply = self.command(&Command::Helo(client_name), Phase::Helo)?;
+        if reply.is_positive() {
+            let mut capabilities = Capabilities::from_ehlo(&reply);
+            capabilities.extensions.clear();
+            Ok(capabilities)
+        } else {
+            Err(Error::Rejected {
+                phase: Phase::Helo,
+                reply,
+            })
+        }
+    }
+
+    /// MAIL, one RCPT per recipient, and DATA with the message when at least one recipient was accepted.
+    pub fn transaction(
+        &mut self,
+        envelope: Envelope<'_>,
+        message: &mut dyn Read,
+    ) -> Result<Delivery, Error> {
+        let refuse_all = |phase: Phase, reply: &Reply, recipients: &[String]| Delivery {
+            recipients: recipients
+                .iter()
+                .map(|r| RecipientOutcome {
+                    recipient: r.clone(),
+                    phase,
+                    reply: reply.clone(),
+                })
+                .collect(),
+        };
+
+        let mail = Command::MailFrom {
+            reverse_path: envelope.reverse_path,
+            parameters: Vec::new(),
+        };
+        let reply = self.completion_command(&mail, Phase::MailFrom)?;
+        if !reply.is_positive() {
+            return Ok(refuse_all(Phase::MailFrom, &reply, envelope.recipients));
+        }
+
+        let mut outcomes = Vec::with_capacity(envelope.recipients.len());
+        for recipient in envelope.recipients {
+            let rcpt = Command::RcptTo {
+                forward_path: recipient,
+                parameters: Vec::new(),
+            };
+            let reply = self.completion_command(&rcpt, Phase::RcptTo)?;
+            outcomes.push(RecipientOutcome {
+                recipient: recipient.clone(),
+                phase: Phase::RcptTo,
+                reply,
+            });
+        }
+        let accepted: Vec<usize> = (0..outcomes.len())
+            .filter(|&i| outcomes[i].reply.is_positive())
+            .collect();
+        if accepted.is_empty() {
+            self.sink.emit(Event::Info(
+                "no recipient was accepted; not sending the message".into(),
+            ));
+            return Ok(Delivery {
+                recipients: outcomes,
+            });
+        }
+
+        let reply = self.command(&Command::Data, Phase::Data)?;
+        let (phase, reply) = if reply.code.is_intermediate() {
+            self.send_content(message)?;
+            let reply = self.read_reply(Phase::EndOfData)?;
+            if reply.code.is_intermediate() {
+                return Err(unexpected(Phase::EndOfData, &reply));
+            }
+            (Phase::EndOfData, reply)
+        } else if reply.is_positive() {
+            return Err(unexpected(Phase::Data, &reply));
+        } else {
+            (Phase::Data, reply)
+        };
+        for i in accepted {
+            outcomes[i].phase = phase;
+            outcomes[i].reply = reply.clone();
+        }
+        Ok(Delivery {
+            recipients: outcomes,
+        })
+    }
+
+    /// Say goodbye. The outcome is already decided, so a failure here is only worth a warning.
+    pub fn quit(&mut self) {
+        match self.command(&Command::Quit, Phase::Quit) {
+            Ok(reply) if reply.is_positive() => {}
+            Ok(reply) => self
+                .sink
+                .emit(Event::Warning(format!("QUIT answered with {reply}"))),
+            Err(error) => self.sink.emit(Event::Warning(error.to_string())),
+        }
+    }
+
+    /// Send a command and read its reply. A 421 at any point means the server is closing the connection
+    /// (RFC 5321 §3.8), so it ends the session whatever the command was.
+    pub fn command(&mut self, command: &Command<'_>, phase: Phase) -> Result<Reply, Error> {
+        self.send_line(&command.to_string(), phase)?;
+        let reply = self.read_reply(phase)?;
+        if reply.code.0 == 421 {
+            return Err(Error::Rejected { phase, reply });
+        }
+        Ok(reply)
+    }
+
+    /// A command whose only proper answers are 2xx, 4xx or 5xx.
+    fn completion_command(&mut self, command: &Command<'_>, phase: Phase) -> Result<Reply, Error> {
+        let reply = self.command(command, phase)?;
+        if reply.code.is_intermediate() {
+            return Err(unexpected(phase, &reply));
+        }
+        Ok(reply)
+    }
+
+    fn send_line(&mut self, line: &str, phase: Phase) -> Result<(), Error> {
+        self.sink.emit(Event::Sent(line.to_string()));
+        let limit = self.timeouts.for_phase(phase);
+        let mut wire = Vec::with_capacity(line.len() + 2);
+        wire.extend_from_slice(line.as_bytes());
+        wire.extend_from_slice(b"\r\n");
+        self.stream
+            .set_timeout(limit)
+            .map_err(|cause| Error::Io { phase, cause })?;
+        self.stream
+            .write_all(&wire)
+            .and_then(|()| self.stream.flush())
+            .map_err(|e| Error::from_io(phase, e, limit))
+    }
+
+    /// The message content, normalised and dot-stuffed, then the end-of-data marker, in 64 KiB writes.
+    fn send_content(&mut self, message: &mut dyn Read) -> Result<(), Error> {
+        let phase = Phase::EndOfData;
+        let limit = self.timeouts.data_block;
+        let io_error = |e: io::Error| Error::from_io(phase, e, limit);
+        self.stream
+            .set_timeout(limit)
+            .map_err(|cause| Error::Io { phase, cause })?;
+        let mut buffered = BufWriter::with_capacity(WRITE_BLOCK, &mut self.stream);
+        let (bytes, lines) = if self.show_data {
+            let mut stuffer = DotStuffer::new(LineTap {
+                inner: &mut buffered,
+                sink: &mut *self.sink,
+                line: Vec::new(),
+            });
+            copy_message(message, &mut stuffer, phase)?;
+            stuffer.end_content().map_err(io_error)?;
+            (stuffer.message_bytes(), stuffer.lines())
+        } else {
+            let mut stuffer = DotStuffer::new(&mut buffered);
+            copy_message(message, &mut stuffer, phase)?;
+            stuffer.end_content().map_err(io_error)?;
+            (stuffer.message_bytes(), stuffer.lines())
+        };
+        buffered
+            .write_all(b".\r\n")
+            .and_then(|()| buffered.flush())
+            .map_err(io_error)?;
+        drop(buffered);
+        self.sink.emit(Event::DataSent { bytes, lines });
+        self.sink.emit(Event::Sent(".".into()));
+        Ok(())
+    }
+
+    /// Wait for one whole reply, for at most the phase's timeout in all (a server that trickles bytes does
+    /// not get to reset the clock).
+    fn read_reply(&mut self, phase: Phase) -> Result<Reply, Error> {
+        let limit = self.timeouts.for_phase(phase);
+        let deadline = Instant::now() + limit;
+        loop {
+            match self.parser.next_reply() {
+                Ok(Some(reply)) => {
+                    self.sink.emit(Event::Received(reply.clone()));
+                    return Ok(reply);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    return Err(Error::Protocol {
+                        phase,
+                        detail: error.to_string(),
+                    })
+                }
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(Error::Timeout {
+                    phase,
+                    after: limit,
+                });
+            }
+            self.stream
+                .set_timeout(remaining)
+                .map_err(|cause| Error::Io { phase, cause })?;
+            match self.stream.read(&mut self.read_buffer) {
+                Ok(0) => return Err(Error::Closed { phase }),
+                Ok(n) => self.parser.feed(&self.read_buffer[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::from_io(phase, e, limit)),
+            }
+        }
+    }
+}
+
+fn unexpected(phase: Phase, reply: &Reply) -> Error {
+    Error::Protocol {
+        phase,
+        detail: format!("unexpected reply {reply}"),
+    }
+}
+
+/// Copy the message into the wire writer, telling a failure to read the message from a failure to send it.
+fn copy_message(message: &mut dyn Read, out: &mut dyn Write, phase: Phase) -> Result<(), Error> {
+    let mut block = vec![0; WRITE_BLOCK];
+    loop {
+        let n = match message.read(&mut block) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(Error::Io {
+                    phase,
+                    cause: io::Error::new(
+                        e.kind(),
+                        format!("reading the message: {}", crate::error::io_text(&e)),
+                    ),
+                })
+            }
+        };
+        out.write_all(&block[..n])
+            .map_err(|e| Error::from_io(phase, e, Duration::ZERO))?;
+    }
+}
+
+/// Passes bytes through and reports each whole line to the sink (--show-data).
+struct LineTap<'a, W: Write> {
+    inner: W,
+    sink: &'a mut dyn Sink,
+    line: Vec<u8>,
+}
+
+impl<W: Write> Write for LineTap<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write_all(buf)?;
+        for piece in buf.split_inclusive(|&b| b == b'\n') {
+            self.line.extend_from_slice(piece);
+            if self.line.ends_with(b"\r\n") {
+                self.line.truncate(self.line.len() - 2);
+                self.sink
+                    .emit(Event::DataLine(std::mem::take(&mut self.line)));
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// A peer whose replies are scripted in advance; it records what the client wrote.
+    struct Scripted {
+        replies: Cursor<Vec<u8>>,
+        written: Vec<u8>,
+    }
+
+    impl Scripted {
+        fn new(replies: &str) -> Self {
+            Scripted {
+                replies: Cursor::new(replies.as_bytes().to_vec()),
+                written: Vec::new(),
+            }
+        }
+    }
+
+    impl Read for Scripted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.replies.read(buf)
+        }
+    }
+
+    impl Write for Scripted {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Transport for Scripted {
+        fn set_timeout(&mut self, _timeout: Duration) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn run(
+        replies: &str,
+        recipients: &[&str],
+        message: &[u8],
+    ) -> (Result<Delivery, Error>, String, Vec<Event>) {
+        let mut events = Vec::new();
+        let recipients: Vec<String> = recipients.iter().map(|r| r.to_string()).collect();
+        let envelope = Envelope {
+            reverse_path: "a@example.test",
+            recipients: &recipients,
+        };
+        let mut session = Session::new(Scripted::new(replies), &mut events, Timeouts::rfc5321());
+        let result = session.run("client.example.test", envelope, &mut &message[..]);
+        let written = String::from_utf8(session.into_inner().written).unwrap();
+        (result, written, events)
+    }
+
+    const HAPPY: &str =
+        "220 mx ESMTP\r\n250-mx\r\n250 8BITMIME\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go\r\n\
+                         250 2.0.0 queued\r\n221 2.0.0 Bye\r\n";
+
+    #[test]
+    fn whole_dialogue_on_the_wire() {
+        let (result, written, _) = run(HAPPY, &["b@example.test"], b"Subject: x\n\n.dot\nend");
+        assert_eq!(
+            written,
+            "EHLO client.example.test\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n\
+             Subject: x\r\n\r\n..dot\r\nend\r\n.\r\nQUIT\r\n"
+        );
+        let delivery = result.unwrap();
+        assert_eq!(delivery.exit(), Exit::Success);
+        assert_eq!(delivery.recipients[0].reply.to_string(), "250 2.0.0 queued");
+    }
+
+    #[test]
+    fn events_in_order() {
+        let (_, _, events) = run(HAPPY, &["b@example.test"], b"hi\n");
+        let kinds: Vec<String> = events
+            .iter()
+            .map(|e| match e {
+                Event::Sent(line) => format!("C {line}"),
+                Event::Received(reply) => format!("S {}", reply.code),
+                Event::DataSent { bytes, lines } => format!("D {bytes} {lines}"),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "S 220",
+                "C EHLO client.example.test",
+                "S 250",
+                "C MAIL FROM:<a@example.test>",
+                "S 250",
+                "C RCPT TO:<b@example.test>",
+                "S 250",
+                "C DATA",
+                "S 354",
+                "D 4 1",
+                "C .",
+                "S 250",
+                "C QUIT",
+                "S 221"
+            ]
+        );
+    }
+
+    #[test]
+    fn partial_when_one_recipient_is_refused() {
+        let replies = "220 mx\r\n250 mx\r\n250 ok\r\n250 ok\r\n550 5.1.1 unknown\r\n354 go\r\n250 queued\r\n221 bye\r\n";
+        let (result, written, _) = run(replies, &["b@x.test", "nobody@x.test"], b"x");
+        let delivery = result.unwrap();
+        assert_eq!(delivery.exit(), Exit::Partial);
+        assert!(delivery.recipients[0].delivered());
+        assert_eq!(delivery.recipients[1].phase, Phase::RcptTo);
+        assert_eq!(
+            delivery.recipients[1].reply.to_string(),
+            "550 5.1.1 unknown"
+        );
+        assert!(written.contains("DATA\r\n"));
+    }
+
+    #[test]
+    fn no_data_when_every_recipient_is_refused() {
+        let replies = "220 mx\r\n250 mx\r\n250 ok\r\n450 4.2.0 busy\r\n550 no\r\n221 bye\r\n";
+        let (result, written, _) = run(replies, &["b@x.test", "c@x.test"], b"x");
+        assert_eq!(result.unwrap().exit(), Exit::TempFail);
+        assert!(!written.contains("DATA"));
+        assert!(written.ends_with("QUIT\r\n"));
+    }
+
+    #[test]
+    fn mail_from_refusal_refuses_everyone() {
+        let (result, written, _) = run(
+            "220 mx\r\n250 mx\r\n553 5.1.8 bad sender\r\n221 bye\r\n",
+            &["b@x.test"],
+            b"x",
+        );
+        let delivery = result.unwrap();
+        assert_eq!(delivery.exit(), Exit::Unavailable);
+        assert_eq!(delivery.recipients[0].phase, Phase::MailFrom);
+        assert!(!written.contains("RCPT"));
+    }
+
+    #[test]
+    fn refused_after_the_final_dot() {
+        let replies =
+            "220 mx\r\n250 mx\r\n250 ok\r\n250 ok\r\n354 go\r\n554 5.6.0 spam\r\n221 bye\r\n";
+        let (result, _, _) = run(replies, &["b@x.test"], b"x");
+        let delivery = result.unwrap();
+        assert_eq!(delivery.recipients[0].phase, Phase::EndOfData);
+        assert_eq!(delivery.exit(), Exit::Unavailable);
+    }
+
+    #[test]
+    fn ehlo_refused_falls_back_to_helo() {
+        let replies =
+            "220 old\r\n502 what\r\n250 old\r\n250 ok\r\n250 ok\r\n354 go\r\n250 ok\r\n221 bye\r\n";
+        let (result, written, events) = run(replies, &["b@x.test"], b"x");
+        assert_eq!(result.unwrap().exit(), Exit::Success);
+        assert!(written.starts_with("EHLO client.example.test\r\nHELO client.example.test\r\n"));
+        assert!(events.contains(&Event::Info("EHLO refused; falling back to HELO".into())));
+    }
+
+    #[test]
+    fn banner_refusal_says_goodbye_but_421_does_not() {
+        let (result, written, _) = run("554 5.3.2 no service\r\n221 bye\r\n", &["b@x.test"], b"x");
+        let error = result.unwrap_err();
+        assert_eq!(error.to_string(), "banner refused: 554 5.3.2 no service");
+        assert_eq!(error.exit(), Exit::Unavailable);
+        assert_eq!(written, "QUIT\r\n");
+
+        let (result, written, _) =
+            run("220 mx\r\n421 4.3.2 shutting down\r\n", &["b@x.test"], b"x");
+        let error = result.unwrap_err();
+        assert_eq!(error.to_string(), "EHLO refused: 421 4.3.2 shutting down");
+        assert_eq!(error.exit(), Exit::TempFail);
+        assert_eq!(written, "EHLO client.example.test\r\n");
+    }
+
+    #[test]
+    fn garbage_and_drops_are_errors() {
+        let (result, _, _) = run("SSH-2.0-OpenSSH\r\n", &["b@x.test"], b"x");
+        let error = result.unwrap_err();
+        assert_eq!(error.exit(), Exit::Protocol);
+        assert!(
+            error
+                .to_string()
+                .starts_with("banner: protocol violation: reply line does not start"),
+            "{error}"
+        );
+
+        let (result, _, _) = run("220 mx\r\n250 mx\r\n", &["b@x.test"], b"x");
+        let error = result.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "MAIL FROM: the server closed the connection"
+        );
+        assert_eq!(error.exit(), Exit::TempFail);
+
+        let (result, _, _) = run("220 mx\r\n250 mx\r\n354 what\r\n", &["b@x.test"], b"x");
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "MAIL FROM: protocol violation: unexpected reply 354 what"
+        );
+    }
+
+    #[test]
+    fn quit_problems_do_not_undo_a_delivery() {
+        let replies = "220 mx\r\n250 mx\r\n250 ok\r\n250 ok\r\n354 go\r\n250 queued\r\n";
+        let (result, _, events) = run(replies, &["b@x.test"], b"x");
+        assert_eq!(result.unwrap().exit(), Exit::Success);
+        assert!(events.contains(&Event::Warning(
+            "QUIT: the server closed the connection".into()
+        )));
+    }
+
+    #[test]
+    fn show_data_reports_each_stuffed_line() {
+        let mut events = Vec::new();
+        let recipients = vec!["b@x.test".to_string()];
+        let envelope = Envelope {
+            reverse_path: "",
+            recipients: &recipients,
+        };
+        let mut session =
+            Session::new(Scripted::new(HAPPY), &mut events, Timeouts::rfc5321()).show_data(true);
+        session.run("c", envelope, &mut &b"a\n.b"[..]).unwrap();
+        assert!(String::from_utf8(session.into_inner().written)
+            .unwrap()
+            .starts_with("EHLO c\r\nMAIL FROM:<>\r\n"));
+        let data: Vec<Event> = events
+            .into_iter()
+            .filter(|e| matches!(e, Event::DataLine(_)))
+            .collect();
+        assert_eq!(
+            data,
+            vec![
+                Event::DataLine(b"a".to_vec()),
+                Event::DataLine(b"..b".to_vec())
+            ]
+        );
+    }
+}
