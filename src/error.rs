@@ -35,11 +35,7 @@ impl Exit {
 /// Every exit code with its meaning, in the order shown to users.
 pub const EXIT_CODES: &[(Exit, &str)] = &[
     (Exit::Success, "delivered: every recipient accepted the message (or --dump printed it)"),
-    (
-        Exit::Partial,
-        "partial delivery: some recipients accepted the message and some refused it; the summary names \
-         each; do not retry the whole message, the accepted ones would get it twice",
-    ),
+    (Exit::Partial, "partial delivery: some recipients have the message, some refused it; see the summary"),
     (Exit::Usage, "usage: a bad flag or flag value (address, header, --server, conflicting flags)"),
     (Exit::DataError, "bad input data: the message given on stdin or with --data cannot be sent"),
     (Exit::NoInput, "an input file (--data, --body-file) is missing or unreadable"),

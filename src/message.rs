@@ -118,10 +118,16 @@ pub fn compose(c: &Composition<'_>) -> Vec<u8> {
             BodyPart::Binary(body.into()),
         ),
     };
-    builder
+    let mut message = builder
         .body(part)
         .write_to_vec()
-        .expect("writing to a Vec cannot fail")
+        .expect("writing to a Vec cannot fail");
+    // The wire adds a final line break anyway (RFC 5321 §4.1.1.4); adding it here makes --dump show exactly
+    // what goes after DATA.
+    if !message.ends_with(b"\r\n") {
+        message.extend_from_slice(b"\r\n");
+    }
+    message
 }
 
 fn address(mailbox: &Mailbox) -> Address<'_> {
@@ -281,6 +287,12 @@ mod tests {
     #[test]
     fn composed_message() {
         let text = compose_text(Some("hi"), Some(b"hello\n"), &[]);
+        assert!(
+            compose_text(Some("hi"), Some(b"no newline"), &[]).ends_with("\r\n\r\nno newline\r\n")
+        );
+        assert!(
+            compose_text(Some("hi"), Some(b"no newline"), &[]).ends_with("\r\n\r\nno newline\r\n")
+        );
         assert!(
             text.contains("From: \"Ada Lovelace\" <ada@example.test>\r\n"),
             "{text}"

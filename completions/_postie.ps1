@@ -1,0 +1,91 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'postie'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'postie' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a message through an SMTP server and print the whole dialogue')
+            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages generated from this definition (for packagers)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'postie;send' {
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'The server to send through, HOST[:PORT] ([ADDRESS]:PORT for IPv6)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The server to send through, HOST[:PORT] ([ADDRESS]:PORT for IPv6)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'The port, when --server does not give one [default: 25]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The port, when --server does not give one [default: 25]')
+            [CompletionResult]::new('--helo', '--helo', [CompletionResultType]::ParameterName, 'The name to give in EHLO/HELO [default: this machine''s fully qualified name, or an address literal]')
+            [CompletionResult]::new('--ehlo', '--ehlo', [CompletionResultType]::ParameterName, 'The name to give in EHLO/HELO [default: this machine''s fully qualified name, or an address literal]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Wait at most this long for each reply, instead of RFC 5321''s per-step limits (5 min, 10 min at the end)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up on an address that does not accept the connection within this time')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The sender, for the envelope and the From header: ADDRESS or ''Name <ADDRESS>''. '''' means the null sender')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The sender, for the envelope and the From header: ADDRESS or ''Name <ADDRESS>''. '''' means the null sender')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'A recipient (repeatable): ADDRESS or ''Name <ADDRESS>''')
+            [CompletionResult]::new('--cc', '--cc', [CompletionResultType]::ParameterName, 'A copy recipient (repeatable), listed in the Cc header')
+            [CompletionResult]::new('--bcc', '--bcc', [CompletionResultType]::ParameterName, 'A blind copy recipient (repeatable): gets the message, never appears in it')
+            [CompletionResult]::new('--subject', '--subject', [CompletionResultType]::ParameterName, 'The Subject header [default: "test" and the date]')
+            [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'The body text [default: stdin when it is not a terminal, else a one-line test body]')
+            [CompletionResult]::new('--body-file', '--body-file', [CompletionResultType]::ParameterName, 'Read the body from a file (''-'' for stdin)')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Add a header, ''Name: value'' (repeatable); it replaces a generated header of the same name')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Add a header, ''Name: value'' (repeatable); it replaces a generated header of the same name')
+            [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Send this complete RFC 5322 message as it is (''-'' for stdin), instead of building one')
+            [CompletionResult]::new('--null-sender', '--null-sender', [CompletionResultType]::ParameterName, 'Use the null reverse-path MAIL FROM:<> (as bounces do)')
+            [CompletionResult]::new('--dump', '--dump', [CompletionResultType]::ParameterName, 'Print the message that would be sent (the envelope goes to stderr) and send nothing')
+            [CompletionResult]::new('--show-data', '--show-data', [CompletionResultType]::ParameterName, 'Print every line of the message in the transcript, not only its size')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing when every recipient accepted the message; errors still go to stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing when every recipient accepted the message; errors still go to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'postie;generate' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'The project directory to write completions/ and man/ into')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'postie;help' {
+            [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a message through an SMTP server and print the whole dialogue')
+            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages generated from this definition (for packagers)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'postie;help;send' {
+            break
+        }
+        'postie;help;generate' {
+            break
+        }
+        'postie;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

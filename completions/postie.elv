@@ -1,0 +1,79 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[postie] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'postie'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'postie'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand send 'Send a message through an SMTP server and print the whole dialogue'
+            cand generate 'Write shell completions and man pages generated from this definition (for packagers)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'postie;send'= {
+            cand -s 'The server to send through, HOST[:PORT] ([ADDRESS]:PORT for IPv6)'
+            cand --server 'The server to send through, HOST[:PORT] ([ADDRESS]:PORT for IPv6)'
+            cand -p 'The port, when --server does not give one [default: 25]'
+            cand --port 'The port, when --server does not give one [default: 25]'
+            cand --helo 'The name to give in EHLO/HELO [default: this machine''s fully qualified name, or an address literal]'
+            cand --ehlo 'The name to give in EHLO/HELO [default: this machine''s fully qualified name, or an address literal]'
+            cand --timeout 'Wait at most this long for each reply, instead of RFC 5321''s per-step limits (5 min, 10 min at the end)'
+            cand --connect-timeout 'Give up on an address that does not accept the connection within this time'
+            cand -f 'The sender, for the envelope and the From header: ADDRESS or ''Name <ADDRESS>''. '''' means the null sender'
+            cand --from 'The sender, for the envelope and the From header: ADDRESS or ''Name <ADDRESS>''. '''' means the null sender'
+            cand --to 'A recipient (repeatable): ADDRESS or ''Name <ADDRESS>'''
+            cand --cc 'A copy recipient (repeatable), listed in the Cc header'
+            cand --bcc 'A blind copy recipient (repeatable): gets the message, never appears in it'
+            cand --subject 'The Subject header [default: "test" and the date]'
+            cand --body 'The body text [default: stdin when it is not a terminal, else a one-line test body]'
+            cand --body-file 'Read the body from a file (''-'' for stdin)'
+            cand -H 'Add a header, ''Name: value'' (repeatable); it replaces a generated header of the same name'
+            cand --header 'Add a header, ''Name: value'' (repeatable); it replaces a generated header of the same name'
+            cand --data 'Send this complete RFC 5322 message as it is (''-'' for stdin), instead of building one'
+            cand --null-sender 'Use the null reverse-path MAIL FROM:<> (as bounces do)'
+            cand --dump 'Print the message that would be sent (the envelope goes to stderr) and send nothing'
+            cand --show-data 'Print every line of the message in the transcript, not only its size'
+            cand -q 'Print nothing when every recipient accepted the message; errors still go to stderr'
+            cand --quiet 'Print nothing when every recipient accepted the message; errors still go to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'postie;generate'= {
+            cand --out 'The project directory to write completions/ and man/ into'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'postie;help'= {
+            cand send 'Send a message through an SMTP server and print the whole dialogue'
+            cand generate 'Write shell completions and man pages generated from this definition (for packagers)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'postie;help;send'= {
+        }
+        &'postie;help;generate'= {
+        }
+        &'postie;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,57 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_postie_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_postie_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_postie_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_postie_using_subcommand
+    set -l cmd (__fish_postie_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c postie -n "__fish_postie_needs_command" -s h -l help -d 'Print help'
+complete -c postie -n "__fish_postie_needs_command" -s V -l version -d 'Print version'
+complete -c postie -n "__fish_postie_needs_command" -f -a "send" -d 'Send a message through an SMTP server and print the whole dialogue'
+complete -c postie -n "__fish_postie_needs_command" -f -a "generate" -d 'Write shell completions and man pages generated from this definition (for packagers)'
+complete -c postie -n "__fish_postie_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c postie -n "__fish_postie_using_subcommand send" -s s -l server -d 'The server to send through, HOST[:PORT] ([ADDRESS]:PORT for IPv6)' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -s p -l port -d 'The port, when --server does not give one [default: 25]' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l helo -l ehlo -d 'The name to give in EHLO/HELO [default: this machine\'s fully qualified name, or an address literal]' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l timeout -d 'Wait at most this long for each reply, instead of RFC 5321\'s per-step limits (5 min, 10 min at the end)' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -s f -l from -d 'The sender, for the envelope and the From header: ADDRESS or \'Name <ADDRESS>\'. \'\' means the null sender' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l to -d 'A recipient (repeatable): ADDRESS or \'Name <ADDRESS>\'' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l cc -d 'A copy recipient (repeatable), listed in the Cc header' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l bcc -d 'A blind copy recipient (repeatable): gets the message, never appears in it' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l subject -d 'The Subject header [default: "test" and the date]' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l body -d 'The body text [default: stdin when it is not a terminal, else a one-line test body]' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l body-file -d 'Read the body from a file (\'-\' for stdin)' -r -F
+complete -c postie -n "__fish_postie_using_subcommand send" -s H -l header -d 'Add a header, \'Name: value\' (repeatable); it replaces a generated header of the same name' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l data -d 'Send this complete RFC 5322 message as it is (\'-\' for stdin), instead of building one' -r -F
+complete -c postie -n "__fish_postie_using_subcommand send" -l null-sender -d 'Use the null reverse-path MAIL FROM:<> (as bounces do)'
+complete -c postie -n "__fish_postie_using_subcommand send" -l dump -d 'Print the message that would be sent (the envelope goes to stderr) and send nothing'
+complete -c postie -n "__fish_postie_using_subcommand send" -l show-data -d 'Print every line of the message in the transcript, not only its size'
+complete -c postie -n "__fish_postie_using_subcommand send" -s q -l quiet -d 'Print nothing when every recipient accepted the message; errors still go to stderr'
+complete -c postie -n "__fish_postie_using_subcommand send" -s h -l help -d 'Print help'
+complete -c postie -n "__fish_postie_using_subcommand send" -s V -l version -d 'Print version'
+complete -c postie -n "__fish_postie_using_subcommand generate" -l out -d 'The project directory to write completions/ and man/ into' -r -F
+complete -c postie -n "__fish_postie_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c postie -n "__fish_postie_using_subcommand generate" -s V -l version -d 'Print version'
+complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send generate help" -f -a "send" -d 'Send a message through an SMTP server and print the whole dialogue'
+complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send generate help" -f -a "generate" -d 'Write shell completions and man pages generated from this definition (for packagers)'
+complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

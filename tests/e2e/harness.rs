@@ -1,0 +1,571 @@
+//! Real peers for the integration tests: a private Postfix instance on loopback delivering to a Maildir, a
+//! scripted server for misbehaviour a real one will not produce, and a helper that runs the built binary in
+//! a clean environment and shows everything on failure.
+//!
+//! One Postfix serves the whole test binary: it starts on first use on ports chosen at run time, and an
+//! exit handler stops it by its pid when the test binary ends (pass or fail).
+
+#![allow(dead_code)]
+
+use std::fmt;
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A port free right now on `ip` (the kernel picks it; we release it for the server to take).
+pub fn free_port(ip: &str) -> u16 {
+    TcpListener::bind((ip, 0))
+        .expect("bind an ephemeral port")
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A name no other test uses, to find this test's message in a shared Maildir.
+pub fn marker(test: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    // Fixed width, so that message sizes in transcript snapshots do not depend on the pid.
+    format!(
+        "postie-{test}-{:07}-{:04}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub struct Postfix {
+    pub root: PathBuf,
+    pub port: u16,
+    conf: PathBuf,
+}
+
+static POSTFIX: OnceLock<Postfix> = OnceLock::new();
+/// The master's pid, for the exit handler (which cannot take arguments).
+static MASTER: Mutex<Option<(i32, PathBuf)>> = Mutex::new(None);
+
+/// The users with a mailbox; anyone else at example.test gets 550 5.1.1. Other domains get 454 (relay
+/// denied, temporary), which gives the tests a real temporary refusal.
+pub const USERS: &[&str] = &["bob", "carol", "dave"];
+
+pub fn postfix() -> &'static Postfix {
+    POSTFIX.get_or_init(|| {
+        Postfix::start().unwrap_or_else(|e| panic!("cannot start the test Postfix: {e}"))
+    })
+}
+
+impl Postfix {
+    fn start() -> Result<Postfix, String> {
+        if !Path::new("/usr/sbin/postfix").exists() {
+            return Err(
+                "postfix is not installed; run .ci/run (it installs the test peers)".into(),
+            );
+        }
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return Err(
+                "the test Postfix needs root (postfix start drops privileges itself)".into(),
+            );
+        }
+        let (uid, gid) = postfix_ids()?;
+        let root = std::env::temp_dir().join(format!("postie-postfix-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let conf = root.join("conf");
+        for dir in ["conf", "queue", "data", "meta", "mail", "log"] {
+            fs::create_dir_all(root.join(dir)).map_err(|e| e.to_string())?;
+        }
+        for file in ["postfix-files", "dynamicmaps.cf"] {
+            fs::copy(
+                Path::new("/etc/postfix").join(file),
+                root.join("meta").join(file),
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        chown(&root.join("data"), uid, gid)?;
+        chown(&root.join("mail"), uid, gid)?;
+        let port = free_port("127.0.0.1");
+        let r = root.display();
+        let main_cf = format!(
+            "compatibility_level = 3.6\n\
+             queue_directory = {r}/queue\n\
+             data_directory = {r}/data\n\
+             meta_directory = {r}/meta\n\
+             mail_owner = postfix\n\
+             setgid_group = postdrop\n\
+             myhostname = mx.postie.test\n\
+             mydomain = postie.test\n\
+             myorigin = postie.test\n\
+             mydestination =\n\
+             mynetworks =\n\
+             inet_interfaces = loopback-only\n\
+             inet_protocols = ipv4, ipv6\n\
+             maillog_file = {r}/log/maillog\n\
+             maillog_file_prefixes = {r}/log\n\
+             alias_maps =\n\
+             alias_database =\n\
+             local_recipient_maps =\n\
+             virtual_mailbox_domains = example.test\n\
+             virtual_mailbox_base = {r}/mail\n\
+             virtual_mailbox_maps = texthash:{r}/conf/vmailbox\n\
+             virtual_uid_maps = static:{uid}\n\
+             virtual_gid_maps = static:{gid}\n\
+             virtual_minimum_uid = 1\n\
+             default_transport = error\n\
+             relay_transport = error\n\
+             smtpd_error_sleep_time = 0\n\
+             smtpd_soft_error_limit = 1000\n\
+             smtpd_hard_error_limit = 1000\n\
+             smtputf8_enable = yes\n"
+        );
+        fs::write(conf.join("main.cf"), main_cf).map_err(|e| e.to_string())?;
+        let mailboxes: String = USERS
+            .iter()
+            .map(|u| format!("{u}@example.test {u}/\n"))
+            .collect();
+        fs::write(conf.join("vmailbox"), mailboxes).map_err(|e| e.to_string())?;
+        let master_cf = format!(
+            "127.0.0.1:{port} inet n - n - - smtpd\n\
+             127.0.0.2:{port} inet n - n - - smtpd\n\
+             [::1]:{port} inet n - n - - smtpd\n\
+             pickup unix n - n 60 1 pickup\n\
+             cleanup unix n - n - 0 cleanup\n\
+             qmgr unix n - n 300 1 qmgr\n\
+             rewrite unix - - n - - trivial-rewrite\n\
+             bounce unix - - n - 0 bounce\n\
+             defer unix - - n - 0 bounce\n\
+             trace unix - - n - 0 bounce\n\
+             verify unix - - n - 1 verify\n\
+             flush unix n - n 1000? 0 flush\n\
+             proxymap unix - - n - - proxymap\n\
+             smtp unix - - n - - smtp\n\
+             showq unix n - n - - showq\n\
+             error unix - - n - - error\n\
+             retry unix - - n - - error\n\
+             discard unix - - n - - discard\n\
+             virtual unix - n n - - virtual\n\
+             anvil unix - - n - 1 anvil\n\
+             scache unix - - n - 1 scache\n\
+             postlog unix-dgram n - n - 1 postlogd\n"
+        );
+        fs::write(conf.join("master.cf"), master_cf).map_err(|e| e.to_string())?;
+
+        // Detached stdio: the master process would otherwise hold the test runner's pipes open.
+        let status = Command::new("/usr/sbin/postfix")
+            .arg("-c")
+            .arg(&conf)
+            .arg("start")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| format!("running postfix: {e}"))?;
+        let log = || fs::read_to_string(root.join("log/maillog")).unwrap_or_default();
+        if !status.success() {
+            return Err(format!(
+                "postfix start failed ({status}); its log:\n{}",
+                log()
+            ));
+        }
+        let pid_file = root.join("queue/pid/master.pid");
+        let pid: i32 = fs::read_to_string(&pid_file)
+            .map_err(|e| format!("reading {}: {e}", pid_file.display()))?
+            .trim()
+            .parse()
+            .map_err(|e| format!("master.pid: {e}"))?;
+        *MASTER.lock().unwrap() = Some((pid, root.clone()));
+        // SAFETY: registering a plain extern "C" function.
+        unsafe { libc::atexit(stop_postfix) };
+        let postfix = Postfix { root, port, conf };
+        postfix.wait_until_listening()?;
+        Ok(postfix)
+    }
+
+    fn wait_until_listening(&self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for ip in ["127.0.0.1", "127.0.0.2", "::1"] {
+            let address = SocketAddr::new(ip.parse().unwrap(), self.port);
+            while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+                if Instant::now() > deadline {
+                    return Err(format!("Postfix does not listen on {address}"));
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Ok(())
+    }
+
+    /// `127.0.0.1:PORT`, for --server.
+    pub fn server(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn maillog(&self) -> String {
+        fs::read_to_string(self.root.join("log/maillog")).unwrap_or_default()
+    }
+
+    /// Wait for the message containing `marker` in `user`'s Maildir (delivery is asynchronous: the 250
+    /// after the final dot means queued) and return its bytes.
+    pub fn delivered(&self, user: &str, marker: &str) -> Vec<u8> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(found) = self.find(user, marker) {
+                return found;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "no message with {marker:?} reached {user}'s Maildir in 10 s; maillog:\n{}",
+                    self.maillog()
+                );
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Assert that no message with `marker` reaches `user` (after a wait long enough for a delivery).
+    pub fn assert_not_delivered(&self, user: &str, marker: &str) {
+        thread::sleep(Duration::from_millis(400));
+        assert!(
+            self.find(user, marker).is_none(),
+            "a message with {marker:?} was delivered to {user}"
+        );
+    }
+
+    fn find(&self, user: &str, marker: &str) -> Option<Vec<u8>> {
+        let dir = self.root.join("mail").join(user).join("new");
+        let entries = fs::read_dir(dir).ok()?;
+        entries.flatten().find_map(|entry| {
+            let bytes = fs::read(entry.path()).ok()?;
+            contains(&bytes, marker.as_bytes()).then_some(bytes)
+        })
+    }
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+extern "C" fn stop_postfix() {
+    if let Ok(mut master) = MASTER.lock() {
+        if let Some((pid, root)) = master.take() {
+            // SAFETY: signalling a pid we started; the master stops its children on SIGTERM.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(5);
+            // SAFETY: signal 0 only checks that the process exists.
+            while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(20));
+            }
+            let _ = fs::remove_dir_all(root);
+        }
+    }
+}
+
+fn postfix_ids() -> Result<(u32, u32), String> {
+    let passwd = fs::read_to_string("/etc/passwd").map_err(|e| e.to_string())?;
+    passwd
+        .lines()
+        .find_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            (fields.first() == Some(&"postfix"))
+                .then(|| Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?)))?
+        })
+        .ok_or_else(|| "no postfix user in /etc/passwd".into())
+}
+
+fn chown(path: &Path, uid: u32, gid: u32) -> Result<(), String> {
+    std::os::unix::fs::chown(path, Some(uid), Some(gid))
+        .map_err(|e| format!("chown {}: {e}", path.display()))
+}
+
+/// Split a Maildir file into Postfix's own trace headers (Return-Path, X-Original-To, Delivered-To,
+/// Received, with their continuation lines) and the message as it arrived.
+pub fn strip_trace_headers(delivered: &[u8]) -> &[u8] {
+    let mut rest = delivered;
+    loop {
+        let line_end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |i| i + 1);
+        let line = &rest[..line_end];
+        let is_trace = [
+            "Return-Path:",
+            "X-Original-To:",
+            "Delivered-To:",
+            "Received:",
+        ]
+        .iter()
+        .any(|h| line.starts_with(h.as_bytes()));
+        let is_continuation = line.first().is_some_and(|&b| b == b' ' || b == b'\t');
+        if !(is_trace || is_continuation) || line.is_empty() {
+            return rest;
+        }
+        rest = &rest[line_end..];
+    }
+}
+
+/// The built `postie` binary, run with a clean environment.
+pub struct Postie {
+    command: Command,
+    stdin: Option<Vec<u8>>,
+    args: Vec<String>,
+}
+
+pub fn postie<I, S>(args: I) -> Postie
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let args: Vec<String> = args.into_iter().map(|a| a.as_ref().to_string()).collect();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_postie"));
+    command
+        .env_clear()
+        .env("USER", "tester")
+        .env("TZ", "UTC")
+        .args(&args);
+    Postie {
+        command,
+        stdin: None,
+        args,
+    }
+}
+
+impl Postie {
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        self.command.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        self.command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = self.command.spawn().expect("run postie");
+        if let Some(bytes) = self.stdin.take() {
+            let mut pipe = child.stdin.take().unwrap();
+            thread::spawn(move || {
+                let _ = pipe.write_all(&bytes);
+            });
+        }
+        let output = child.wait_with_output().expect("wait for postie");
+        Run {
+            args: self.args,
+            output,
+        }
+    }
+}
+
+/// A finished run; its Debug shows everything, for failure messages.
+pub struct Run {
+    pub args: Vec<String>,
+    pub output: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// Assert the exit code, showing the whole run when it differs.
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(self.code(), code, "unexpected exit code\n{self:?}");
+        self
+    }
+}
+
+impl fmt::Debug for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "postie {:?}\nstatus: {}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.args,
+            self.output.status,
+            self.stdout(),
+            self.stderr()
+        )
+    }
+}
+
+/// A scripted SMTP server for misbehaviour: it runs `script` on the first connection, in a thread.
+pub struct FakeServer {
+    pub address: SocketAddr,
+    handle: Option<thread::JoinHandle<Vec<String>>>,
+}
+
+pub struct Peer {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    /// Lines the client sent.
+    pub received: Vec<String>,
+}
+
+impl Peer {
+    pub fn send(&mut self, bytes: &[u8]) {
+        let _ = self.writer.write_all(bytes);
+    }
+
+    /// Read one line from the client (without CRLF); `None` when the client closed the connection.
+    pub fn next_line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => {
+                let line = line.trim_end_matches(['\r', '\n']).to_string();
+                self.received.push(line.clone());
+                Some(line)
+            }
+        }
+    }
+
+    /// Read one line; empty when the client closed.
+    pub fn line(&mut self) -> String {
+        self.next_line().unwrap_or_default()
+    }
+
+    /// Read lines until one equals `end` (such as "." after DATA) or the client closes.
+    pub fn until(&mut self, end: &str) {
+        while let Some(line) = self.next_line() {
+            if line == end {
+                return;
+            }
+        }
+    }
+
+    /// Answer one command: read its line, send the reply.
+    pub fn reply(&mut self, reply: &str) -> String {
+        let line = self.line();
+        self.send(reply.as_bytes());
+        line
+    }
+
+    /// Everything the client sends until it closes.
+    pub fn drain(&mut self) -> Vec<u8> {
+        let mut rest = Vec::new();
+        let _ = self.reader.read_to_end(&mut rest);
+        rest
+    }
+}
+
+impl FakeServer {
+    pub fn start(script: impl FnOnce(&mut Peer) + Send + 'static) -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let handle = thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(30)))
+                .unwrap();
+            let mut peer = Peer {
+                reader: BufReader::new(stream.try_clone().unwrap()),
+                writer: stream,
+                received: Vec::new(),
+            };
+            script(&mut peer);
+            peer.received
+        });
+        FakeServer {
+            address,
+            handle: Some(handle),
+        }
+    }
+
+    pub fn server(&self) -> String {
+        self.address.to_string()
+    }
+
+    /// The lines the client sent, once the script has finished.
+    pub fn received(mut self) -> Vec<String> {
+        self.handle
+            .take()
+            .unwrap()
+            .join()
+            .expect("fake server script panicked")
+    }
+}
+
+/// A listener that must never see a connection: for "nothing is sent when the input is refused".
+pub struct Tripwire {
+    listener: TcpListener,
+}
+
+impl Tripwire {
+    pub fn new() -> Tripwire {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        Tripwire { listener }
+    }
+
+    pub fn server(&self) -> String {
+        self.listener.local_addr().unwrap().to_string()
+    }
+
+    pub fn assert_untouched(&self) {
+        match self.listener.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Ok((_, from)) => {
+                panic!("postie connected (from {from}) although its input was refused")
+            }
+            Err(e) => panic!("tripwire: {e}"),
+        }
+    }
+}
+
+/// Replace what changes from run to run (ports, queue ids, sizes that include dates) with fixed words.
+pub fn normalise(transcript: &str, replacements: &[(&str, &str)]) -> String {
+    let mut text = transcript.to_string();
+    for (from, to) in replacements {
+        text = text.replace(from, to);
+    }
+    text.lines()
+        .map(|line| {
+            let mut line = line.to_string();
+            if let Some(at) = line.find("queued as ") {
+                line.replace_range(at + "queued as ".len().., "QUEUEID");
+            }
+            if let Some(at) = line.find(" from 127.0.0.1:") {
+                line.replace_range(at + " from 127.0.0.1:".len().., "PORT");
+            }
+            line + "\n"
+        })
+        .collect()
+}
+
+/// Compare with a committed snapshot; `UPDATE_SNAPSHOTS=1` rewrites it instead.
+pub fn assert_snapshot(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_SNAPSHOTS=1 to create it)",
+            path.display()
+        )
+    });
+    assert_eq!(
+        actual,
+        expected,
+        "transcript differs from {}",
+        path.display()
+    );
+}

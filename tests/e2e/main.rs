@@ -1,0 +1,8 @@
+//! Integration tests: the built binary against real peers (Postfix on loopback) and, for misbehaviour a
+//! real server will not produce, scripted servers.
+
+mod faults;
+mod generated;
+mod harness;
+mod input;
+mod send;
