@@ -26,19 +26,23 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a message through an SMTP server and print the whole dialogue')
+            [CompletionResult]::new('mx', 'mx', [CompletionResultType]::ParameterValue, 'Show where mail for each domain goes (MX hosts and their addresses) without sending any')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages generated from this definition (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'postie;send' {
-            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'The server to send through, HOST[:PORT] ([ADDRESS]:PORT for IPv6)')
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The server to send through, HOST[:PORT] ([ADDRESS]:PORT for IPv6)')
-            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'The port, when --server does not give one [default: 25]')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The port, when --server does not give one [default: 25]')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain''s MX')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain''s MX')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'The port of every server [default: 25, or the one in --server]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The port of every server [default: 25, or the one in --server]')
+            [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf')
+            [CompletionResult]::new('--dns-timeout', '--dns-timeout', [CompletionResultType]::ParameterName, 'Give up on a DNS lookup after this long (a temporary failure)')
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Connect from this local address')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up on an address that does not accept the connection within this time')
             [CompletionResult]::new('--helo', '--helo', [CompletionResultType]::ParameterName, 'The name to give in EHLO/HELO [default: this machine''s fully qualified name, or an address literal]')
             [CompletionResult]::new('--ehlo', '--ehlo', [CompletionResultType]::ParameterName, 'The name to give in EHLO/HELO [default: this machine''s fully qualified name, or an address literal]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Wait at most this long for each reply, instead of RFC 5321''s per-step limits (5 min, 10 min at the end)')
-            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up on an address that does not accept the connection within this time')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The sender, for the envelope and the From header: ADDRESS or ''Name <ADDRESS>''. '''' means the null sender')
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The sender, for the envelope and the From header: ADDRESS or ''Name <ADDRESS>''. '''' means the null sender')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'A recipient (repeatable): ADDRESS or ''Name <ADDRESS>''')
@@ -50,11 +54,34 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Add a header, ''Name: value'' (repeatable); it replaces a generated header of the same name')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Add a header, ''Name: value'' (repeatable); it replaces a generated header of the same name')
             [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Send this complete RFC 5322 message as it is (''-'' for stdin), instead of building one')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 addresses only')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Use IPv4 addresses only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 addresses only')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Use IPv6 addresses only')
             [CompletionResult]::new('--null-sender', '--null-sender', [CompletionResultType]::ParameterName, 'Use the null reverse-path MAIL FROM:<> (as bounces do)')
             [CompletionResult]::new('--dump', '--dump', [CompletionResultType]::ParameterName, 'Print the message that would be sent (the envelope goes to stderr) and send nothing')
             [CompletionResult]::new('--show-data', '--show-data', [CompletionResultType]::ParameterName, 'Print every line of the message in the transcript, not only its size')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing when every recipient accepted the message; errors still go to stderr')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing when every recipient accepted the message; errors still go to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'postie;mx' {
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'With --check: wait at most this long for each greeting')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'The port of every server [default: 25, or the one in --server]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The port of every server [default: 25, or the one in --server]')
+            [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf')
+            [CompletionResult]::new('--dns-timeout', '--dns-timeout', [CompletionResultType]::ParameterName, 'Give up on a DNS lookup after this long (a temporary failure)')
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Connect from this local address')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up on an address that does not accept the connection within this time')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Also connect to every address, in parallel, and show whether it answers and its greeting')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 addresses only')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Use IPv4 addresses only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 addresses only')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Use IPv6 addresses only')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -71,11 +98,15 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
         }
         'postie;help' {
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a message through an SMTP server and print the whole dialogue')
+            [CompletionResult]::new('mx', 'mx', [CompletionResultType]::ParameterValue, 'Show where mail for each domain goes (MX hosts and their addresses) without sending any')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages generated from this definition (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'postie;help;send' {
+            break
+        }
+        'postie;help;mx' {
             break
         }
         'postie;help;generate' {

@@ -22,6 +22,9 @@ _postie() {
             postie,help)
                 cmd="postie__subcmd__help"
                 ;;
+            postie,mx)
+                cmd="postie__subcmd__mx"
+                ;;
             postie,send)
                 cmd="postie__subcmd__send"
                 ;;
@@ -30,6 +33,9 @@ _postie() {
                 ;;
             postie__subcmd__help,help)
                 cmd="postie__subcmd__help__subcmd__help"
+                ;;
+            postie__subcmd__help,mx)
+                cmd="postie__subcmd__help__subcmd__mx"
                 ;;
             postie__subcmd__help,send)
                 cmd="postie__subcmd__help__subcmd__send"
@@ -41,7 +47,7 @@ _postie() {
 
     case "${cmd}" in
         postie)
-            opts="-h -V --help --version send generate help"
+            opts="-h -V --help --version send mx generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -73,7 +79,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__help)
-            opts="send generate help"
+            opts="send mx generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -114,6 +120,20 @@ _postie() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        postie__subcmd__help__subcmd__mx)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         postie__subcmd__help__subcmd__send)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -128,8 +148,50 @@ _postie() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        postie__subcmd__mx)
+            opts="-p -4 -6 -h -V --check --timeout --port --dns-server --dns-timeout --ipv4 --ipv6 --bind --connect-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         postie__subcmd__send)
-            opts="-s -p -f -H -q -h -V --server --port --ehlo --helo --timeout --connect-timeout --from --null-sender --to --cc --bcc --subject --body --body-file --header --data --dump --show-data --quiet --help --version"
+            opts="-s -p -4 -6 -f -H -q -h -V --server --port --dns-server --dns-timeout --ipv4 --ipv6 --bind --connect-timeout --ehlo --helo --timeout --from --null-sender --to --cc --bcc --subject --body --body-file --header --data --dump --show-data --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -151,6 +213,22 @@ _postie() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --dns-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --helo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -160,10 +238,6 @@ _postie() {
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --connect-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

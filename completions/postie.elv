@@ -23,18 +23,22 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand send 'Send a message through an SMTP server and print the whole dialogue'
+            cand mx 'Show where mail for each domain goes (MX hosts and their addresses) without sending any'
             cand generate 'Write shell completions and man pages generated from this definition (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'postie;send'= {
-            cand -s 'The server to send through, HOST[:PORT] ([ADDRESS]:PORT for IPv6)'
-            cand --server 'The server to send through, HOST[:PORT] ([ADDRESS]:PORT for IPv6)'
-            cand -p 'The port, when --server does not give one [default: 25]'
-            cand --port 'The port, when --server does not give one [default: 25]'
+            cand -s 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain''s MX'
+            cand --server 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain''s MX'
+            cand -p 'The port of every server [default: 25, or the one in --server]'
+            cand --port 'The port of every server [default: 25, or the one in --server]'
+            cand --dns-server 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf'
+            cand --dns-timeout 'Give up on a DNS lookup after this long (a temporary failure)'
+            cand --bind 'Connect from this local address'
+            cand --connect-timeout 'Give up on an address that does not accept the connection within this time'
             cand --helo 'The name to give in EHLO/HELO [default: this machine''s fully qualified name, or an address literal]'
             cand --ehlo 'The name to give in EHLO/HELO [default: this machine''s fully qualified name, or an address literal]'
             cand --timeout 'Wait at most this long for each reply, instead of RFC 5321''s per-step limits (5 min, 10 min at the end)'
-            cand --connect-timeout 'Give up on an address that does not accept the connection within this time'
             cand -f 'The sender, for the envelope and the From header: ADDRESS or ''Name <ADDRESS>''. '''' means the null sender'
             cand --from 'The sender, for the envelope and the From header: ADDRESS or ''Name <ADDRESS>''. '''' means the null sender'
             cand --to 'A recipient (repeatable): ADDRESS or ''Name <ADDRESS>'''
@@ -46,11 +50,33 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand -H 'Add a header, ''Name: value'' (repeatable); it replaces a generated header of the same name'
             cand --header 'Add a header, ''Name: value'' (repeatable); it replaces a generated header of the same name'
             cand --data 'Send this complete RFC 5322 message as it is (''-'' for stdin), instead of building one'
+            cand -4 'Use IPv4 addresses only'
+            cand --ipv4 'Use IPv4 addresses only'
+            cand -6 'Use IPv6 addresses only'
+            cand --ipv6 'Use IPv6 addresses only'
             cand --null-sender 'Use the null reverse-path MAIL FROM:<> (as bounces do)'
             cand --dump 'Print the message that would be sent (the envelope goes to stderr) and send nothing'
             cand --show-data 'Print every line of the message in the transcript, not only its size'
             cand -q 'Print nothing when every recipient accepted the message; errors still go to stderr'
             cand --quiet 'Print nothing when every recipient accepted the message; errors still go to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'postie;mx'= {
+            cand --timeout 'With --check: wait at most this long for each greeting'
+            cand -p 'The port of every server [default: 25, or the one in --server]'
+            cand --port 'The port of every server [default: 25, or the one in --server]'
+            cand --dns-server 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf'
+            cand --dns-timeout 'Give up on a DNS lookup after this long (a temporary failure)'
+            cand --bind 'Connect from this local address'
+            cand --connect-timeout 'Give up on an address that does not accept the connection within this time'
+            cand --check 'Also connect to every address, in parallel, and show whether it answers and its greeting'
+            cand -4 'Use IPv4 addresses only'
+            cand --ipv4 'Use IPv4 addresses only'
+            cand -6 'Use IPv6 addresses only'
+            cand --ipv6 'Use IPv6 addresses only'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -65,10 +91,13 @@ set edit:completion:arg-completer[postie] = {|@words|
         }
         &'postie;help'= {
             cand send 'Send a message through an SMTP server and print the whole dialogue'
+            cand mx 'Show where mail for each domain goes (MX hosts and their addresses) without sending any'
             cand generate 'Write shell completions and man pages generated from this definition (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'postie;help;send'= {
+        }
+        &'postie;help;mx'= {
         }
         &'postie;help;generate'= {
         }

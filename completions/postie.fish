@@ -27,13 +27,17 @@ end
 complete -c postie -n "__fish_postie_needs_command" -s h -l help -d 'Print help'
 complete -c postie -n "__fish_postie_needs_command" -s V -l version -d 'Print version'
 complete -c postie -n "__fish_postie_needs_command" -f -a "send" -d 'Send a message through an SMTP server and print the whole dialogue'
+complete -c postie -n "__fish_postie_needs_command" -f -a "mx" -d 'Show where mail for each domain goes (MX hosts and their addresses) without sending any'
 complete -c postie -n "__fish_postie_needs_command" -f -a "generate" -d 'Write shell completions and man pages generated from this definition (for packagers)'
 complete -c postie -n "__fish_postie_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c postie -n "__fish_postie_using_subcommand send" -s s -l server -d 'The server to send through, HOST[:PORT] ([ADDRESS]:PORT for IPv6)' -r
-complete -c postie -n "__fish_postie_using_subcommand send" -s p -l port -d 'The port, when --server does not give one [default: 25]' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -s s -l server -d 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain\'s MX' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l bind -d 'Connect from this local address' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l helo -l ehlo -d 'The name to give in EHLO/HELO [default: this machine\'s fully qualified name, or an address literal]' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l timeout -d 'Wait at most this long for each reply, instead of RFC 5321\'s per-step limits (5 min, 10 min at the end)' -r
-complete -c postie -n "__fish_postie_using_subcommand send" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -s f -l from -d 'The sender, for the envelope and the From header: ADDRESS or \'Name <ADDRESS>\'. \'\' means the null sender' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l to -d 'A recipient (repeatable): ADDRESS or \'Name <ADDRESS>\'' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l cc -d 'A copy recipient (repeatable), listed in the Cc header' -r
@@ -43,15 +47,29 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l body -d 'The body
 complete -c postie -n "__fish_postie_using_subcommand send" -l body-file -d 'Read the body from a file (\'-\' for stdin)' -r -F
 complete -c postie -n "__fish_postie_using_subcommand send" -s H -l header -d 'Add a header, \'Name: value\' (repeatable); it replaces a generated header of the same name' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l data -d 'Send this complete RFC 5322 message as it is (\'-\' for stdin), instead of building one' -r -F
+complete -c postie -n "__fish_postie_using_subcommand send" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c postie -n "__fish_postie_using_subcommand send" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand send" -l null-sender -d 'Use the null reverse-path MAIL FROM:<> (as bounces do)'
 complete -c postie -n "__fish_postie_using_subcommand send" -l dump -d 'Print the message that would be sent (the envelope goes to stderr) and send nothing'
 complete -c postie -n "__fish_postie_using_subcommand send" -l show-data -d 'Print every line of the message in the transcript, not only its size'
 complete -c postie -n "__fish_postie_using_subcommand send" -s q -l quiet -d 'Print nothing when every recipient accepted the message; errors still go to stderr'
 complete -c postie -n "__fish_postie_using_subcommand send" -s h -l help -d 'Print help'
 complete -c postie -n "__fish_postie_using_subcommand send" -s V -l version -d 'Print version'
+complete -c postie -n "__fish_postie_using_subcommand mx" -l timeout -d 'With --check: wait at most this long for each greeting' -r
+complete -c postie -n "__fish_postie_using_subcommand mx" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
+complete -c postie -n "__fish_postie_using_subcommand mx" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
+complete -c postie -n "__fish_postie_using_subcommand mx" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r
+complete -c postie -n "__fish_postie_using_subcommand mx" -l bind -d 'Connect from this local address' -r
+complete -c postie -n "__fish_postie_using_subcommand mx" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
+complete -c postie -n "__fish_postie_using_subcommand mx" -l check -d 'Also connect to every address, in parallel, and show whether it answers and its greeting'
+complete -c postie -n "__fish_postie_using_subcommand mx" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c postie -n "__fish_postie_using_subcommand mx" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c postie -n "__fish_postie_using_subcommand mx" -s h -l help -d 'Print help'
+complete -c postie -n "__fish_postie_using_subcommand mx" -s V -l version -d 'Print version'
 complete -c postie -n "__fish_postie_using_subcommand generate" -l out -d 'The project directory to write completions/ and man/ into' -r -F
 complete -c postie -n "__fish_postie_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c postie -n "__fish_postie_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send generate help" -f -a "send" -d 'Send a message through an SMTP server and print the whole dialogue'
-complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send generate help" -f -a "generate" -d 'Write shell completions and man pages generated from this definition (for packagers)'
-complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx generate help" -f -a "send" -d 'Send a message through an SMTP server and print the whole dialogue'
+complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx generate help" -f -a "mx" -d 'Show where mail for each domain goes (MX hosts and their addresses) without sending any'
+complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx generate help" -f -a "generate" -d 'Write shell completions and man pages generated from this definition (for packagers)'
+complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -3,20 +3,23 @@
 
 use std::fs;
 use std::io::{self, IsTerminal, Read, Write};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use anyhow::Context;
 
 use crate::address::{check_address, parse_mailbox, Mailbox};
-use crate::cli::{Cli, Command, SendArgs};
+use crate::cli::{Cli, Command, RouteArgs, SendArgs};
+use crate::deliver::{self, Outcome, Report, SessionOptions};
+use crate::dns::{DnsSettings, Families};
 use crate::error::{Error, Exit};
 use crate::event::{Discard, Event, Sink};
 use crate::message::{self, check_header_value, parse_header, Composition};
-use crate::net::{self, ServerSpec, SMTP_PORT};
-use crate::smtp::session::{Delivery, Envelope, Session, Timeouts};
+use crate::net::{Host, ServerSpec, SMTP_PORT};
+use crate::smtp::session::{Envelope, Timeouts};
 use crate::transcript::HumanTranscript;
-use crate::{generate, hostname};
+use crate::{generate, hostname, mx};
 
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
@@ -26,6 +29,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             let plan = plan_send(args, &mut stdin.lock(), stdin_is_terminal)?;
             send(&plan)
         }
+        Command::Mx(args) => mx::run(&args),
         Command::Generate(args) => {
             generate::write_all(&args.out)?;
             Ok(Exit::Success)
@@ -36,35 +40,23 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
 /// Everything `send` needs, checked.
 #[derive(Debug)]
 pub struct SendPlan {
-    pub server: ServerSpec,
-    pub port: u16,
+    /// `--server`; `None` routes each recipient domain over its MX records.
+    pub server: Option<ServerSpec>,
+    pub dns: DnsSettings,
     /// Empty for the null sender.
     pub reverse_path: String,
     pub recipients: Vec<String>,
     pub message: Vec<u8>,
-    /// `None`: decided after connecting (the machine's name, or the local address as a literal).
-    pub client_name: Option<String>,
-    pub timeouts: Timeouts,
-    pub connect_timeout: Duration,
-    pub show_data: bool,
+    pub session: SessionOptions,
     pub quiet: bool,
     pub dump: bool,
 }
 
 /// Check every flag and read the message. `stdin` is read only when the message comes from it.
-pub fn plan_send(
-    args: SendArgs,
-    stdin: &mut dyn Read,
-    stdin_is_terminal: bool,
-) -> Result<SendPlan, Error> {
-    let usage = |flag: &str, value: &str, reason: String| {
-        Error::Usage(format!("invalid {flag} {value:?}: {reason}"))
-    };
+pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) -> Result<SendPlan, Error> {
+    let usage = |flag: &str, value: &str, reason: String| Error::Usage(format!("invalid {flag} {value:?}: {reason}"));
     let mailboxes = |flag: &str, values: &[String]| -> Result<Vec<Mailbox>, Error> {
-        values
-            .iter()
-            .map(|v| parse_mailbox(v).map_err(|reason| usage(flag, v, reason)))
-            .collect()
+        values.iter().map(|v| parse_mailbox(v).map_err(|reason| usage(flag, v, reason))).collect()
     };
     let mut to = mailboxes("recipient", &args.recipients)?;
     to.extend(mailboxes("--to address", &args.to)?);
@@ -72,9 +64,7 @@ pub fn plan_send(
     let bcc = mailboxes("--bcc address", &args.bcc)?;
     let null_sender = args.null_sender || args.from.as_deref() == Some("");
     let from = match args.from.as_deref() {
-        Some(from) if !from.is_empty() => {
-            Some(parse_mailbox(from).map_err(|r| usage("--from address", from, r))?)
-        }
+        Some(from) if !from.is_empty() => Some(parse_mailbox(from).map_err(|r| usage("--from address", from, r))?),
         _ => None,
     };
     let headers = args
@@ -88,29 +78,24 @@ pub fn plan_send(
     if let Some(name) = &args.helo {
         check_client_name(name).map_err(|reason| usage("--helo", name, reason))?;
     }
-    let server = match &args.server {
-        Some(server) => server
-            .parse::<ServerSpec>()
-            .map_err(|reason| usage("--server", server, reason))?,
-        None => return Err(Error::Usage(
-            "no --server given: say which server to send through (MX routing is not available yet)"
-                .into(),
-        )),
-    };
     if to.is_empty() && cc.is_empty() && bcc.is_empty() {
-        return Err(Error::Usage(
-            "no recipient: give at least one with --to, --cc, --bcc or as an argument".into(),
-        ));
+        return Err(Error::Usage("no recipient: give at least one with --to, --cc, --bcc or as an argument".into()));
     }
-    let port = match (server.port, args.port) {
-        (Some(in_server), Some(flag)) if in_server != flag => {
-            return Err(Error::Usage(format!(
-                "--server gives port {in_server} but --port gives {flag}"
-            )));
+    let (server, port) = match &args.server {
+        Some(text) => {
+            let server = text.parse::<ServerSpec>().map_err(|reason| usage("--server", text, reason))?;
+            let port = match (server.port, args.route.port) {
+                (Some(in_server), Some(flag)) if in_server != flag => {
+                    return Err(Error::Usage(format!("--server gives port {in_server} but --port gives {flag}")));
+                }
+                (Some(port), _) | (None, Some(port)) => port,
+                (None, None) => SMTP_PORT,
+            };
+            (Some(server), port)
         }
-        (Some(port), _) | (None, Some(port)) => port,
-        (None, None) => SMTP_PORT,
+        None => (None, args.route.port.unwrap_or(SMTP_PORT)),
     };
+    let dns = dns_settings(&args.route)?;
 
     let machine_name = hostname::fully_qualified();
     let from = from.unwrap_or_else(|| default_sender(machine_name.as_deref()));
@@ -118,10 +103,7 @@ pub fn plan_send(
         (Some(path), _, _) => {
             let data = read_input(path, stdin)?;
             if data.is_empty() {
-                return Err(Error::BadInput(format!(
-                    "the message in {} is empty",
-                    display_path(path)
-                )));
+                return Err(Error::BadInput(format!("the message in {} is empty", display_path(path))));
             }
             data
         }
@@ -131,12 +113,7 @@ pub fn plan_send(
                 (None, Some(text)) => Some(text.clone().into_bytes()),
                 (None, None) if !stdin_is_terminal => {
                     let mut piped = Vec::new();
-                    stdin
-                        .read_to_end(&mut piped)
-                        .map_err(|cause| Error::Input {
-                            path: "stdin".into(),
-                            cause,
-                        })?;
+                    stdin.read_to_end(&mut piped).map_err(|cause| Error::Input { path: "stdin".into(), cause })?;
                     // An empty pipe (or /dev/null, as cron gives) means "no body": send the test body.
                     (!piped.is_empty()).then_some(piped)
                 }
@@ -159,32 +136,50 @@ pub fn plan_send(
         }
     };
 
-    let recipients = to
-        .iter()
-        .chain(&cc)
-        .chain(&bcc)
-        .map(|m| m.address.clone())
-        .collect();
-    let reverse_path = if null_sender {
-        String::new()
-    } else {
-        from.address.clone()
-    };
+    let recipients = to.iter().chain(&cc).chain(&bcc).map(|m| m.address.clone()).collect();
+    let reverse_path = if null_sender { String::new() } else { from.address.clone() };
     Ok(SendPlan {
         server,
-        port,
+        dns,
         reverse_path,
         recipients,
         message,
-        client_name: args.helo.or(machine_name),
-        timeouts: args
-            .timeout
-            .map_or_else(Timeouts::rfc5321, Timeouts::uniform),
-        connect_timeout: args.connect_timeout,
-        show_data: args.show_data,
+        session: SessionOptions {
+            port,
+            connect_timeout: args.route.connect_timeout,
+            bind: args.route.bind,
+            families: families(&args.route),
+            timeouts: args.timeout.map_or_else(Timeouts::rfc5321, Timeouts::uniform),
+            show_data: args.show_data,
+            client_name: args.helo.or(machine_name),
+        },
         quiet: args.quiet,
         dump: args.dump,
     })
+}
+
+pub fn families(route: &RouteArgs) -> Families {
+    match (route.ipv4, route.ipv6) {
+        (true, _) => Families::V4,
+        (_, true) => Families::V6,
+        _ => Families::Both,
+    }
+}
+
+/// `--dns-server IP[:PORT]` (port 53 by default) and `--dns-timeout`.
+pub fn dns_settings(route: &RouteArgs) -> Result<DnsSettings, Error> {
+    let server = match &route.dns_server {
+        None => None,
+        Some(text) => {
+            let invalid = |reason: &str| Error::Usage(format!("invalid --dns-server {text:?}: {reason}"));
+            let spec = text.parse::<ServerSpec>().map_err(|reason| invalid(&reason))?;
+            let Host::Ip(ip) = spec.host else {
+                return Err(invalid("give the DNS server's IP address, not a name"));
+            };
+            Some(SocketAddr::new(ip, spec.port.unwrap_or(53)))
+        }
+    };
+    Ok(DnsSettings { server, timeout: route.dns_timeout })
 }
 
 /// RFC 5321 §4.1.1.1: a domain or an address literal; one word, no controls.
@@ -205,31 +200,18 @@ fn check_client_name(name: &str) -> Result<(), String> {
 fn default_sender(machine_name: Option<&str>) -> Mailbox {
     let user = ["USER", "LOGNAME"]
         .iter()
-        .find_map(|var| {
-            std::env::var(var)
-                .ok()
-                .filter(|u| check_address(&format!("{u}@x")).is_ok())
-        })
+        .find_map(|var| std::env::var(var).ok().filter(|u| check_address(&format!("{u}@x")).is_ok()))
         .unwrap_or_else(|| "postie".into());
-    Mailbox {
-        name: None,
-        address: format!("{user}@{}", machine_name.unwrap_or("localhost")),
-    }
+    Mailbox { name: None, address: format!("{user}@{}", machine_name.unwrap_or("localhost")) }
 }
 
 fn read_input(path: &Path, stdin: &mut dyn Read) -> Result<Vec<u8>, Error> {
     if path == Path::new("-") {
         let mut data = Vec::new();
-        stdin.read_to_end(&mut data).map_err(|cause| Error::Input {
-            path: "stdin".into(),
-            cause,
-        })?;
+        stdin.read_to_end(&mut data).map_err(|cause| Error::Input { path: "stdin".into(), cause })?;
         return Ok(data);
     }
-    fs::read(path).map_err(|cause| Error::Input {
-        path: display_path(path),
-        cause,
-    })
+    fs::read(path).map_err(|cause| Error::Input { path: display_path(path), cause })
 }
 
 fn display_path(path: &Path) -> String {
@@ -240,7 +222,7 @@ fn display_path(path: &Path) -> String {
     }
 }
 
-/// Carry out a send plan: connect, run the dialogue, summarise.
+/// Carry out a send plan: route, connect, run the dialogues, summarise.
 pub fn send(plan: &SendPlan) -> anyhow::Result<Exit> {
     if plan.dump {
         return dump(plan);
@@ -254,67 +236,66 @@ pub fn send(plan: &SendPlan) -> anyhow::Result<Exit> {
         transcript = HumanTranscript::new(stdout.lock());
         &mut transcript
     };
-    let target = format!("{}:{}", plan.server.host, plan.port);
-    if let net::Host::Name(name) = &plan.server.host {
-        sink.emit(Event::Info(format!("resolving {name}")));
-    }
-    let addresses = net::resolve(&plan.server.host, plan.port)?;
-    let stream = net::connect(&addresses, plan.connect_timeout, sink)?;
-    let client_name = match &plan.client_name {
-        Some(name) => name.clone(),
-        None => hostname::address_literal(
-            stream
-                .local_addr()
-                .context("reading the local address")?
-                .ip(),
-        ),
+    let report = match &plan.server {
+        Some(server) => {
+            let envelope = Envelope { reverse_path: &plan.reverse_path, recipients: &plan.recipients };
+            match deliver::via_server(server, &plan.dns, envelope, &plan.message, &plan.session, sink) {
+                Ok(report) => report,
+                // These name the server already.
+                Err(error @ (Error::Connect { .. } | Error::HostUnknown(_) | Error::Dns(_) | Error::Usage(_))) => {
+                    return Err(error.into())
+                }
+                Err(error) => {
+                    let target = format!("sending through {}:{}", server.host, plan.session.port);
+                    return Err(anyhow::Error::new(error).context(target));
+                }
+            }
+        }
+        None => {
+            let dns = plan.dns.resolver().map_err(|failure| Error::Dns(failure.to_string()))?;
+            deliver::via_mx(&dns, &plan.reverse_path, &plan.recipients, &plan.message, &plan.session, sink)
+        }
     };
-    let envelope = Envelope {
-        reverse_path: &plan.reverse_path,
-        recipients: &plan.recipients,
-    };
-    let mut session = Session::new(stream, &mut *sink, plan.timeouts).show_data(plan.show_data);
-    let result = session.run(&client_name, envelope, &mut plan.message.as_slice());
-    drop(session);
-    sink.emit(Event::Info("connection closed".into()));
-    let delivery = result.with_context(|| format!("sending through {target}"))?;
-    summarise(&delivery, sink);
-    report_refusals(&delivery);
-    Ok(delivery.exit())
+    summarise(&report, sink);
+    report_failures(&report);
+    Ok(report.exit())
 }
 
-/// The closing lines of the transcript: every recipient and what became of it.
-fn summarise(delivery: &Delivery, sink: &mut dyn Sink) {
-    let total = delivery.recipients.len();
+/// The closing lines of the transcript: every recipient, what became of it, and who said so.
+fn summarise(report: &Report, sink: &mut dyn Sink) {
+    let total = report.recipients.len();
     sink.emit(Event::Info(format!(
         "delivered to {} of {total} recipient{}",
-        delivery.delivered_count(),
+        report.delivered_count(),
         if total == 1 { "" } else { "s" }
     )));
-    for outcome in &delivery.recipients {
-        let verdict = if outcome.delivered() {
-            "delivered".to_string()
-        } else if outcome.reply.is_transient() {
-            format!("deferred at {}", outcome.phase)
-        } else {
-            format!("refused at {}", outcome.phase)
+    for recipient in &report.recipients {
+        let by = recipient.host.as_ref().map(|host| format!(" by {host}")).unwrap_or_default();
+        let line = match &recipient.outcome {
+            Outcome::Replied { .. } if recipient.delivered() => format!("delivered{by}"),
+            Outcome::Replied { phase, reply } if reply.is_transient() => format!("deferred at {phase}{by}: {reply}"),
+            Outcome::Replied { phase, reply } => format!("refused at {phase}{by}: {reply}"),
+            Outcome::Failed { permanent: true, reason } => format!("failed: {reason}"),
+            Outcome::Failed { permanent: false, reason } => format!("unreachable: {reason}"),
         };
-        sink.emit(Event::Info(format!(
-            "  {}: {verdict}: {}",
-            outcome.recipient, outcome.reply
-        )));
+        let reply = match &recipient.outcome {
+            Outcome::Replied { reply, .. } if recipient.delivered() => format!(": {reply}"),
+            _ => String::new(),
+        };
+        sink.emit(Event::Info(format!("  {}: {line}{reply}", recipient.recipient)));
     }
 }
 
 /// One stderr line per recipient that did not get the message: scripts and quiet mode see them too.
-fn report_refusals(delivery: &Delivery) {
+fn report_failures(report: &Report) {
     let mut stderr = io::stderr().lock();
-    for outcome in delivery.recipients.iter().filter(|o| !o.delivered()) {
-        let _ = writeln!(
-            stderr,
-            "postie: error: {} refused {}: {}",
-            outcome.phase, outcome.recipient, outcome.reply
-        );
+    for recipient in report.recipients.iter().filter(|r| !r.delivered()) {
+        let _ = match &recipient.outcome {
+            Outcome::Replied { phase, reply } => {
+                writeln!(stderr, "postie: error: {phase} refused {}: {reply}", recipient.recipient)
+            }
+            Outcome::Failed { reason, .. } => writeln!(stderr, "postie: error: {}: {reason}", recipient.recipient),
+        };
     }
 }
 
@@ -328,13 +309,8 @@ fn dump(plan: &SendPlan) -> anyhow::Result<Exit> {
         }
     }
     let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(&plan.message)
-        .and_then(|()| stdout.flush())
-    {
-        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
-            Err(error).context("writing the message")
-        }
+    match stdout.write_all(&plan.message).and_then(|()| stdout.flush()) {
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(error).context("writing the message"),
         _ => Ok(Exit::Success),
     }
 }
@@ -348,76 +324,41 @@ mod tests {
         let mut argv = vec!["postie", "send"];
         argv.extend_from_slice(args);
         let cli = Cli::try_parse_from(argv).expect("flags parse");
-        let Command::Send(send) = cli.command else {
-            panic!("not send")
-        };
+        let Command::Send(send) = cli.command else { panic!("not send") };
         plan_send(send, &mut &stdin[..], false)
     }
 
     #[test]
     fn envelope_includes_cc_and_bcc_in_order() {
         let plan = plan(
-            &[
-                "-s",
-                "127.0.0.1:2525",
-                "--from",
-                "a@x.test",
-                "b@x.test",
-                "--cc",
-                "c@x.test",
-                "--bcc",
-                "d@x.test",
-            ],
+            &["-s", "127.0.0.1:2525", "--from", "a@x.test", "b@x.test", "--cc", "c@x.test", "--bcc", "d@x.test"],
             b"",
         )
         .unwrap();
         assert_eq!(plan.recipients, ["b@x.test", "c@x.test", "d@x.test"]);
-        assert_eq!(plan.port, 2525);
+        assert_eq!(plan.session.port, 2525);
         let text = String::from_utf8(plan.message).unwrap();
-        assert!(
-            text.contains("Cc: <c@x.test>") || text.contains("Cc: c@x.test"),
-            "{text}"
-        );
-        assert!(
-            !text.contains("d@x.test"),
-            "a Bcc recipient never appears in the message"
-        );
+        assert!(text.contains("Cc: <c@x.test>") || text.contains("Cc: c@x.test"), "{text}");
+        assert!(!text.contains("d@x.test"), "a Bcc recipient never appears in the message");
     }
 
     #[test]
     fn null_sender_two_ways() {
-        assert_eq!(
-            plan(&["-s", "h", "--from", "", "b@x.test"], b"")
-                .unwrap()
-                .reverse_path,
-            ""
-        );
-        assert_eq!(
-            plan(&["-s", "h", "--null-sender", "b@x.test"], b"")
-                .unwrap()
-                .reverse_path,
-            ""
-        );
+        assert_eq!(plan(&["-s", "h", "--from", "", "b@x.test"], b"").unwrap().reverse_path, "");
+        assert_eq!(plan(&["-s", "h", "--null-sender", "b@x.test"], b"").unwrap().reverse_path, "");
     }
 
     #[test]
     fn stdin_body_and_empty_stdin() {
         let piped = plan(&["-s", "h", "b@x.test"], b"report attached\n").unwrap();
-        assert!(String::from_utf8(piped.message)
-            .unwrap()
-            .ends_with("\r\n\r\nreport attached\r\n"));
+        assert!(String::from_utf8(piped.message).unwrap().ends_with("\r\n\r\nreport attached\r\n"));
         let empty = plan(&["-s", "h", "b@x.test"], b"").unwrap();
-        assert!(String::from_utf8(empty.message)
-            .unwrap()
-            .ends_with("\r\n\r\nThis is a test mailing\r\n"));
+        assert!(String::from_utf8(empty.message).unwrap().ends_with("\r\n\r\nThis is a test mailing\r\n"));
     }
 
     #[test]
     fn port_conflict() {
         let error = plan(&["-s", "h:25", "-p", "26", "b@x.test"], b"").unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "--server gives port 25 but --port gives 26"
-        );
+        assert_eq!(error.to_string(), "--server gives port 25 but --port gives 26");
     }
 }

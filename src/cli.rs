@@ -25,6 +25,9 @@ pub enum Command {
     /// Send a message through an SMTP server and print the whole dialogue.
     #[command(after_help = exit_code_table())]
     Send(SendArgs),
+    /// Show where mail for each domain goes (MX hosts and their addresses) without sending any.
+    #[command(after_help = MX_EXIT_CODES)]
+    Mx(MxArgs),
     /// Write shell completions and man pages generated from this definition (for packagers).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -36,35 +39,20 @@ pub struct SendArgs {
     #[arg(value_name = "RECIPIENT")]
     pub recipients: Vec<String>,
 
-    /// The server to send through, HOST[:PORT] ([ADDRESS]:PORT for IPv6).
-    #[arg(
-        long,
-        short = 's',
-        value_name = "HOST[:PORT]",
-        help_heading = "Connection"
-    )]
+    /// Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain's MX.
+    #[arg(long, short = 's', value_name = "HOST[:PORT]", help_heading = "Connection")]
     pub server: Option<String>,
 
-    /// The port, when --server does not give one [default: 25].
-    #[arg(long, short = 'p', value_parser = clap::value_parser!(u16).range(1..), help_heading = "Connection")]
-    pub port: Option<u16>,
+    #[command(flatten)]
+    pub route: RouteArgs,
 
     /// The name to give in EHLO/HELO [default: this machine's fully qualified name, or an address literal].
-    #[arg(
-        long,
-        visible_alias = "ehlo",
-        value_name = "NAME",
-        help_heading = "Connection"
-    )]
+    #[arg(long, visible_alias = "ehlo", value_name = "NAME", help_heading = "Connection")]
     pub helo: Option<String>,
 
     /// Wait at most this long for each reply, instead of RFC 5321's per-step limits (5 min, 10 min at the end).
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, help_heading = "Connection")]
     pub timeout: Option<Duration>,
-
-    /// Give up on an address that does not accept the connection within this time.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "30", help_heading = "Connection")]
-    pub connect_timeout: Duration,
 
     /// The sender, for the envelope and the From header: ADDRESS or 'Name <ADDRESS>'. '' means the null sender.
     #[arg(long, short = 'f', value_name = "ADDRESS", help_heading = "Envelope")]
@@ -91,12 +79,7 @@ pub struct SendArgs {
     pub subject: Option<String>,
 
     /// The body text [default: stdin when it is not a terminal, else a one-line test body].
-    #[arg(
-        long,
-        value_name = "TEXT",
-        conflicts_with = "body_file",
-        help_heading = "Message"
-    )]
+    #[arg(long, value_name = "TEXT", conflicts_with = "body_file", help_heading = "Message")]
     pub body: Option<String>,
 
     /// Read the body from a file ('-' for stdin).
@@ -104,12 +87,7 @@ pub struct SendArgs {
     pub body_file: Option<PathBuf>,
 
     /// Add a header, 'Name: value' (repeatable); it replaces a generated header of the same name.
-    #[arg(
-        long = "header",
-        short = 'H',
-        value_name = "NAME: VALUE",
-        help_heading = "Message"
-    )]
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE", help_heading = "Message")]
     pub headers: Vec<String>,
 
     /// Send this complete RFC 5322 message as it is ('-' for stdin), instead of building one.
@@ -134,6 +112,62 @@ pub struct SendArgs {
     pub quiet: bool,
 }
 
+/// How to find and reach servers; shared by `send` and `mx`.
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// The port of every server [default: 25, or the one in --server].
+    #[arg(long, short = 'p', value_parser = clap::value_parser!(u16).range(1..), help_heading = "Connection")]
+    pub port: Option<u16>,
+
+    /// Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf.
+    #[arg(long, value_name = "IP[:PORT]", help_heading = "Connection")]
+    pub dns_server: Option<String>,
+
+    /// Give up on a DNS lookup after this long (a temporary failure).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "5", help_heading = "Connection")]
+    pub dns_timeout: Duration,
+
+    /// Use IPv4 addresses only.
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6", help_heading = "Connection")]
+    pub ipv4: bool,
+
+    /// Use IPv6 addresses only.
+    #[arg(short = '6', long = "ipv6", help_heading = "Connection")]
+    pub ipv6: bool,
+
+    /// Connect from this local address.
+    #[arg(long, value_name = "ADDRESS", help_heading = "Connection")]
+    pub bind: Option<std::net::IpAddr>,
+
+    /// Give up on an address that does not accept the connection within this time.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "30", help_heading = "Connection")]
+    pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct MxArgs {
+    /// The domains to look up.
+    #[arg(value_name = "DOMAIN", required = true)]
+    pub domains: Vec<String>,
+
+    /// Also connect to every address, in parallel, and show whether it answers and its greeting.
+    #[arg(long)]
+    pub check: bool,
+
+    /// With --check: wait at most this long for each greeting.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "10")]
+    pub timeout: Duration,
+
+    #[command(flatten)]
+    pub route: RouteArgs,
+}
+
+pub const MX_EXIT_CODES: &str = "Exit codes:
+   0  every domain has a route (with --check: at least one address of each domain answered)
+  64  usage: a bad flag or domain
+  69  a domain cannot receive mail: it does not exist (NXDOMAIN) or publishes a null MX
+  75  a DNS lookup failed or timed out (with --check: no address of some domain answered)";
+
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// The project directory to write completions/ and man/ into.
@@ -143,9 +177,7 @@ pub struct GenerateArgs {
 
 /// A positive number of seconds, fractions allowed.
 fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    let seconds: f64 = text.parse().map_err(|_| format!("{text:?} is not a number of seconds"))?;
     if !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0) {
         return Err("it must be more than 0 and at most 86400 seconds".into());
     }

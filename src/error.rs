@@ -42,10 +42,7 @@ pub const EXIT_CODES: &[(Exit, &str)] = &[
     (Exit::NoHost, "host unknown: the server name does not resolve"),
     (Exit::Unavailable, "permanent failure: the server refused with a 5xx reply; retrying will not help"),
     (Exit::Software, "internal error in postie"),
-    (
-        Exit::TempFail,
-        "temporary failure: a 4xx reply, connection refused, timeout or dropped connection; retry later",
-    ),
+    (Exit::TempFail, "temporary failure: a 4xx reply, connection refused, timeout or dropped connection; retry later"),
     (Exit::Protocol, "protocol violation: the server sent something SMTP does not allow"),
     (Exit::NoPermission, "authentication refused by the server"),
 ];
@@ -104,6 +101,9 @@ pub enum Error {
     Io { phase: Phase, cause: io::Error },
     #[error("could not connect to {target}: {detail}")]
     Connect { target: String, detail: String },
+    /// The resolver could not be set up or a lookup failed for a reason that may pass.
+    #[error("{0}")]
+    Dns(String),
 }
 
 impl Error {
@@ -115,10 +115,9 @@ impl Error {
             Error::HostUnknown(_) => Exit::NoHost,
             Error::Rejected { reply, .. } if reply.is_transient() => Exit::TempFail,
             Error::Rejected { .. } => Exit::Unavailable,
-            Error::Timeout { .. }
-            | Error::Closed { .. }
-            | Error::Io { .. }
-            | Error::Connect { .. } => Exit::TempFail,
+            Error::Timeout { .. } | Error::Closed { .. } | Error::Io { .. } | Error::Connect { .. } | Error::Dns(_) => {
+                Exit::TempFail
+            }
             Error::Protocol { .. } => Exit::Protocol,
         }
     }
@@ -126,18 +125,12 @@ impl Error {
     /// Classify an I/O error from the socket: a timeout and a reset are not the same story for the user.
     pub fn from_io(phase: Phase, source: io::Error, timeout: Duration) -> Error {
         match source.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::Timeout {
-                phase,
-                after: timeout,
-            },
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::Timeout { phase, after: timeout },
             io::ErrorKind::UnexpectedEof
             | io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::BrokenPipe => Error::Closed { phase },
-            _ => Error::Io {
-                phase,
-                cause: source,
-            },
+            _ => Error::Io { phase, cause: source },
         }
     }
 }
@@ -153,10 +146,7 @@ pub fn io_text(error: &io::Error) -> String {
 
 /// Find the exit code for any error chain: the first typed `Error` in it decides; anything else is a bug.
 pub fn exit_for(error: &anyhow::Error) -> Exit {
-    error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<Error>())
-        .map_or(Exit::Software, Error::exit)
+    error.chain().find_map(|cause| cause.downcast_ref::<Error>()).map_or(Exit::Software, Error::exit)
 }
 
 /// Render the exit-code table for `--help` and the README.
@@ -189,52 +179,25 @@ mod tests {
             Exit::NoPermission,
         ];
         for exit in all {
-            assert_eq!(
-                EXIT_CODES.iter().filter(|(e, _)| *e == exit).count(),
-                1,
-                "{exit:?}"
-            );
+            assert_eq!(EXIT_CODES.iter().filter(|(e, _)| *e == exit).count(), 1, "{exit:?}");
         }
         assert_eq!(EXIT_CODES.len(), all.len());
     }
 
     #[test]
     fn replies_map_to_temporary_or_permanent() {
-        let temporary = Error::Rejected {
-            phase: Phase::MailFrom,
-            reply: parse_reply("451 4.3.0 later\r\n"),
-        };
-        let permanent = Error::Rejected {
-            phase: Phase::MailFrom,
-            reply: parse_reply("550 5.7.1 no\r\n"),
-        };
+        let temporary = Error::Rejected { phase: Phase::MailFrom, reply: parse_reply("451 4.3.0 later\r\n") };
+        let permanent = Error::Rejected { phase: Phase::MailFrom, reply: parse_reply("550 5.7.1 no\r\n") };
         assert_eq!(temporary.exit(), Exit::TempFail);
         assert_eq!(permanent.exit(), Exit::Unavailable);
     }
 
     #[test]
     fn io_errors_are_classified() {
-        let timeout = Error::from_io(
-            Phase::Banner,
-            io::ErrorKind::WouldBlock.into(),
-            Duration::from_secs(3),
-        );
-        assert!(matches!(
-            timeout,
-            Error::Timeout {
-                phase: Phase::Banner,
-                ..
-            }
-        ));
-        assert_eq!(
-            timeout.to_string(),
-            "banner: no reply from the server within 3s"
-        );
-        let reset = Error::from_io(
-            Phase::Data,
-            io::ErrorKind::ConnectionReset.into(),
-            Duration::from_secs(1),
-        );
+        let timeout = Error::from_io(Phase::Banner, io::ErrorKind::WouldBlock.into(), Duration::from_secs(3));
+        assert!(matches!(timeout, Error::Timeout { phase: Phase::Banner, .. }));
+        assert_eq!(timeout.to_string(), "banner: no reply from the server within 3s");
+        let reset = Error::from_io(Phase::Data, io::ErrorKind::ConnectionReset.into(), Duration::from_secs(1));
         assert_eq!(reset.to_string(), "DATA: the server closed the connection");
         assert_eq!(reset.exit(), Exit::TempFail);
     }

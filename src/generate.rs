@@ -13,13 +13,7 @@ use crate::cli::Cli;
 /// Every generated file: its path under the project directory and its contents.
 pub fn files() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     let mut files = Vec::new();
-    for shell in [
-        Shell::Bash,
-        Shell::Zsh,
-        Shell::Fish,
-        Shell::Elvish,
-        Shell::PowerShell,
-    ] {
+    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Elvish, Shell::PowerShell] {
         let mut command = Cli::command();
         let mut contents = Vec::new();
         clap_complete::generate(shell, &mut command, "postie", &mut contents);
@@ -35,17 +29,13 @@ pub fn files() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     }
     let command = Cli::command();
     let mut page = Vec::new();
-    clap_mangen::Man::new(command.clone())
-        .render(&mut page)
-        .context("rendering the man page")?;
+    clap_mangen::Man::new(command.clone()).render(&mut page).context("rendering the man page")?;
     files.push(("man/postie.1".to_string(), page));
     for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("postie-{}", sub.get_name());
         let mut page = Vec::new();
         let sub = sub.clone().name(name.clone());
-        clap_mangen::Man::new(sub)
-            .render(&mut page)
-            .context("rendering a man page")?;
+        clap_mangen::Man::new(sub).render(&mut page).context("rendering a man page")?;
         files.push((format!("man/{name}.1"), page));
     }
     Ok(files)

@@ -58,8 +58,7 @@ fn canonical_name(host: &str) -> Option<String> {
     // SAFETY: result is a valid list from getaddrinfo; ai_canonname is null or a C string in it.
     let name = unsafe {
         let canonical = (*result).ai_canonname;
-        let name = (!canonical.is_null())
-            .then(|| CStr::from_ptr(canonical).to_string_lossy().into_owned());
+        let name = (!canonical.is_null()).then(|| CStr::from_ptr(canonical).to_string_lossy().into_owned());
         libc::freeaddrinfo(result);
         name
     };
@@ -74,10 +73,7 @@ mod tests {
     fn literals() {
         assert_eq!(address_literal("127.0.0.1".parse().unwrap()), "[127.0.0.1]");
         assert_eq!(address_literal("::1".parse().unwrap()), "[IPv6:::1]");
-        assert_eq!(
-            address_literal("::ffff:192.0.2.7".parse().unwrap()),
-            "[192.0.2.7]"
-        );
+        assert_eq!(address_literal("::ffff:192.0.2.7".parse().unwrap()), "[192.0.2.7]");
     }
 
     #[test]
@@ -87,10 +83,7 @@ mod tests {
         assert!(!is_usable("vm"));
         assert!(is_usable("mail.example.test"));
         if let Some(name) = fully_qualified() {
-            assert!(
-                name.contains('.') && !name.starts_with("localhost"),
-                "{name}"
-            );
+            assert!(name.contains('.') && !name.starts_with("localhost"), "{name}");
         }
     }
 }

@@ -26,9 +26,7 @@ fn main() -> ExitCode {
 fn usage_error(error: &clap::Error) -> ExitCode {
     if matches!(
         error.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     ) {
         let _ = error.print();
         let code = if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {

@@ -33,15 +33,10 @@ pub fn parse_header(input: &str) -> Result<Header, String> {
         return Err("the header name before the colon is empty".into());
     }
     if let Some(c) = name.chars().find(|&c| !(c.is_ascii_graphic() && c != ':')) {
-        return Err(format!(
-            "the header name {name:?} contains {c:?}; names are printable ASCII without spaces"
-        ));
+        return Err(format!("the header name {name:?} contains {c:?}; names are printable ASCII without spaces"));
     }
     check_header_value(value)?;
-    Ok(Header {
-        name: name.to_string(),
-        value: value.trim().to_string(),
-    })
+    Ok(Header { name: name.to_string(), value: value.trim().to_string() })
 }
 
 /// A value that goes into a header must stay on its line.
@@ -50,10 +45,7 @@ pub fn check_header_value(value: &str) -> Result<(), String> {
         return Err("it contains a line break (CR or LF), which would inject a header".into());
     }
     if let Some(c) = value.chars().find(|&c| c.is_control() && c != '\t') {
-        return Err(format!(
-            "it contains the control character U+{:04X}",
-            c as u32
-        ));
+        return Err(format!("it contains the control character U+{:04X}", c as u32));
     }
     Ok(())
 }
@@ -91,9 +83,7 @@ pub fn compose(c: &Composition<'_>) -> Vec<u8> {
         builder = builder.cc(Address::new_list(c.cc.iter().map(address).collect()));
     }
     if !overridden("Subject") {
-        let subject = c
-            .subject
-            .map_or_else(|| Cow::Owned(format!("test {date}")), Cow::Borrowed);
+        let subject = c.subject.map_or_else(|| Cow::Owned(format!("test {date}")), Cow::Borrowed);
         builder = builder.subject(Text::new(subject));
     }
     if !overridden("Message-ID") {
@@ -113,15 +103,11 @@ pub fn compose(c: &Composition<'_>) -> Vec<u8> {
         // Not UTF-8: keep the bytes exactly; the transfer encoding carries them, and the charset says that
         // it is unknown rather than claim one (RFC 1428).
         Err(_) => MimePart::new(
-            mail_builder::headers::content_type::ContentType::new("text/plain")
-                .attribute("charset", "unknown-8bit"),
+            mail_builder::headers::content_type::ContentType::new("text/plain").attribute("charset", "unknown-8bit"),
             BodyPart::Binary(body.into()),
         ),
     };
-    let mut message = builder
-        .body(part)
-        .write_to_vec()
-        .expect("writing to a Vec cannot fail");
+    let mut message = builder.body(part).write_to_vec().expect("writing to a Vec cannot fail");
     // The wire adds a final line break anyway (RFC 5321 §4.1.1.4); adding it here makes --dump show exactly
     // what goes after DATA.
     if !message.ends_with(b"\r\n") {
@@ -170,9 +156,7 @@ fn local_time(seconds: i64) -> (i64, i64) {
 
 fn format_date(local_seconds: i64, offset_seconds: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let days = local_seconds.div_euclid(86_400);
     let second_of_day = local_seconds.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
@@ -198,8 +182,7 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * mp + 2) / 5 + 1;
@@ -217,50 +200,20 @@ mod tests {
     #[test]
     fn dates() {
         assert_eq!(format_date(0, 0), "Thu, 1 Jan 1970 00:00:00 +0000");
-        assert_eq!(
-            format_date(1_795_470_821, 0),
-            "Mon, 23 Nov 2026 21:53:41 +0000"
-        );
-        assert_eq!(
-            format_date(951_782_400, -5 * 3600 - 30 * 60),
-            "Tue, 29 Feb 2000 00:00:00 -0530"
-        );
-        assert_eq!(
-            format_date(4_107_542_400 + 3600, 3600),
-            "Mon, 1 Mar 2100 01:00:00 +0100"
-        );
+        assert_eq!(format_date(1_795_470_821, 0), "Mon, 23 Nov 2026 21:53:41 +0000");
+        assert_eq!(format_date(951_782_400, -5 * 3600 - 30 * 60), "Tue, 29 Feb 2000 00:00:00 -0530");
+        assert_eq!(format_date(4_107_542_400 + 3600, 3600), "Mon, 1 Mar 2100 01:00:00 +0100");
     }
 
     #[test]
     fn headers() {
-        assert_eq!(
-            parse_header("X-Test: hello "),
-            Ok(Header {
-                name: "X-Test".into(),
-                value: "hello".into()
-            })
-        );
-        assert_eq!(
-            parse_header("X-Empty:"),
-            Ok(Header {
-                name: "X-Empty".into(),
-                value: String::new()
-            })
-        );
-        assert_eq!(
-            parse_header("no colon"),
-            Err("it has no colon; write it as 'Name: value'".into())
-        );
-        assert_eq!(
-            parse_header(": v"),
-            Err("the header name before the colon is empty".into())
-        );
+        assert_eq!(parse_header("X-Test: hello "), Ok(Header { name: "X-Test".into(), value: "hello".into() }));
+        assert_eq!(parse_header("X-Empty:"), Ok(Header { name: "X-Empty".into(), value: String::new() }));
+        assert_eq!(parse_header("no colon"), Err("it has no colon; write it as 'Name: value'".into()));
+        assert_eq!(parse_header(": v"), Err("the header name before the colon is empty".into()));
         assert_eq!(
             parse_header("X Bad: v"),
-            Err(
-                "the header name \"X Bad\" contains ' '; names are printable ASCII without spaces"
-                    .into()
-            )
+            Err("the header name \"X Bad\" contains ' '; names are printable ASCII without spaces".into())
         );
         assert_eq!(
             parse_header("X-A: v\r\nBcc: evil@x.test"),
@@ -287,26 +240,12 @@ mod tests {
     #[test]
     fn composed_message() {
         let text = compose_text(Some("hi"), Some(b"hello\n"), &[]);
-        assert!(
-            compose_text(Some("hi"), Some(b"no newline"), &[]).ends_with("\r\n\r\nno newline\r\n")
-        );
-        assert!(
-            compose_text(Some("hi"), Some(b"no newline"), &[]).ends_with("\r\n\r\nno newline\r\n")
-        );
-        assert!(
-            text.contains("From: \"Ada Lovelace\" <ada@example.test>\r\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("To: <bob@example.test>\r\n")
-                || text.contains("To: bob@example.test\r\n"),
-            "{text}"
-        );
+        assert!(compose_text(Some("hi"), Some(b"no newline"), &[]).ends_with("\r\n\r\nno newline\r\n"));
+        assert!(compose_text(Some("hi"), Some(b"no newline"), &[]).ends_with("\r\n\r\nno newline\r\n"));
+        assert!(text.contains("From: \"Ada Lovelace\" <ada@example.test>\r\n"), "{text}");
+        assert!(text.contains("To: <bob@example.test>\r\n") || text.contains("To: bob@example.test\r\n"), "{text}");
         assert!(text.contains("Subject: hi\r\n"));
-        assert!(
-            text.contains("@example.test>\r\n"),
-            "Message-ID in the sender's domain: {text}"
-        );
+        assert!(text.contains("@example.test>\r\n"), "Message-ID in the sender's domain: {text}");
         assert!(!text.contains("Bcc"));
         assert!(text.ends_with("\r\n\r\nhello\r\n"), "{text}");
     }
@@ -320,17 +259,11 @@ mod tests {
 
     #[test]
     fn user_headers_replace_generated_ones() {
-        let headers = [
-            parse_header("Subject: mine").unwrap(),
-            parse_header("X-Trace: 1").unwrap(),
-        ];
+        let headers = [parse_header("Subject: mine").unwrap(), parse_header("X-Trace: 1").unwrap()];
         let text = compose_text(Some("generated"), Some(b"x"), &headers);
         assert!(!text.contains("generated"));
         assert_eq!(text.matches("Subject:").count(), 1);
-        assert!(
-            text.contains("Subject: mine\r\n") && text.contains("X-Trace: 1\r\n"),
-            "{text}"
-        );
+        assert!(text.contains("Subject: mine\r\n") && text.contains("X-Trace: 1\r\n"), "{text}");
     }
 
     #[test]

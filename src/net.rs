@@ -2,12 +2,12 @@
 
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::error::Error;
-use crate::event::{Event, Sink};
+use socket2::{Domain, Protocol, Socket, Type};
+
 use crate::smtp::session::Transport;
 
 /// The port MX hosts listen on for SMTP.
@@ -49,22 +49,15 @@ impl FromStr for ServerSpec {
         }
         let (host, port) = if let Some(rest) = input.strip_prefix('[') {
             let (inside, after) = rest.split_once(']').ok_or("a '[' without a closing ']'")?;
-            let ip: std::net::Ipv6Addr = inside
-                .parse()
-                .map_err(|_| format!("{inside:?} is not an IPv6 address"))?;
+            let ip: std::net::Ipv6Addr = inside.parse().map_err(|_| format!("{inside:?} is not an IPv6 address"))?;
             let port = match after {
                 "" => None,
-                _ => Some(
-                    after
-                        .strip_prefix(':')
-                        .ok_or(format!("unexpected {after:?} after ']'"))?,
-                ),
+                _ => Some(after.strip_prefix(':').ok_or(format!("unexpected {after:?} after ']'"))?),
             };
             (Host::Ip(IpAddr::V6(ip)), port)
         } else if input.matches(':').count() > 1 {
-            let ip: std::net::Ipv6Addr = input.parse().map_err(|_| {
-                "an IPv6 address with a port must be written [address]:port".to_string()
-            })?;
+            let ip: std::net::Ipv6Addr =
+                input.parse().map_err(|_| "an IPv6 address with a port must be written [address]:port".to_string())?;
             (Host::Ip(IpAddr::V6(ip)), None)
         } else {
             let (host, port) = match input.split_once(':') {
@@ -90,17 +83,9 @@ fn parse_host(host: &str) -> Result<Host, String> {
             && label.len() <= 63
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+            && label.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_')
     };
-    if host.len() > 253
-        || !host
-            .strip_suffix('.')
-            .unwrap_or(host)
-            .split('.')
-            .all(valid_label)
-    {
+    if host.len() > 253 || !host.strip_suffix('.').unwrap_or(host).split('.').all(valid_label) {
         return Err(format!("{host:?} is not a valid host name"));
     }
     Ok(Host::Name(host.to_string()))
@@ -113,82 +98,29 @@ pub fn parse_port(port: &str) -> Result<u16, String> {
     }
 }
 
-/// Every address of `host`, in the resolver's order.
-pub fn resolve(host: &Host, port: u16) -> Result<Vec<SocketAddr>, Error> {
-    match host {
-        Host::Ip(ip) => Ok(vec![SocketAddr::new(*ip, port)]),
-        Host::Name(name) => {
-            let addresses: Vec<SocketAddr> = (name.as_str(), port)
-                .to_socket_addrs()
-                .map_err(|e| {
-                    Error::HostUnknown(format!("cannot resolve {name}: {}", resolver_message(&e)))
-                })?
-                .collect();
-            if addresses.is_empty() {
-                return Err(Error::HostUnknown(format!("{name} has no addresses")));
-            }
-            Ok(addresses)
+/// Open a TCP connection to `address` within `timeout`, from `bind` when given (`--bind`). The error is the
+/// reason in a few words ("connection refused", "timed out after 30s").
+pub fn connect_one(address: SocketAddr, timeout: Duration, bind: Option<IpAddr>) -> Result<TcpStream, String> {
+    let socket = Socket::new(Domain::for_address(address), Type::STREAM, Some(Protocol::TCP))
+        .map_err(|e| crate::error::io_text(&e).to_lowercase())?;
+    if let Some(local) = bind {
+        if local.is_ipv4() != address.is_ipv4() {
+            return Err(format!("--bind {local} cannot reach an IPv{} address", if address.is_ipv4() { 4 } else { 6 }));
         }
+        socket
+            .bind(&SocketAddr::new(local, 0).into())
+            .map_err(|e| format!("cannot bind to {local}: {}", crate::error::io_text(&e)))?;
     }
-}
-
-fn resolver_message(error: &io::Error) -> String {
-    // std wraps getaddrinfo's message as "failed to lookup address information: Name or service not known".
-    let text = error.to_string();
-    text.strip_prefix("failed to lookup address information: ")
-        .unwrap_or(&text)
-        .to_string()
-}
-
-/// Connect to each address in turn until one answers; each attempt is reported.
-pub fn connect(
-    addresses: &[SocketAddr],
-    timeout: Duration,
-    sink: &mut dyn Sink,
-) -> Result<TcpStream, Error> {
-    let mut failures = Vec::new();
-    for address in addresses {
-        sink.emit(Event::Info(format!("trying {address}")));
-        match TcpStream::connect_timeout(address, timeout) {
-            Ok(stream) => {
-                // Each command goes out in one write; without this, Nagle's algorithm holds the last small
-                // write until the previous one is acknowledged (the 40 ms stall other clients show).
-                stream.set_nodelay(true).map_err(|cause| Error::Io {
-                    phase: crate::error::Phase::Connect,
-                    cause,
-                })?;
-                let local = stream
-                    .local_addr()
-                    .map(|a| a.to_string())
-                    .unwrap_or_else(|_| "?".into());
-                sink.emit(Event::Info(format!("connected to {address} from {local}")));
-                return Ok(stream);
-            }
-            Err(error) => {
-                let reason = connect_message(&error, timeout);
-                sink.emit(Event::Info(format!("{address}: {reason}")));
-                failures.push(format!("{address}: {reason}"));
-            }
-        }
-    }
-    let target = match addresses {
-        [one] => one.to_string(),
-        _ => format!("any of {} addresses", addresses.len()),
-    };
-    let detail = match failures.as_slice() {
-        [one] => one
-            .split_once(": ")
-            .map_or(one.clone(), |(_, reason)| reason.to_string()),
-        all => all.join("; "),
-    };
-    Err(Error::Connect { target, detail })
+    socket.connect_timeout(&address.into(), timeout).map_err(|e| connect_message(&e, timeout))?;
+    // Each command goes out in one write; without this, Nagle's algorithm holds the last small write until
+    // the previous one is acknowledged (the 40 ms stall other clients show before the final dot).
+    socket.set_tcp_nodelay(true).map_err(|e| crate::error::io_text(&e))?;
+    Ok(socket.into())
 }
 
 fn connect_message(error: &io::Error, timeout: Duration) -> String {
     match error.kind() {
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-            format!("timed out after {}s", timeout.as_secs_f32())
-        }
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!("timed out after {}s", timeout.as_secs_f32()),
         io::ErrorKind::ConnectionRefused => "connection refused".into(),
         _ => crate::error::io_text(error).to_lowercase(),
     }
@@ -213,48 +145,15 @@ mod tests {
     fn server_forms() {
         let name = |n: &str| Host::Name(n.into());
         let ip = |i: &str| Host::Ip(i.parse().unwrap());
-        assert_eq!(
-            spec("mail.example.test"),
-            Ok(ServerSpec {
-                host: name("mail.example.test"),
-                port: None
-            })
-        );
+        assert_eq!(spec("mail.example.test"), Ok(ServerSpec { host: name("mail.example.test"), port: None }));
         assert_eq!(
             spec("mail.example.test:2525"),
-            Ok(ServerSpec {
-                host: name("mail.example.test"),
-                port: Some(2525)
-            })
+            Ok(ServerSpec { host: name("mail.example.test"), port: Some(2525) })
         );
-        assert_eq!(
-            spec("127.0.0.1:25"),
-            Ok(ServerSpec {
-                host: ip("127.0.0.1"),
-                port: Some(25)
-            })
-        );
-        assert_eq!(
-            spec("[::1]:2525"),
-            Ok(ServerSpec {
-                host: ip("::1"),
-                port: Some(2525)
-            })
-        );
-        assert_eq!(
-            spec("[2001:db8::1]"),
-            Ok(ServerSpec {
-                host: ip("2001:db8::1"),
-                port: None
-            })
-        );
-        assert_eq!(
-            spec("2001:db8::1"),
-            Ok(ServerSpec {
-                host: ip("2001:db8::1"),
-                port: None
-            })
-        );
+        assert_eq!(spec("127.0.0.1:25"), Ok(ServerSpec { host: ip("127.0.0.1"), port: Some(25) }));
+        assert_eq!(spec("[::1]:2525"), Ok(ServerSpec { host: ip("::1"), port: Some(2525) }));
+        assert_eq!(spec("[2001:db8::1]"), Ok(ServerSpec { host: ip("2001:db8::1"), port: None }));
+        assert_eq!(spec("2001:db8::1"), Ok(ServerSpec { host: ip("2001:db8::1"), port: None }));
         assert_eq!(Host::Ip("::1".parse().unwrap()).to_string(), "[::1]");
     }
 
@@ -263,30 +162,15 @@ mod tests {
         let cases = [
             ("", "it is empty"),
             ("mail.example.test:", "\"\" is not a port number (1-65535)"),
-            (
-                "mail.example.test:0",
-                "\"0\" is not a port number (1-65535)",
-            ),
-            (
-                "mail.example.test:70000",
-                "\"70000\" is not a port number (1-65535)",
-            ),
-            (
-                "mail.example.test:smtp",
-                "\"smtp\" is not a port number (1-65535)",
-            ),
+            ("mail.example.test:0", "\"0\" is not a port number (1-65535)"),
+            ("mail.example.test:70000", "\"70000\" is not a port number (1-65535)"),
+            ("mail.example.test:smtp", "\"smtp\" is not a port number (1-65535)"),
             (":25", "the host name is empty"),
             ("[::1", "a '[' without a closing ']'"),
             ("[nope]:25", "\"nope\" is not an IPv6 address"),
             ("[::1]25", "unexpected \"25\" after ']'"),
-            (
-                "2001:db8::1:25x",
-                "an IPv6 address with a port must be written [address]:port",
-            ),
-            (
-                "mail..example",
-                "\"mail..example\" is not a valid host name",
-            ),
+            ("2001:db8::1:25x", "an IPv6 address with a port must be written [address]:port"),
+            ("mail..example", "\"mail..example\" is not a valid host name"),
             ("bad_host!", "\"bad_host!\" is not a valid host name"),
             ("a b", "it contains a space or control character"),
         ];
@@ -296,21 +180,23 @@ mod tests {
     }
 
     #[test]
-    fn connect_reports_each_failure() {
+    fn connect_failures_in_words() {
         // A port nobody listens on: bind one, note its number, close it.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let address: SocketAddr = ([127, 0, 0, 1], port).into();
-        let mut events = Vec::new();
-        let error = connect(&[address], Duration::from_secs(2), &mut events).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            format!("could not connect to {address}: connection refused")
-        );
-        assert_eq!(error.exit(), crate::error::Exit::TempFail);
-        assert_eq!(events.len(), 2);
+        let error = connect_one(address, Duration::from_secs(2), None).unwrap_err();
+        assert_eq!(error, "connection refused");
+        let v6 = connect_one(address, Duration::from_secs(2), Some("::1".parse().unwrap())).unwrap_err();
+        assert_eq!(v6, "--bind ::1 cannot reach an IPv4 address");
+    }
+
+    #[test]
+    fn connect_from_a_bound_address() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream =
+            connect_one(listener.local_addr().unwrap(), Duration::from_secs(2), Some("127.0.0.3".parse().unwrap()))
+                .unwrap();
+        assert_eq!(stream.local_addr().unwrap().ip().to_string(), "127.0.0.3");
+        assert!(stream.nodelay().unwrap());
     }
 }

@@ -46,14 +46,8 @@ mod tests {
 
     #[test]
     fn printable_text_is_unchanged() {
-        assert_eq!(
-            escape(b"250 2.0.0 Ok: queued as 4F1"),
-            "250 2.0.0 Ok: queued as 4F1"
-        );
-        assert_eq!(
-            escape("250 caf\u{e9} \u{1F4EC}".as_bytes()),
-            "250 caf\u{e9} \u{1F4EC}"
-        );
+        assert_eq!(escape(b"250 2.0.0 Ok: queued as 4F1"), "250 2.0.0 Ok: queued as 4F1");
+        assert_eq!(escape("250 caf\u{e9} \u{1F4EC}".as_bytes()), "250 caf\u{e9} \u{1F4EC}");
     }
 
     #[test]

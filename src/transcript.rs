@@ -18,11 +18,7 @@ pub struct HumanTranscript<W: Write> {
 
 impl<W: Write> HumanTranscript<W> {
     pub fn new(out: W) -> Self {
-        HumanTranscript {
-            out,
-            closed: false,
-            data_lines_shown: false,
-        }
+        HumanTranscript { out, closed: false, data_lines_shown: false }
     }
 
     pub fn into_inner(self) -> W {
@@ -64,10 +60,7 @@ impl<W: Write> Sink for HumanTranscript<W> {
                 self.line("C: ", &escape(&line));
             }
             Event::DataSent { bytes, lines } => {
-                let size = format!(
-                    "{bytes} bytes, {lines} line{}",
-                    if lines == 1 { "" } else { "s" }
-                );
+                let size = format!("{bytes} bytes, {lines} line{}", if lines == 1 { "" } else { "s" });
                 if self.data_lines_shown {
                     self.line("* ", &format!("message sent: {size}"));
                 } else {
@@ -97,10 +90,7 @@ mod tests {
             Event::Info("connected to 127.0.0.1:25".into()),
             Event::Received(parse_reply("220-mx.example.test\r\n220 ready\r\n")),
             Event::Sent("EHLO c.example.test".into()),
-            Event::DataSent {
-                bytes: 1432,
-                lines: 28,
-            },
+            Event::DataSent { bytes: 1432, lines: 28 },
             Event::Warning("QUIT answered with 500".into()),
         ]);
         assert_eq!(
@@ -112,18 +102,13 @@ mod tests {
 
     #[test]
     fn server_text_is_escaped() {
-        let text = render(vec![Event::Received(parse_reply(
-            "220 hi\x1b]0;owned\x07\rthere\r\n",
-        ))]);
+        let text = render(vec![Event::Received(parse_reply("220 hi\x1b]0;owned\x07\rthere\r\n"))]);
         assert_eq!(text, "S: 220 hi\\x1b]0;owned\\x07\\x0dthere\n");
     }
 
     #[test]
     fn shown_data_ends_with_a_size_note() {
-        let text = render(vec![
-            Event::DataLine(b"..dot".to_vec()),
-            Event::DataSent { bytes: 5, lines: 1 },
-        ]);
+        let text = render(vec![Event::DataLine(b"..dot".to_vec()), Event::DataSent { bytes: 5, lines: 1 }]);
         assert_eq!(text, "C: ..dot\n* message sent: 5 bytes, 1 line\n");
     }
 

@@ -26,14 +26,7 @@ pub struct DotStuffer<W: Write> {
 
 impl<W: Write> DotStuffer<W> {
     pub fn new(inner: W) -> Self {
-        DotStuffer {
-            inner,
-            at_line_start: true,
-            pending_cr: false,
-            message_bytes: 0,
-            lines: 0,
-            scratch: Vec::new(),
-        }
+        DotStuffer { inner, at_line_start: true, pending_cr: false, message_bytes: 0, lines: 0, scratch: Vec::new() }
     }
 
     pub fn message_bytes(&self) -> u64 {
@@ -134,9 +127,7 @@ impl<W: Write> Write for DotStuffer<W> {
 /// The whole wire form of `message`, end-of-data marker included.
 pub fn stuff(message: &[u8]) -> Vec<u8> {
     let mut stuffer = DotStuffer::new(Vec::with_capacity(message.len() + 8));
-    stuffer
-        .write_all(message)
-        .expect("writing to a Vec cannot fail");
+    stuffer.write_all(message).expect("writing to a Vec cannot fail");
     stuffer.finish().expect("writing to a Vec cannot fail")
 }
 
@@ -153,10 +144,7 @@ mod tests {
         (b".", b"..\r\n.\r\n"),
         (b".\r\n", b"..\r\n.\r\n"),
         (b"a\r\n.\r\nb", b"a\r\n..\r\nb\r\n.\r\n"),
-        (
-            b"..two\n.one\nnone.\n",
-            b"...two\r\n..one\r\nnone.\r\n.\r\n",
-        ),
+        (b"..two\n.one\nnone.\n", b"...two\r\n..one\r\nnone.\r\n.\r\n"),
         // The smuggling shapes: bare LF or CR around a dot become whole lines, and the dot is stuffed.
         (b"x\n.\ny", b"x\r\n..\r\ny\r\n.\r\n"),
         (b"x\r.\ry", b"x\r\n..\r\ny\r\n.\r\n"),
@@ -186,21 +174,13 @@ mod tests {
                 let mut stuffer = DotStuffer::new(Vec::new());
                 stuffer.write_all(&input[..split]).unwrap();
                 stuffer.write_all(&input[split..]).unwrap();
-                assert_eq!(
-                    stuffer.finish().unwrap(),
-                    *expected,
-                    "input {input:?} split at {split}"
-                );
+                assert_eq!(stuffer.finish().unwrap(), *expected, "input {input:?} split at {split}");
             }
             let mut stuffer = DotStuffer::new(Vec::new());
             for byte in *input {
                 stuffer.write_all(std::slice::from_ref(byte)).unwrap();
             }
-            assert_eq!(
-                stuffer.finish().unwrap(),
-                *expected,
-                "input {input:?} byte by byte"
-            );
+            assert_eq!(stuffer.finish().unwrap(), *expected, "input {input:?} byte by byte");
         }
     }
 
@@ -218,22 +198,13 @@ mod tests {
     #[test]
     fn no_line_of_the_output_is_a_lone_dot_except_the_last() {
         // Whatever the input, the end-of-data marker appears exactly once, at the end.
-        let noisy: Vec<u8> = (0..2000u32)
-            .map(|i| [b'.', b'\r', b'\n', b'a'][(i * 7 % 11 % 4) as usize])
-            .collect();
+        let noisy: Vec<u8> = (0..2000u32).map(|i| [b'.', b'\r', b'\n', b'a'][(i * 7 % 11 % 4) as usize]).collect();
         let wire = stuff(&noisy);
         let marker = b"\r\n.\r\n";
-        let positions: Vec<usize> = wire
-            .windows(5)
-            .enumerate()
-            .filter(|(_, w)| w == marker)
-            .map(|(i, _)| i)
-            .collect();
+        let positions: Vec<usize> = wire.windows(5).enumerate().filter(|(_, w)| w == marker).map(|(i, _)| i).collect();
         assert_eq!(positions, vec![wire.len() - 5]);
         // Every LF has a CR before it and every CR an LF after it.
         assert_ne!(wire[0], b'\n');
-        assert!(wire
-            .windows(2)
-            .all(|w| (w[1] != b'\n' || w[0] == b'\r') && (w[0] != b'\r' || w[1] == b'\n')));
+        assert!(wire.windows(2).all(|w| (w[1] != b'\n' || w[0] == b'\r') && (w[0] != b'\r' || w[1] == b'\n')));
     }
 }

@@ -28,17 +28,11 @@ impl fmt::Display for Command<'_> {
         match self {
             Command::Ehlo(name) => write!(f, "EHLO {name}"),
             Command::Helo(name) => write!(f, "HELO {name}"),
-            Command::MailFrom {
-                reverse_path,
-                parameters,
-            } => {
+            Command::MailFrom { reverse_path, parameters } => {
                 write!(f, "MAIL FROM:<{reverse_path}>")?;
                 parameters.iter().try_for_each(|p| write!(f, " {p}"))
             }
-            Command::RcptTo {
-                forward_path,
-                parameters,
-            } => {
+            Command::RcptTo { forward_path, parameters } => {
                 write!(f, "RCPT TO:<{forward_path}>")?;
                 parameters.iter().try_for_each(|p| write!(f, " {p}"))
             }
@@ -56,25 +50,13 @@ mod tests {
 
     #[test]
     fn wire_lines() {
-        assert_eq!(
-            Command::Ehlo("client.example.test").to_string(),
-            "EHLO client.example.test"
-        );
+        assert_eq!(Command::Ehlo("client.example.test").to_string(), "EHLO client.example.test");
         assert_eq!(Command::Helo("[127.0.0.1]").to_string(), "HELO [127.0.0.1]");
-        let mail = Command::MailFrom {
-            reverse_path: "a@example.test",
-            parameters: vec![],
-        };
+        let mail = Command::MailFrom { reverse_path: "a@example.test", parameters: vec![] };
         assert_eq!(mail.to_string(), "MAIL FROM:<a@example.test>");
-        let null = Command::MailFrom {
-            reverse_path: "",
-            parameters: vec!["SIZE=1200".into()],
-        };
+        let null = Command::MailFrom { reverse_path: "", parameters: vec!["SIZE=1200".into()] };
         assert_eq!(null.to_string(), "MAIL FROM:<> SIZE=1200");
-        let rcpt = Command::RcptTo {
-            forward_path: "b@example.test",
-            parameters: vec![],
-        };
+        let rcpt = Command::RcptTo { forward_path: "b@example.test", parameters: vec![] };
         assert_eq!(rcpt.to_string(), "RCPT TO:<b@example.test>");
         assert_eq!(Command::Data.to_string(), "DATA");
         assert_eq!(Command::Rset.to_string(), "RSET");

@@ -13,16 +13,8 @@ pub struct Capabilities {
 
 impl Capabilities {
     pub fn from_ehlo(reply: &Reply) -> Capabilities {
-        let mut texts = reply
-            .texts()
-            .map(|text| String::from_utf8_lossy(text).into_owned());
-        let server_name = texts
-            .next()
-            .unwrap_or_default()
-            .split(' ')
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let mut texts = reply.texts().map(|text| String::from_utf8_lossy(text).into_owned());
+        let server_name = texts.next().unwrap_or_default().split(' ').next().unwrap_or_default().to_string();
         let extensions = texts
             .filter_map(|line| {
                 let mut words = line.split_ascii_whitespace();
@@ -30,10 +22,7 @@ impl Capabilities {
                 Some((keyword, words.map(str::to_string).collect()))
             })
             .collect();
-        Capabilities {
-            server_name,
-            extensions,
-        }
+        Capabilities { server_name, extensions }
     }
 
     pub fn has(&self, keyword: &str) -> bool {
@@ -41,10 +30,7 @@ impl Capabilities {
     }
 
     pub fn parameters(&self, keyword: &str) -> Option<&[String]> {
-        self.extensions
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(keyword))
-            .map(|(_, p)| p.as_slice())
+        self.extensions.iter().find(|(k, _)| k.eq_ignore_ascii_case(keyword)).map(|(_, p)| p.as_slice())
     }
 
     /// RFC 1870: the largest message the server accepts; `None` when SIZE is absent, or present with no
@@ -69,10 +55,7 @@ mod tests {
         let capabilities = Capabilities::from_ehlo(&reply);
         assert_eq!(capabilities.server_name, "mx.postie.test");
         assert!(capabilities.has("PIPELINING"));
-        assert!(
-            capabilities.has("SMTPUTF8"),
-            "keywords are case-insensitive"
-        );
+        assert!(capabilities.has("SMTPUTF8"), "keywords are case-insensitive");
         assert!(!capabilities.has("CHUNKING"));
         assert_eq!(capabilities.size_limit(), Some(10_240_000));
         assert_eq!(capabilities.parameters("AUTH").unwrap(), ["PLAIN", "LOGIN"]);
@@ -90,8 +73,7 @@ mod tests {
     #[test]
     fn bare_final_line_is_ignored() {
         // smtp-sink ends its EHLO reply with "250 ".
-        let capabilities =
-            Capabilities::from_ehlo(&parse_reply("250-sink\r\n250-PIPELINING\r\n250 \r\n"));
+        let capabilities = Capabilities::from_ehlo(&parse_reply("250-sink\r\n250-PIPELINING\r\n250 \r\n"));
         assert_eq!(capabilities.extensions.len(), 1);
     }
 }

@@ -79,9 +79,7 @@ impl Reply {
 
     /// The text of each line, after the code and its separator.
     pub fn texts(&self) -> impl Iterator<Item = &[u8]> {
-        self.lines
-            .iter()
-            .map(|line| line.get(4..).unwrap_or_default())
+        self.lines.iter().map(|line| line.get(4..).unwrap_or_default())
     }
 }
 
@@ -160,10 +158,7 @@ impl ReplyParser {
             let (code, last) = parse_line(&line)?;
             match self.pending_code {
                 Some(expected) if expected != code => {
-                    return Err(ReplyError::CodeChanged {
-                        expected,
-                        found: code,
-                    });
+                    return Err(ReplyError::CodeChanged { expected, found: code });
                 }
                 _ => self.pending_code = Some(code),
             }
@@ -175,11 +170,7 @@ impl ReplyParser {
                 let lines = std::mem::take(&mut self.pending);
                 self.pending_code = None;
                 let enhanced = parse_enhanced(code, lines[0].get(4..).unwrap_or_default());
-                return Ok(Some(Reply {
-                    code: Code(code),
-                    enhanced,
-                    lines,
-                }));
+                return Ok(Some(Reply { code: Code(code), enhanced, lines }));
             }
         }
     }
@@ -192,18 +183,14 @@ fn parse_line(line: &[u8]) -> Result<(u16, bool), ReplyError> {
         return Err(bad_code());
     };
     // RFC 5321 §4.2: first digit 2-5, second 0-5, third 0-9.
-    if !(b'2'..=b'5').contains(first) || !(b'0'..=b'5').contains(second) || !third.is_ascii_digit()
-    {
+    if !(b'2'..=b'5').contains(first) || !(b'0'..=b'5').contains(second) || !third.is_ascii_digit() {
         return Err(bad_code());
     }
-    let code =
-        u16::from(first - b'0') * 100 + u16::from(second - b'0') * 10 + u16::from(third - b'0');
+    let code = u16::from(first - b'0') * 100 + u16::from(second - b'0') * 10 + u16::from(third - b'0');
     match rest.first() {
         None | Some(b' ') => Ok((code, true)),
         Some(b'-') => Ok((code, false)),
-        Some(_) => Err(ReplyError::BadSeparator(escape(
-            &line[3..4.min(line.len())],
-        ))),
+        Some(_) => Err(ReplyError::BadSeparator(escape(&line[3..4.min(line.len())]))),
     }
 }
 
@@ -218,18 +205,13 @@ fn parse_enhanced(code: u16, text: &[u8]) -> Option<EnhancedCode> {
         return None;
     }
     let number = |s: &str, max_len: usize| -> Option<u16> {
-        (!s.is_empty() && s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())?
+        (!s.is_empty() && s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
     };
     let class = number(class, 1)?;
     if !(2..=5).contains(&class) || class != code / 100 {
         return None;
     }
-    Some(EnhancedCode {
-        class: class as u8,
-        subject: number(subject, 3)?,
-        detail: number(detail, 3)?,
-    })
+    Some(EnhancedCode { class: class as u8, subject: number(subject, 3)?, detail: number(detail, 3)? })
 }
 
 /// Parse one complete reply from a string; for tests and examples.
@@ -237,10 +219,7 @@ fn parse_enhanced(code: u16, text: &[u8]) -> Option<EnhancedCode> {
 pub fn parse_reply(text: &str) -> Reply {
     let mut parser = ReplyParser::new();
     parser.feed(text.as_bytes());
-    parser
-        .next_reply()
-        .expect("valid reply")
-        .expect("complete reply")
+    parser.next_reply().expect("valid reply").expect("complete reply")
 }
 
 #[cfg(test)]
@@ -261,14 +240,7 @@ mod tests {
     fn single_line() {
         let reply = parse_reply("250 2.1.0 Ok\r\n");
         assert_eq!(reply.code, Code(250));
-        assert_eq!(
-            reply.enhanced,
-            Some(EnhancedCode {
-                class: 2,
-                subject: 1,
-                detail: 0
-            })
-        );
+        assert_eq!(reply.enhanced, Some(EnhancedCode { class: 2, subject: 1, detail: 0 }));
         assert_eq!(reply.lines, vec![b"250 2.1.0 Ok".to_vec()]);
         assert_eq!(reply.to_string(), "250 2.1.0 Ok");
     }
@@ -278,10 +250,7 @@ mod tests {
         let reply = parse_reply("250-mx.example.test\r\n250-PIPELINING\r\n250 SIZE 1000\r\n");
         assert_eq!(reply.lines.len(), 3);
         let texts: Vec<&[u8]> = reply.texts().collect();
-        assert_eq!(
-            texts,
-            vec![&b"mx.example.test"[..], b"PIPELINING", b"SIZE 1000"]
-        );
+        assert_eq!(texts, vec![&b"mx.example.test"[..], b"PIPELINING", b"SIZE 1000"]);
         assert_eq!(reply.enhanced, None);
     }
 
@@ -347,43 +316,17 @@ mod tests {
     #[test]
     fn malformed_lines_are_errors() {
         let cases: &[(&[u8], &str)] = &[
-            (
-                b"hello\r\n",
-                "reply line does not start with a valid reply code: \"hello\"",
-            ),
-            (
-                b"25\r\n",
-                "reply line does not start with a valid reply code: \"25\"",
-            ),
-            (
-                b"199 too low\r\n",
-                "reply line does not start with a valid reply code: \"199 too low\"",
-            ),
-            (
-                b"260 second digit\r\n",
-                "reply line does not start with a valid reply code: \"260 second digit\"",
-            ),
-            (
-                b"250:x\r\n",
-                "reply line has \":\" after the code where a space or hyphen belongs",
-            ),
-            (
-                b"250-a\r\n251 b\r\n",
-                "reply line has code 251 inside a reply that started with 250",
-            ),
-            (
-                b"\x1b[31m\r\n",
-                "reply line does not start with a valid reply code: \"\\\\x1b[31m\"",
-            ),
+            (b"hello\r\n", "reply line does not start with a valid reply code: \"hello\""),
+            (b"25\r\n", "reply line does not start with a valid reply code: \"25\""),
+            (b"199 too low\r\n", "reply line does not start with a valid reply code: \"199 too low\""),
+            (b"260 second digit\r\n", "reply line does not start with a valid reply code: \"260 second digit\""),
+            (b"250:x\r\n", "reply line has \":\" after the code where a space or hyphen belongs"),
+            (b"250-a\r\n251 b\r\n", "reply line has code 251 inside a reply that started with 250"),
+            (b"\x1b[31m\r\n", "reply line does not start with a valid reply code: \"\\\\x1b[31m\""),
         ];
         for (input, message) in cases {
             let error = all_replies(input).unwrap_err();
-            assert_eq!(
-                error.to_string(),
-                *message,
-                "input {:?}",
-                String::from_utf8_lossy(input)
-            );
+            assert_eq!(error.to_string(), *message, "input {:?}", String::from_utf8_lossy(input));
         }
     }
 
@@ -397,34 +340,16 @@ mod tests {
 
     #[test]
     fn enhanced_codes_must_match_the_class() {
-        assert_eq!(
-            parse_reply("550 5.7.1 denied\r\n")
-                .enhanced
-                .unwrap()
-                .to_string(),
-            "5.7.1"
-        );
+        assert_eq!(parse_reply("550 5.7.1 denied\r\n").enhanced.unwrap().to_string(), "5.7.1");
         assert_eq!(parse_reply("550 4.7.1 wrong class\r\n").enhanced, None);
-        assert_eq!(
-            parse_reply("250 2.0.0\r\n").enhanced.unwrap().to_string(),
-            "2.0.0"
-        );
+        assert_eq!(parse_reply("250 2.0.0\r\n").enhanced.unwrap().to_string(), "2.0.0");
         assert_eq!(parse_reply("250 2.0 short\r\n").enhanced, None);
         assert_eq!(parse_reply("250 2.1000.0 long\r\n").enhanced, None);
-        assert_eq!(
-            parse_reply("421 4.4.2 Timeout\r\n")
-                .enhanced
-                .unwrap()
-                .to_string(),
-            "4.4.2"
-        );
+        assert_eq!(parse_reply("421 4.4.2 Timeout\r\n").enhanced.unwrap().to_string(), "4.4.2");
     }
 
     #[test]
     fn display_escapes_untrusted_text() {
-        assert_eq!(
-            parse_reply("550 bad\x1b[0m\r\n").to_string(),
-            "550 bad\\x1b[0m"
-        );
+        assert_eq!(parse_reply("550 bad\x1b[0m\r\n").to_string(), "550 bad\\x1b[0m");
     }
 }

@@ -20,51 +20,22 @@ fn the_message_on_the_wire_is_normalised_and_stuffed() {
         peer.reply("221 bye\r\n");
     });
     let message = b"Subject: wire\r\n\r\n.dot\nbare LF\nbare CR\rCRLF\r\n\r.\r\nend".to_vec();
-    postie([
-        "send",
-        "--server",
-        &server.server(),
-        "--to",
-        "b@example.test",
-        "--data",
-        "-",
-    ])
-    .stdin(message)
-    .run()
-    .expect_code(0);
+    postie(["send", "--server", &server.server(), "--to", "b@example.test", "--data", "-"])
+        .stdin(message)
+        .run()
+        .expect_code(0);
     let received = server.received();
     let data_start = received.iter().position(|l| l == "DATA").unwrap() + 1;
     assert_eq!(
         received[data_start..],
-        [
-            "Subject: wire",
-            "",
-            "..dot",
-            "bare LF",
-            "bare CR",
-            "CRLF",
-            "",
-            "..",
-            "end",
-            ".",
-            "QUIT"
-        ]
+        ["Subject: wire", "", "..dot", "bare LF", "bare CR", "CRLF", "", "..", "end", ".", "QUIT"]
     );
 }
 
 #[test]
 fn garbage_instead_of_a_banner_is_a_protocol_violation() {
     let server = FakeServer::start(|peer| peer.send(b"SSH-2.0-OpenSSH_9.2\r\n"));
-    let run = postie([
-        "send",
-        "-q",
-        "--server",
-        &server.server(),
-        "--to",
-        "b@example.test",
-    ])
-    .run()
-    .expect_code(76);
+    let run = postie(["send", "-q", "--server", &server.server(), "--to", "b@example.test"]).run().expect_code(76);
     assert_eq!(
         run.stderr(),
         format!(
@@ -82,25 +53,12 @@ fn a_silent_server_times_out_naming_the_phase() {
         peer.send(b"220 too late\r\n");
     });
     let started = Instant::now();
-    let run = postie([
-        "send",
-        "-q",
-        "--timeout",
-        "1",
-        "--server",
-        &server.server(),
-        "--to",
-        "b@example.test",
-    ])
-    .run()
-    .expect_code(75);
+    let run = postie(["send", "-q", "--timeout", "1", "--server", &server.server(), "--to", "b@example.test"])
+        .run()
+        .expect_code(75);
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_millis(2500), "took {elapsed:?}");
-    assert!(
-        run.stderr()
-            .ends_with("banner: no reply from the server within 1s\n"),
-        "{run:?}"
-    );
+    assert!(run.stderr().ends_with("banner: no reply from the server within 1s\n"), "{run:?}");
 }
 
 #[test]
@@ -110,21 +68,8 @@ fn a_dropped_connection_is_temporary() {
         peer.reply("250 fake\r\n");
         peer.line(); // MAIL FROM, then hang up
     });
-    let run = postie([
-        "send",
-        "-q",
-        "--server",
-        &server.server(),
-        "--to",
-        "b@example.test",
-    ])
-    .run()
-    .expect_code(75);
-    assert!(
-        run.stderr()
-            .ends_with("MAIL FROM: the server closed the connection\n"),
-        "{run:?}"
-    );
+    let run = postie(["send", "-q", "--server", &server.server(), "--to", "b@example.test"]).run().expect_code(75);
+    assert!(run.stderr().ends_with("MAIL FROM: the server closed the connection\n"), "{run:?}");
 }
 
 #[test]
@@ -135,24 +80,10 @@ fn control_characters_from_the_server_are_escaped() {
         peer.reply("550 no \x1b[31mred\r\n");
         peer.reply("221 bye\r\n");
     });
-    let run = postie([
-        "send",
-        "--server",
-        &server.server(),
-        "--to",
-        "b@example.test",
-    ])
-    .run()
-    .expect_code(69);
+    let run = postie(["send", "--server", &server.server(), "--to", "b@example.test"]).run().expect_code(69);
     let out = run.stdout();
-    assert!(
-        out.contains("S: 220-fake \\x1b[2J\\x1b]0;pwned\\x07\nS: 220 hi\\x0dthere\n"),
-        "{run:?}"
-    );
-    assert!(
-        !out.contains('\x1b') && !run.stderr().contains('\x1b'),
-        "{run:?}"
-    );
+    assert!(out.contains("S: 220-fake \\x1b[2J\\x1b]0;pwned\\x07\nS: 220 hi\\x0dthere\n"), "{run:?}");
+    assert!(!out.contains('\x1b') && !run.stderr().contains('\x1b'), "{run:?}");
     assert!(run.stderr().contains("550 no \\x1b[31mred"), "{run:?}");
 }
 
@@ -169,27 +100,12 @@ fn ehlo_refused_falls_back_to_helo() {
         peer.send(b"250 ok\r\n");
         peer.reply("221 bye\r\n");
     });
-    let run = postie([
-        "send",
-        "--server",
-        &server.server(),
-        "--helo",
-        "c.example.test",
-        "--to",
-        "b@example.test",
-    ])
-    .run()
-    .expect_code(0);
-    assert!(
-        run.stdout()
-            .contains("* EHLO refused; falling back to HELO\nC: HELO c.example.test\n"),
-        "{run:?}"
-    );
+    let run = postie(["send", "--server", &server.server(), "--helo", "c.example.test", "--to", "b@example.test"])
+        .run()
+        .expect_code(0);
+    assert!(run.stdout().contains("* EHLO refused; falling back to HELO\nC: HELO c.example.test\n"), "{run:?}");
     let received = server.received();
-    assert_eq!(
-        received[..2],
-        ["EHLO c.example.test", "HELO c.example.test"]
-    );
+    assert_eq!(received[..2], ["EHLO c.example.test", "HELO c.example.test"]);
 }
 
 #[test]
@@ -202,20 +118,8 @@ fn a_421_ends_the_session_without_quit() {
         peer.reply("421 4.3.2 shutting down\r\n");
         peer.drain();
     });
-    let run = postie([
-        "send",
-        "--server",
-        &server.server(),
-        "--to",
-        "b@example.test",
-    ])
-    .run()
-    .expect_code(75);
-    assert!(
-        run.stderr()
-            .ends_with("RCPT TO refused: 421 4.3.2 shutting down\n"),
-        "{run:?}"
-    );
+    let run = postie(["send", "--server", &server.server(), "--to", "b@example.test"]).run().expect_code(75);
+    assert!(run.stderr().ends_with("RCPT TO refused: 421 4.3.2 shutting down\n"), "{run:?}");
     assert!(!server.received().iter().any(|l| l == "QUIT"));
 }
 
@@ -231,23 +135,9 @@ fn multi_line_banner_and_replies() {
         peer.send(b"250-queued\r\n250 as 1234\r\n");
         peer.reply("221 bye\r\n");
     });
-    let run = postie([
-        "send",
-        "--server",
-        &server.server(),
-        "--to",
-        "b@example.test",
-    ])
-    .run()
-    .expect_code(0);
+    let run = postie(["send", "--server", &server.server(), "--to", "b@example.test"]).run().expect_code(0);
     let out = run.stdout();
-    assert!(
-        out.contains("S: 220-fake.example.test ESMTP\nS: 220-no UCE\nS: 220 welcome\n"),
-        "{run:?}"
-    );
+    assert!(out.contains("S: 220-fake.example.test ESMTP\nS: 220-no UCE\nS: 220 welcome\n"), "{run:?}");
     assert!(out.contains("S: 250-queued\nS: 250 as 1234\n"), "{run:?}");
-    assert!(
-        out.contains("b@example.test: delivered: 250 queued as 1234"),
-        "{run:?}"
-    );
+    assert!(out.contains("b@example.test: delivered by 127.0.0.1: 250 queued as 1234"), "{run:?}");
 }

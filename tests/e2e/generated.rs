@@ -9,21 +9,15 @@ use crate::harness::postie;
 fn committed_completions_and_man_pages_match_the_binary() {
     let out = std::env::temp_dir().join(format!("postie-generated-{}", std::process::id()));
     let _ = fs::remove_dir_all(&out);
-    postie(["generate", "--out", out.to_str().unwrap()])
-        .run()
-        .expect_code(0);
+    postie(["generate", "--out", out.to_str().unwrap()]).run().expect_code(0);
     let project = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut compared = 0;
     for dir in ["completions", "man"] {
         for entry in fs::read_dir(out.join(dir)).unwrap() {
             let generated = entry.unwrap().path();
             let committed = project.join(dir).join(generated.file_name().unwrap());
-            let committed_bytes = fs::read(&committed).unwrap_or_else(|e| {
-                panic!(
-                    "{}: {e}; run `cargo run -- generate --out .`",
-                    committed.display()
-                )
-            });
+            let committed_bytes = fs::read(&committed)
+                .unwrap_or_else(|e| panic!("{}: {e}; run `cargo run -- generate --out .`", committed.display()));
             assert!(
                 committed_bytes == fs::read(&generated).unwrap(),
                 "{} is out of date; run `cargo run -- generate --out .`",
@@ -32,26 +26,18 @@ fn committed_completions_and_man_pages_match_the_binary() {
             compared += 1;
         }
     }
-    assert_eq!(compared, 7, "five shells and two man pages");
+    assert_eq!(compared, 8, "five shells and three man pages (postie, postie-send, postie-mx)");
     let _ = fs::remove_dir_all(&out);
 }
 
 #[test]
 fn readme_and_help_document_every_exit_code() {
-    let readme =
-        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let help = postie(["send", "--help"]).run().expect_code(0).stdout();
     for (exit, meaning) in postie::error::EXIT_CODES {
         let row = format!("| {} | {} |", exit.code(), meaning);
         assert!(readme.contains(&row), "README.md lacks the row {row:?}");
-        let first_words: String = meaning
-            .split_whitespace()
-            .take(4)
-            .collect::<Vec<_>>()
-            .join(" ");
-        assert!(
-            help.contains(&first_words),
-            "send --help lacks {first_words:?}"
-        );
+        let first_words: String = meaning.split_whitespace().take(4).collect::<Vec<_>>().join(" ");
+        assert!(help.contains(&first_words), "send --help lacks {first_words:?}");
     }
 }

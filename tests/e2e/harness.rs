@@ -18,24 +18,107 @@ use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// A real DNS server (dnsmasq) on loopback, serving the routing test zones. All of `.test` is local to it:
+/// any other name under it is NXDOMAIN. Hosts are on 127.0.0.0/8 and ::1, where the test Postfix listens
+/// (127.0.0.1, 127.0.0.2, ::1) or nothing does (127.0.0.3).
+pub struct DnsServer {
+    pub port: u16,
+}
+
+pub fn dns() -> &'static DnsServer {
+    DNS.get_or_init(|| DnsServer::start().unwrap_or_else(|e| panic!("cannot start the test DNS server: {e}")))
+}
+
+impl DnsServer {
+    const RECORDS: &'static [&'static str] = &[
+        // Two MX hosts: the preferred one (10) must be used.
+        "--mx-host=pref.test,mx1.pref.test,10",
+        "--mx-host=pref.test,mx2.pref.test,20",
+        "--host-record=mx1.pref.test,127.0.0.2",
+        "--host-record=mx2.pref.test,127.0.0.1",
+        // The preferred MX has nothing listening: the second must deliver.
+        "--mx-host=fallback.test,dead.fallback.test,10",
+        "--mx-host=fallback.test,live.fallback.test,20",
+        "--host-record=dead.fallback.test,127.0.0.3",
+        "--host-record=live.fallback.test,127.0.0.1",
+        // No MX: the domain's own address (implicit MX).
+        "--host-record=implicit.test,127.0.0.1",
+        // RFC 7505 null MX: preference 0, exchange "." (wire form 00 00 00).
+        "--dns-rr=nullmx.test,15,000000",
+        // An MX that is an alias, and one that is an IP address.
+        "--mx-host=alias.test,alias-mx.alias.test,10",
+        "--cname=alias-mx.alias.test,real.alias.test",
+        "--host-record=real.alias.test,127.0.0.1",
+        "--mx-host=iplit.test,127.0.0.1,10",
+        // One MX host with an IPv4 and an IPv6 address.
+        "--mx-host=dual.test,mx.dual.test,10",
+        "--host-record=mx.dual.test,127.0.0.1,::1",
+        // Two MX hosts on addresses the tests' scripted servers listen on.
+        "--mx-host=slow.test,s1.slow.test,10",
+        "--mx-host=slow.test,s2.slow.test,20",
+        "--host-record=s1.slow.test,127.0.0.4",
+        "--host-record=s2.slow.test,127.0.0.5",
+    ];
+
+    fn start() -> Result<DnsServer, String> {
+        if !Path::new("/usr/sbin/dnsmasq").exists() {
+            return Err("dnsmasq is not installed; run .ci/run (it installs the test peers)".into());
+        }
+        let port = free_udp_port();
+        let child = Command::new("/usr/sbin/dnsmasq")
+            .args(["--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null"])
+            .args(["--listen-address=127.0.0.1", "--bind-interfaces", "--local=/test/", "--user=root"])
+            .arg(format!("--port={port}"))
+            .args(Self::RECORDS)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("running dnsmasq: {e}"))?;
+        stop_at_exit(child.id() as i32, None);
+        let server = DnsServer { port };
+        server.wait_until_answering()?;
+        Ok(server)
+    }
+
+    /// A DNS query over UDP for pref.test MX, until dnsmasq answers.
+    fn wait_until_answering(&self) -> Result<(), String> {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        socket.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        let query: &[u8] = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04pref\x04test\x00\x00\x0f\x00\x01";
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut answer = [0u8; 512];
+        while Instant::now() < deadline {
+            let _ = socket.send_to(query, ("127.0.0.1", self.port));
+            if let Ok((n, _)) = socket.recv_from(&mut answer) {
+                if n > 2 && answer[..2] == [0x12, 0x34] {
+                    return Ok(());
+                }
+            }
+        }
+        Err(format!("dnsmasq does not answer on 127.0.0.1:{}", self.port))
+    }
+
+    /// The value for --dns-server.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").expect("bind a UDP port").local_addr().unwrap().port()
+}
+
 /// A port free right now on `ip` (the kernel picks it; we release it for the server to take).
 pub fn free_port(ip: &str) -> u16 {
-    TcpListener::bind((ip, 0))
-        .expect("bind an ephemeral port")
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind((ip, 0)).expect("bind an ephemeral port").local_addr().unwrap().port()
 }
 
 /// A name no other test uses, to find this test's message in a shared Maildir.
 pub fn marker(test: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     // Fixed width, so that message sizes in transcript snapshots do not depend on the pid.
-    format!(
-        "postie-{test}-{:07}-{:04}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+    format!("postie-{test}-{:07}-{:04}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 pub struct Postfix {
@@ -45,31 +128,55 @@ pub struct Postfix {
 }
 
 static POSTFIX: OnceLock<Postfix> = OnceLock::new();
-/// The master's pid, for the exit handler (which cannot take arguments).
-static MASTER: Mutex<Option<(i32, PathBuf)>> = Mutex::new(None);
+static DNS: OnceLock<DnsServer> = OnceLock::new();
+/// Servers to stop, and their directories to remove, when the test binary exits (pass or fail).
+static CLEANUP: Mutex<Vec<(i32, Option<PathBuf>)>> = Mutex::new(Vec::new());
+
+fn stop_at_exit(pid: i32, dir: Option<PathBuf>) {
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    // SAFETY: registering a plain extern "C" function, once.
+    REGISTER.call_once(|| unsafe {
+        libc::atexit(stop_servers);
+    });
+    CLEANUP.lock().unwrap().push((pid, dir));
+}
+
+extern "C" fn stop_servers() {
+    let Ok(mut servers) = CLEANUP.lock() else { return };
+    for (pid, dir) in servers.drain(..) {
+        // SAFETY: signalling a pid we started; Postfix's master stops its children on SIGTERM.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // SAFETY: signal 0 only checks that the process exists.
+        while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+        if let Some(dir) = dir {
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// The domains the test Postfix accepts mail for; the MX-routing tests use all but example.test.
+pub const DOMAINS: &[&str] =
+    &["example.test", "pref.test", "fallback.test", "implicit.test", "alias.test", "iplit.test", "dual.test"];
 
 /// The users with a mailbox; anyone else at example.test gets 550 5.1.1. Other domains get 454 (relay
 /// denied, temporary), which gives the tests a real temporary refusal.
 pub const USERS: &[&str] = &["bob", "carol", "dave"];
 
 pub fn postfix() -> &'static Postfix {
-    POSTFIX.get_or_init(|| {
-        Postfix::start().unwrap_or_else(|e| panic!("cannot start the test Postfix: {e}"))
-    })
+    POSTFIX.get_or_init(|| Postfix::start().unwrap_or_else(|e| panic!("cannot start the test Postfix: {e}")))
 }
 
 impl Postfix {
     fn start() -> Result<Postfix, String> {
         if !Path::new("/usr/sbin/postfix").exists() {
-            return Err(
-                "postfix is not installed; run .ci/run (it installs the test peers)".into(),
-            );
+            return Err("postfix is not installed; run .ci/run (it installs the test peers)".into());
         }
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
-            return Err(
-                "the test Postfix needs root (postfix start drops privileges itself)".into(),
-            );
+            return Err("the test Postfix needs root (postfix start drops privileges itself)".into());
         }
         let (uid, gid) = postfix_ids()?;
         let root = std::env::temp_dir().join(format!("postie-postfix-{}", std::process::id()));
@@ -79,11 +186,7 @@ impl Postfix {
             fs::create_dir_all(root.join(dir)).map_err(|e| e.to_string())?;
         }
         for file in ["postfix-files", "dynamicmaps.cf"] {
-            fs::copy(
-                Path::new("/etc/postfix").join(file),
-                root.join("meta").join(file),
-            )
-            .map_err(|e| e.to_string())?;
+            fs::copy(Path::new("/etc/postfix").join(file), root.join("meta").join(file)).map_err(|e| e.to_string())?;
         }
         chown(&root.join("data"), uid, gid)?;
         chown(&root.join("mail"), uid, gid)?;
@@ -108,7 +211,7 @@ impl Postfix {
              alias_maps =\n\
              alias_database =\n\
              local_recipient_maps =\n\
-             virtual_mailbox_domains = example.test\n\
+             virtual_mailbox_domains = {domains}\n\
              virtual_mailbox_base = {r}/mail\n\
              virtual_mailbox_maps = texthash:{r}/conf/vmailbox\n\
              virtual_uid_maps = static:{uid}\n\
@@ -119,13 +222,12 @@ impl Postfix {
              smtpd_error_sleep_time = 0\n\
              smtpd_soft_error_limit = 1000\n\
              smtpd_hard_error_limit = 1000\n\
-             smtputf8_enable = yes\n"
+             smtputf8_enable = yes\n",
+            domains = DOMAINS.join(", ")
         );
         fs::write(conf.join("main.cf"), main_cf).map_err(|e| e.to_string())?;
-        let mailboxes: String = USERS
-            .iter()
-            .map(|u| format!("{u}@example.test {u}/\n"))
-            .collect();
+        let mailboxes: String =
+            DOMAINS.iter().flat_map(|d| USERS.iter().map(move |u| format!("{u}@{d} {u}/\n"))).collect();
         fs::write(conf.join("vmailbox"), mailboxes).map_err(|e| e.to_string())?;
         let master_cf = format!(
             "127.0.0.1:{port} inet n - n - - smtpd\n\
@@ -165,10 +267,7 @@ impl Postfix {
             .map_err(|e| format!("running postfix: {e}"))?;
         let log = || fs::read_to_string(root.join("log/maillog")).unwrap_or_default();
         if !status.success() {
-            return Err(format!(
-                "postfix start failed ({status}); its log:\n{}",
-                log()
-            ));
+            return Err(format!("postfix start failed ({status}); its log:\n{}", log()));
         }
         let pid_file = root.join("queue/pid/master.pid");
         let pid: i32 = fs::read_to_string(&pid_file)
@@ -176,9 +275,7 @@ impl Postfix {
             .trim()
             .parse()
             .map_err(|e| format!("master.pid: {e}"))?;
-        *MASTER.lock().unwrap() = Some((pid, root.clone()));
-        // SAFETY: registering a plain extern "C" function.
-        unsafe { libc::atexit(stop_postfix) };
+        stop_at_exit(pid, Some(root.clone()));
         let postfix = Postfix { root, port, conf };
         postfix.wait_until_listening()?;
         Ok(postfix)
@@ -216,10 +313,7 @@ impl Postfix {
                 return found;
             }
             if Instant::now() > deadline {
-                panic!(
-                    "no message with {marker:?} reached {user}'s Maildir in 10 s; maillog:\n{}",
-                    self.maillog()
-                );
+                panic!("no message with {marker:?} reached {user}'s Maildir in 10 s; maillog:\n{}", self.maillog());
             }
             thread::sleep(Duration::from_millis(10));
         }
@@ -228,10 +322,7 @@ impl Postfix {
     /// Assert that no message with `marker` reaches `user` (after a wait long enough for a delivery).
     pub fn assert_not_delivered(&self, user: &str, marker: &str) {
         thread::sleep(Duration::from_millis(400));
-        assert!(
-            self.find(user, marker).is_none(),
-            "a message with {marker:?} was delivered to {user}"
-        );
+        assert!(self.find(user, marker).is_none(), "a message with {marker:?} was delivered to {user}");
     }
 
     fn find(&self, user: &str, marker: &str) -> Option<Vec<u8>> {
@@ -248,21 +339,6 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-extern "C" fn stop_postfix() {
-    if let Ok(mut master) = MASTER.lock() {
-        if let Some((pid, root)) = master.take() {
-            // SAFETY: signalling a pid we started; the master stops its children on SIGTERM.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-            let deadline = Instant::now() + Duration::from_secs(5);
-            // SAFETY: signal 0 only checks that the process exists.
-            while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < deadline {
-                thread::sleep(Duration::from_millis(20));
-            }
-            let _ = fs::remove_dir_all(root);
-        }
-    }
-}
-
 fn postfix_ids() -> Result<(u32, u32), String> {
     let passwd = fs::read_to_string("/etc/passwd").map_err(|e| e.to_string())?;
     passwd
@@ -276,8 +352,7 @@ fn postfix_ids() -> Result<(u32, u32), String> {
 }
 
 fn chown(path: &Path, uid: u32, gid: u32) -> Result<(), String> {
-    std::os::unix::fs::chown(path, Some(uid), Some(gid))
-        .map_err(|e| format!("chown {}: {e}", path.display()))
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", path.display()))
 }
 
 /// Split a Maildir file into Postfix's own trace headers (Return-Path, X-Original-To, Delivered-To,
@@ -285,25 +360,36 @@ fn chown(path: &Path, uid: u32, gid: u32) -> Result<(), String> {
 pub fn strip_trace_headers(delivered: &[u8]) -> &[u8] {
     let mut rest = delivered;
     loop {
-        let line_end = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(rest.len(), |i| i + 1);
+        let line_end = rest.iter().position(|&b| b == b'\n').map_or(rest.len(), |i| i + 1);
         let line = &rest[..line_end];
-        let is_trace = [
-            "Return-Path:",
-            "X-Original-To:",
-            "Delivered-To:",
-            "Received:",
-        ]
-        .iter()
-        .any(|h| line.starts_with(h.as_bytes()));
+        let is_trace = ["Return-Path:", "X-Original-To:", "Delivered-To:", "Received:"]
+            .iter()
+            .any(|h| line.starts_with(h.as_bytes()));
         let is_continuation = line.first().is_some_and(|&b| b == b' ' || b == b'\t');
         if !(is_trace || is_continuation) || line.is_empty() {
             return rest;
         }
         rest = &rest[line_end..];
     }
+}
+
+/// postie looks up this machine's own name (getaddrinfo) for its default EHLO name. Tests may contact only
+/// loopback addresses, so that lookup must be answered by /etc/hosts, never by the system's DNS server.
+fn assert_host_name_is_local() {
+    let mut buffer = [0u8; 256];
+    // SAFETY: the buffer is valid for its whole length.
+    unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    let name = std::ffi::CStr::from_bytes_until_nul(&buffer).unwrap().to_string_lossy().into_owned();
+    let hosts = fs::read_to_string("/etc/hosts").unwrap_or_default();
+    let listed = hosts
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or(""))
+        .any(|line| line.split_whitespace().skip(1).any(|alias| alias.eq_ignore_ascii_case(&name)));
+    assert!(
+        name.contains('.') || listed,
+        "this machine's name {name:?} is not in /etc/hosts: postie would ask the system DNS server for it, and \
+         tests may only contact loopback; add it to /etc/hosts"
+    );
 }
 
 /// The built `postie` binary, run with a clean environment.
@@ -318,18 +404,12 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
+    static LOOPBACK_ONLY: std::sync::Once = std::sync::Once::new();
+    LOOPBACK_ONLY.call_once(assert_host_name_is_local);
     let args: Vec<String> = args.into_iter().map(|a| a.as_ref().to_string()).collect();
     let mut command = Command::new(env!("CARGO_BIN_EXE_postie"));
-    command
-        .env_clear()
-        .env("USER", "tester")
-        .env("TZ", "UTC")
-        .args(&args);
-    Postie {
-        command,
-        stdin: None,
-        args,
-    }
+    command.env_clear().env("USER", "tester").env("TZ", "UTC").args(&args);
+    Postie { command, stdin: None, args }
 }
 
 impl Postie {
@@ -344,11 +424,7 @@ impl Postie {
     }
 
     pub fn run(mut self) -> Run {
-        self.command.stdin(if self.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
+        self.command.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         self.command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = self.command.spawn().expect("run postie");
         if let Some(bytes) = self.stdin.take() {
@@ -358,10 +434,7 @@ impl Postie {
             });
         }
         let output = child.wait_with_output().expect("wait for postie");
-        Run {
-            args: self.args,
-            output,
-        }
+        Run { args: self.args, output }
     }
 }
 
@@ -464,25 +537,22 @@ impl Peer {
 
 impl FakeServer {
     pub fn start(script: impl FnOnce(&mut Peer) + Send + 'static) -> FakeServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on("127.0.0.1:0".parse().unwrap(), script)
+    }
+
+    /// On a given address (for MX tests, where every host shares one port).
+    pub fn start_on(address: SocketAddr, script: impl FnOnce(&mut Peer) + Send + 'static) -> FakeServer {
+        let listener = TcpListener::bind(address).unwrap_or_else(|e| panic!("bind {address}: {e}"));
         let address = listener.local_addr().unwrap();
         let handle = thread::spawn(move || {
             let (stream, _) = listener.accept().unwrap();
-            stream
-                .set_read_timeout(Some(Duration::from_secs(30)))
-                .unwrap();
-            let mut peer = Peer {
-                reader: BufReader::new(stream.try_clone().unwrap()),
-                writer: stream,
-                received: Vec::new(),
-            };
+            stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            let mut peer =
+                Peer { reader: BufReader::new(stream.try_clone().unwrap()), writer: stream, received: Vec::new() };
             script(&mut peer);
             peer.received
         });
-        FakeServer {
-            address,
-            handle: Some(handle),
-        }
+        FakeServer { address, handle: Some(handle) }
     }
 
     pub fn server(&self) -> String {
@@ -491,11 +561,7 @@ impl FakeServer {
 
     /// The lines the client sent, once the script has finished.
     pub fn received(mut self) -> Vec<String> {
-        self.handle
-            .take()
-            .unwrap()
-            .join()
-            .expect("fake server script panicked")
+        self.handle.take().unwrap().join().expect("fake server script panicked")
     }
 }
 
@@ -548,24 +614,13 @@ pub fn normalise(transcript: &str, replacements: &[(&str, &str)]) -> String {
 
 /// Compare with a committed snapshot; `UPDATE_SNAPSHOTS=1` rewrites it instead.
 pub fn assert_snapshot(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots")
-        .join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run with UPDATE_SNAPSHOTS=1 to create it)",
-            path.display()
-        )
-    });
-    assert_eq!(
-        actual,
-        expected,
-        "transcript differs from {}",
-        path.display()
-    );
+    let expected = fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_SNAPSHOTS=1 to create it)", path.display()));
+    assert_eq!(actual, expected, "transcript differs from {}", path.display());
 }

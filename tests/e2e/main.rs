@@ -5,4 +5,5 @@ mod faults;
 mod generated;
 mod harness;
 mod input;
+mod route;
 mod send;

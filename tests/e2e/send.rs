@@ -5,8 +5,7 @@ use std::fs;
 use mail_parser::MessageParser;
 
 use crate::harness::{
-    assert_snapshot, contains, free_port, marker, normalise, postfix, postie, strip_trace_headers,
-    Tripwire,
+    assert_snapshot, contains, dns, free_port, marker, normalise, postfix, postie, strip_trace_headers, Tripwire,
 };
 
 fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
@@ -59,39 +58,23 @@ fn message_from_flags_reaches_every_recipient_and_bcc_stays_hidden() {
         "C: QUIT",
         "* delivered to 3 of 3 recipients",
     ] {
-        assert!(
-            transcript.lines().any(|l| l == line),
-            "missing {line:?}\n{run:?}"
-        );
+        assert!(transcript.lines().any(|l| l == line), "missing {line:?}\n{run:?}");
     }
     for user in ["bob", "carol", "dave"] {
         let delivered = postfix.delivered(user, &mark);
         let headers = header_section(strip_trace_headers(&delivered));
-        assert!(
-            !headers.contains("Bcc") && !headers.contains("dave@"),
-            "Bcc leaked to {user}:\n{headers}"
-        );
+        assert!(!headers.contains("Bcc") && !headers.contains("dave@"), "Bcc leaked to {user}:\n{headers}");
         let parsed = MessageParser::default().parse(&delivered).unwrap();
         assert_eq!(parsed.subject(), Some(subject.as_str()));
-        assert_eq!(
-            parsed.body_text(0).unwrap().replace("\r\n", "\n"),
-            format!("{body}\n")
-        );
+        assert_eq!(parsed.body_text(0).unwrap().replace("\r\n", "\n"), format!("{body}\n"));
         let from = parsed.from().unwrap().first().unwrap();
-        assert_eq!(
-            (from.name(), from.address()),
-            (Some("Ada Lovelace"), Some("ada@example.test"))
-        );
+        assert_eq!((from.name(), from.address()), (Some("Ada Lovelace"), Some("ada@example.test")));
         assert!(
-            headers.contains("Cc: <carol@example.test>")
-                || headers.contains("Cc: carol@example.test"),
+            headers.contains("Cc: <carol@example.test>") || headers.contains("Cc: carol@example.test"),
             "{headers}"
         );
         let message_id = parsed.message_id().unwrap();
-        assert!(
-            message_id.ends_with("@example.test"),
-            "Message-ID in the sender's domain: {message_id}"
-        );
+        assert!(message_id.ends_with("@example.test"), "Message-ID in the sender's domain: {message_id}");
     }
 }
 
@@ -179,17 +162,11 @@ fn data_file_lands_byte_for_byte() {
     // The size counts CRLF line endings: one more byte per line than the Maildir's LF.
     let lines = expected.iter().filter(|&&b| b == b'\n').count();
     assert!(
-        run.stdout().contains(&format!(
-            "C: <message: {} bytes, {lines} lines>",
-            expected.len() + lines
-        )),
+        run.stdout().contains(&format!("C: <message: {} bytes, {lines} lines>", expected.len() + lines)),
         "{run:?}"
     );
     let delivered = postfix.delivered("bob", &mark);
-    assert_eq!(
-        String::from_utf8_lossy(strip_trace_headers(&delivered)),
-        String::from_utf8_lossy(&expected)
-    );
+    assert_eq!(String::from_utf8_lossy(strip_trace_headers(&delivered)), String::from_utf8_lossy(&expected));
     assert_eq!(strip_trace_headers(&delivered), expected.as_slice());
 }
 
@@ -198,22 +175,11 @@ fn data_from_stdin_lands_byte_for_byte() {
     let postfix = postfix();
     let mark = marker("data-stdin");
     let (message, expected) = raw_message(&mark);
-    postie([
-        "send",
-        "--server",
-        &postfix.server(),
-        "--to",
-        "bob@example.test",
-        "--data",
-        "-",
-    ])
-    .stdin(message)
-    .run()
-    .expect_code(0);
-    assert_eq!(
-        strip_trace_headers(&postfix.delivered("bob", &mark)),
-        expected.as_slice()
-    );
+    postie(["send", "--server", &postfix.server(), "--to", "bob@example.test", "--data", "-"])
+        .stdin(message)
+        .run()
+        .expect_code(0);
+    assert_eq!(strip_trace_headers(&postfix.delivered("bob", &mark)), expected.as_slice());
 }
 
 #[test]
@@ -241,10 +207,7 @@ fn dump_prints_the_message_and_sends_nothing_and_round_trips() {
     .expect_code(0);
     tripwire.assert_untouched();
     let dumped = run.output.stdout.clone();
-    assert!(
-        contains(&dumped, format!("Subject: {mark}\r\n").as_bytes()),
-        "{run:?}"
-    );
+    assert!(contains(&dumped, format!("Subject: {mark}\r\n").as_bytes()), "{run:?}");
     assert!(!contains(&dumped, b"dave@"), "Bcc in the dump");
     assert_eq!(
         run.stderr(),
@@ -252,23 +215,12 @@ fn dump_prints_the_message_and_sends_nothing_and_round_trips() {
         * envelope: RCPT TO:<dave@example.test>\n"
     );
     // What --dump printed is what --data sends.
-    postie([
-        "send",
-        "--server",
-        &postfix.server(),
-        "--to",
-        "bob@example.test",
-        "--data",
-        "-",
-    ])
-    .stdin(dumped.clone())
-    .run()
-    .expect_code(0);
+    postie(["send", "--server", &postfix.server(), "--to", "bob@example.test", "--data", "-"])
+        .stdin(dumped.clone())
+        .run()
+        .expect_code(0);
     let delivered = postfix.delivered("bob", &mark);
-    let expected: Vec<u8> = String::from_utf8(dumped)
-        .unwrap()
-        .replace("\r\n", "\n")
-        .into_bytes();
+    let expected: Vec<u8> = String::from_utf8(dumped).unwrap().replace("\r\n", "\n").into_bytes();
     assert_eq!(strip_trace_headers(&delivered), expected.as_slice());
 }
 
@@ -287,36 +239,14 @@ fn default_test_message_when_no_body_is_given() {
     ])
     .run()
     .expect_code(0);
-    let ehlo = run
-        .stdout()
-        .lines()
-        .find(|l| l.starts_with("C: EHLO "))
-        .unwrap()
-        .to_string();
-    assert!(
-        !ehlo.contains("localhost"),
-        "EHLO must never say localhost: {ehlo}"
-    );
+    let ehlo = run.stdout().lines().find(|l| l.starts_with("C: EHLO ")).unwrap().to_string();
+    assert!(!ehlo.contains("localhost"), "EHLO must never say localhost: {ehlo}");
     let delivered = postfix.delivered("bob", &mark);
     let parsed = MessageParser::default().parse(&delivered).unwrap();
-    assert!(
-        parsed.subject().unwrap().starts_with("test "),
-        "{:?}",
-        parsed.subject()
-    );
+    assert!(parsed.subject().unwrap().starts_with("test "), "{:?}", parsed.subject());
     assert!(parsed.date().is_some() && parsed.message_id().is_some());
-    assert_eq!(
-        parsed.body_text(0).unwrap().trim_end(),
-        "This is a test mailing"
-    );
-    assert!(parsed
-        .from()
-        .unwrap()
-        .first()
-        .unwrap()
-        .address()
-        .unwrap()
-        .starts_with("tester@"));
+    assert_eq!(parsed.body_text(0).unwrap().trim_end(), "This is a test mailing");
+    assert!(parsed.from().unwrap().first().unwrap().address().unwrap().starts_with("tester@"));
 }
 
 #[test]
@@ -353,54 +283,27 @@ fn partial_delivery_transcript_and_exit_code() {
          rejected: User unknown in virtual mailbox table\n"
     );
     let port = postfix.port.to_string();
-    let transcript = normalise(
-        &run.stdout(),
-        &[(mark.as_str(), "MARKER"), (port.as_str(), "SMTPPORT")],
-    );
+    let transcript = normalise(&run.stdout(), &[(mark.as_str(), "MARKER"), (port.as_str(), "SMTPPORT")]);
     assert_snapshot("send-partial.txt", &transcript);
 }
 
 #[test]
 fn every_recipient_refused_permanently() {
     let postfix = postfix();
-    let run = postie([
-        "send",
-        "--server",
-        &postfix.server(),
-        "--to",
-        "nobody@example.test",
-        "--body",
-        "x",
-    ])
-    .run()
-    .expect_code(69);
+    let run = postie(["send", "--server", &postfix.server(), "--to", "nobody@example.test", "--body", "x"])
+        .run()
+        .expect_code(69);
     assert!(!run.stdout().contains("C: DATA"), "{run:?}");
-    assert!(
-        run.stdout()
-            .contains("* no recipient was accepted; not sending the message"),
-        "{run:?}"
-    );
-    assert!(
-        run.stderr()
-            .starts_with("postie: error: RCPT TO refused nobody@example.test: 550 5.1.1"),
-        "{run:?}"
-    );
+    assert!(run.stdout().contains("* no recipient was accepted; not sending the message"), "{run:?}");
+    assert!(run.stderr().starts_with("postie: error: RCPT TO refused nobody@example.test: 550 5.1.1"), "{run:?}");
 }
 
 #[test]
 fn temporary_refusal_is_exit_75() {
     let postfix = postfix();
-    let run = postie([
-        "send",
-        "--server",
-        &postfix.server(),
-        "--to",
-        "someone@elsewhere.test",
-        "--body",
-        "x",
-    ])
-    .run()
-    .expect_code(75);
+    let run = postie(["send", "--server", &postfix.server(), "--to", "someone@elsewhere.test", "--body", "x"])
+        .run()
+        .expect_code(75);
     assert!(run.stderr().contains("454 4.7.1"), "{run:?}");
     assert!(run.stdout().contains("deferred at RCPT TO"), "{run:?}");
 }
@@ -409,36 +312,16 @@ fn temporary_refusal_is_exit_75() {
 fn null_sender() {
     let postfix = postfix();
     let mark = marker("null");
-    let run = postie([
-        "send",
-        "--server",
-        &postfix.server(),
-        "--null-sender",
-        "--to",
-        "bob@example.test",
-        "--body",
-        &mark,
-    ])
-    .run()
-    .expect_code(0);
+    let run =
+        postie(["send", "--server", &postfix.server(), "--null-sender", "--to", "bob@example.test", "--body", &mark])
+            .run()
+            .expect_code(0);
     assert!(run.stdout().contains("C: MAIL FROM:<>\n"), "{run:?}");
-    assert!(
-        String::from_utf8_lossy(&postfix.delivered("bob", &mark)).starts_with("Return-Path: <>\n")
-    );
+    assert!(String::from_utf8_lossy(&postfix.delivered("bob", &mark)).starts_with("Return-Path: <>\n"));
     let mark = marker("null2");
-    postie([
-        "send",
-        "--server",
-        &postfix.server(),
-        "--from",
-        "",
-        "--to",
-        "bob@example.test",
-        "--body",
-        &mark,
-    ])
-    .run()
-    .expect_code(0);
+    postie(["send", "--server", &postfix.server(), "--from", "", "--to", "bob@example.test", "--body", &mark])
+        .run()
+        .expect_code(0);
     postfix.delivered("bob", &mark);
 }
 
@@ -446,22 +329,11 @@ fn null_sender() {
 fn ipv6_literal_and_host_name_servers() {
     let postfix = postfix();
     let mark = marker("v6");
-    let run = postie([
-        "send",
-        "--server",
-        &format!("[::1]:{}", postfix.port),
-        "--to",
-        "bob@example.test",
-        "--body",
-        &mark,
-    ])
-    .run()
-    .expect_code(0);
-    assert!(
-        run.stdout()
-            .contains(&format!("* connected to [::1]:{}", postfix.port)),
-        "{run:?}"
-    );
+    let run =
+        postie(["send", "--server", &format!("[::1]:{}", postfix.port), "--to", "bob@example.test", "--body", &mark])
+            .run()
+            .expect_code(0);
+    assert!(run.stdout().contains(&format!("* connected to [::1]:{}", postfix.port)), "{run:?}");
     postfix.delivered("bob", &mark);
 
     let mark = marker("name");
@@ -478,10 +350,30 @@ fn ipv6_literal_and_host_name_servers() {
     ])
     .run()
     .expect_code(0);
-    assert!(
-        run.stdout().starts_with("* resolving localhost\n* trying "),
-        "{run:?}"
-    );
+    assert!(run.stdout().starts_with("* resolving localhost\n* localhost: ::1, 127.0.0.1\n* trying [::1]:"), "{run:?}");
+    postfix.delivered("bob", &mark);
+}
+
+#[test]
+fn server_name_resolved_over_dns() {
+    let postfix = postfix();
+    let mark = marker("server-dns");
+    let server = format!("live.fallback.test:{}", postfix.port);
+    let run = postie([
+        "send",
+        "--server",
+        &server,
+        "--dns-server",
+        &dns().address(),
+        "--to",
+        "bob@example.test",
+        "--body",
+        &mark,
+    ])
+    .run()
+    .expect_code(0);
+    assert!(run.stdout().contains("* live.fallback.test: 127.0.0.1\n"), "{run:?}");
+    assert!(run.stdout().contains("bob@example.test: delivered by live.fallback.test [127.0.0.1]"), "{run:?}");
     postfix.delivered("bob", &mark);
 }
 
@@ -504,10 +396,7 @@ fn helo_name_is_used() {
     .expect_code(0);
     assert!(run.stdout().contains("C: EHLO client.example.test\n"));
     let delivered = String::from_utf8_lossy(&postfix.delivered("bob", &mark)).into_owned();
-    assert!(
-        delivered.contains("Received: from client.example.test"),
-        "{delivered}"
-    );
+    assert!(delivered.contains("Received: from client.example.test"), "{delivered}");
 }
 
 #[test]
@@ -537,18 +426,9 @@ fn show_data_prints_each_stuffed_line() {
 fn quiet_prints_nothing_on_success() {
     let postfix = postfix();
     let mark = marker("quiet");
-    let run = postie([
-        "send",
-        "-q",
-        "--server",
-        &postfix.server(),
-        "--to",
-        "bob@example.test",
-        "--body",
-        &mark,
-    ])
-    .run()
-    .expect_code(0);
+    let run = postie(["send", "-q", "--server", &postfix.server(), "--to", "bob@example.test", "--body", &mark])
+        .run()
+        .expect_code(0);
     assert_eq!((run.stdout(), run.stderr()), (String::new(), String::new()));
     postfix.delivered("bob", &mark);
 }
@@ -556,36 +436,17 @@ fn quiet_prints_nothing_on_success() {
 #[test]
 fn connection_refused_is_temporary() {
     let port = free_port("127.0.0.1");
-    let run = postie([
-        "send",
-        "-q",
-        "--server",
-        &format!("127.0.0.1:{port}"),
-        "--to",
-        "bob@example.test",
-    ])
-    .run()
-    .expect_code(75);
-    assert_eq!(
-        run.stderr(),
-        format!("postie: error: could not connect to 127.0.0.1:{port}: connection refused\n")
-    );
+    let run = postie(["send", "-q", "--server", &format!("127.0.0.1:{port}"), "--to", "bob@example.test"])
+        .run()
+        .expect_code(75);
+    assert_eq!(run.stderr(), format!("postie: error: could not connect to 127.0.0.1:{port}: connection refused\n"));
 }
 
 #[test]
 fn unknown_host_is_68() {
-    let run = postie([
-        "send",
-        "--server",
-        "no-such-host.invalid",
-        "--to",
-        "bob@example.test",
-    ])
-    .run()
-    .expect_code(68);
-    assert!(
-        run.stderr()
-            .starts_with("postie: error: cannot resolve no-such-host.invalid: "),
-        "{run:?}"
-    );
+    let run =
+        postie(["send", "--server", "no-such-host.test", "--dns-server", &dns().address(), "--to", "bob@example.test"])
+            .run()
+            .expect_code(68);
+    assert_eq!(run.stderr(), "postie: error: no-such-host.test does not exist (NXDOMAIN)\n");
 }

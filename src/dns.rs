@@ -1,0 +1,365 @@
+//! DNS for routing mail: MX and address lookups with hickory, and the route of a domain as a pure function
+//! of what DNS said (RFC 5321 §5.1, RFC 7505).
+//!
+//! hickory is asynchronous; postie is not. One current-thread tokio runtime drives each lookup to the end
+//! with `block_on`, bounded by the DNS timeout, so a silent DNS server can never hang postie.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::NetError;
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use hickory_resolver::TokioResolver;
+
+/// One MX record: lower preference is tried first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mx {
+    pub preference: u16,
+    /// The exchange without its final dot; empty for the root (".", a null MX).
+    pub exchange: String,
+}
+
+/// What DNS said about a domain's MX records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MxAnswer {
+    Records(Vec<Mx>),
+    /// The domain exists but has no MX records.
+    NoRecords,
+    /// NXDOMAIN: the domain does not exist.
+    NoSuchDomain,
+}
+
+/// Where mail for a domain goes, in the order to try.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Mx(Vec<Mx>),
+    /// No MX records: the domain's own address records act as an MX of preference 0 (RFC 5321 §5.1).
+    Implicit(String),
+}
+
+impl Route {
+    /// The hosts to try, in order, with their preference (`None` for the implicit MX).
+    pub fn hosts(&self) -> Vec<(Option<u16>, String)> {
+        match self {
+            Route::Mx(records) => records.iter().map(|mx| (Some(mx.preference), mx.exchange.clone())).collect(),
+            Route::Implicit(domain) => vec![(None, domain.clone())],
+        }
+    }
+}
+
+/// Why a domain has no route. Both are permanent: retrying will not change DNS's answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    #[error("{0} does not accept mail: it publishes a null MX (RFC 7505)")]
+    NullMx(String),
+    #[error("domain {0} does not exist (NXDOMAIN)")]
+    NoSuchDomain(String),
+}
+
+/// A lookup that failed for a reason that may pass: the DNS server timed out, failed or refused.
+/// RFC 5321 §5.1: never fall back to address records on such a failure; the MX records may exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DnsFailure(pub String);
+
+/// The route of `domain` given the MX answer. Records of equal preference are shuffled with `seed`
+/// (RFC 5321 §5.1: "randomize them to spread the load"), so the result is reproducible in tests.
+pub fn route(domain: &str, answer: MxAnswer, seed: u64) -> Result<Route, RouteError> {
+    let mut records = match answer {
+        MxAnswer::NoSuchDomain => return Err(RouteError::NoSuchDomain(domain.to_string())),
+        MxAnswer::NoRecords => return Ok(Route::Implicit(domain.to_string())),
+        MxAnswer::Records(records) if records.is_empty() => return Ok(Route::Implicit(domain.to_string())),
+        MxAnswer::Records(records) => records,
+    };
+    // RFC 7505 §3: a null MX is a single record of preference 0 pointing at the root. Alongside other
+    // records it is a misconfiguration; then the root entry is only unusable and the others are tried.
+    if records.iter().all(|mx| mx.exchange.is_empty()) {
+        return Err(RouteError::NullMx(domain.to_string()));
+    }
+    records.retain(|mx| !mx.exchange.is_empty());
+    let mut random = XorShift(seed | 1);
+    records.sort_by_key(|mx| mx.preference);
+    for group in records.chunk_by_mut(|a, b| a.preference == b.preference) {
+        for i in (1..group.len()).rev() {
+            let j = (random.next() % (i as u64 + 1)) as usize;
+            group.swap(i, j);
+        }
+    }
+    records.dedup();
+    Ok(Route::Mx(records))
+}
+
+/// A seed for `route` from the process's random hash keys: no extra crate for one shuffle.
+pub fn random_seed() -> u64 {
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.finish()
+}
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Which address families to use (`-4`, `-6`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Families {
+    #[default]
+    Both,
+    V4,
+    V6,
+}
+
+impl Families {
+    pub fn allows(self, ip: IpAddr) -> bool {
+        match self {
+            Families::Both => true,
+            Families::V4 => ip.is_ipv4(),
+            Families::V6 => ip.is_ipv6(),
+        }
+    }
+}
+
+/// The addresses of one host, and what else the lookup showed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HostAddresses {
+    /// IPv6 first, then IPv4.
+    pub addresses: Vec<IpAddr>,
+    /// The canonical name when the host is an alias (CNAME), which RFC 2181 §10.3 forbids for an MX.
+    pub canonical: Option<String>,
+    /// The name does not exist at all.
+    pub no_such_host: bool,
+}
+
+/// Which DNS server to ask and for how long; the resolver is made only when a lookup is needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DnsSettings {
+    /// `--dns-server`; `None` for the servers in /etc/resolv.conf.
+    pub server: Option<SocketAddr>,
+    pub timeout: Duration,
+}
+
+impl DnsSettings {
+    pub fn resolver(&self) -> Result<Dns, DnsFailure> {
+        Dns::new(self.server, self.timeout)
+    }
+}
+
+pub struct Dns {
+    runtime: tokio::runtime::Runtime,
+    resolver: TokioResolver,
+    timeout: Duration,
+}
+
+impl Dns {
+    /// A resolver asking `server` (`--dns-server`), or the ones in /etc/resolv.conf.
+    pub fn new(server: Option<SocketAddr>, timeout: Duration) -> Result<Dns, DnsFailure> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| DnsFailure(format!("cannot start the DNS runtime: {e}")))?;
+        let provider = TokioRuntimeProvider::default();
+        let mut builder = match server {
+            Some(server) => {
+                let mut name_server = NameServerConfig::udp_and_tcp(server.ip());
+                for connection in &mut name_server.connections {
+                    connection.port = server.port();
+                }
+                TokioResolver::builder_with_config(ResolverConfig::from_name_servers(vec![name_server]), provider)
+            }
+            None => TokioResolver::builder(provider)
+                .map_err(|e| DnsFailure(format!("cannot read the system DNS configuration: {e}")))?,
+        };
+        let options: &mut ResolverOpts = builder.options_mut();
+        options.timeout = timeout;
+        options.attempts = 1;
+        // Keep CNAME records in answers, to report an MX that points at an alias.
+        options.preserve_intermediates = true;
+        // Names are absolute: never append a search domain to an MX host.
+        options.ndots = 0;
+        // /etc/hosts first, as getaddrinfo would do for --server.
+        options.use_hosts_file = ResolveHosts::Always;
+        let resolver = builder.build().map_err(|e| DnsFailure(format!("cannot set up the resolver: {e}")))?;
+        Ok(Dns { runtime, resolver, timeout })
+    }
+
+    /// The MX records of `domain`.
+    pub fn mx(&self, domain: &str) -> Result<MxAnswer, DnsFailure> {
+        let name = absolute_name(domain)?;
+        let what = format!("MX lookup for {domain}");
+        match self.lookup(&what, name, RecordType::MX)? {
+            Answer::NoSuchName => Ok(MxAnswer::NoSuchDomain),
+            Answer::Empty => Ok(MxAnswer::NoRecords),
+            Answer::Records(records) => Ok(MxAnswer::Records(
+                records
+                    .into_iter()
+                    .filter_map(|data| match data {
+                        RData::MX(mx) => Some(Mx {
+                            preference: mx.preference,
+                            exchange: mx.exchange.to_ascii().trim_end_matches('.').to_string(),
+                        }),
+                        _ => None,
+                    })
+                    .collect(),
+            )),
+        }
+    }
+
+    /// The addresses of `host`: AAAA then A, as `families` allows.
+    pub fn addresses(&self, host: &str, families: Families) -> Result<HostAddresses, DnsFailure> {
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(HostAddresses { addresses: vec![ip], ..HostAddresses::default() });
+        }
+        let mut result = HostAddresses::default();
+        let mut nx = 0;
+        let types: &[RecordType] = match families {
+            Families::Both => &[RecordType::AAAA, RecordType::A],
+            Families::V4 => &[RecordType::A],
+            Families::V6 => &[RecordType::AAAA],
+        };
+        for &record_type in types {
+            let what = format!("{record_type} lookup for {host}");
+            match self.lookup(&what, absolute_name(host)?, record_type)? {
+                Answer::NoSuchName => nx += 1,
+                Answer::Empty => {}
+                Answer::Records(records) => {
+                    for data in records {
+                        match data {
+                            RData::A(a) => result.addresses.push(IpAddr::V4(a.0)),
+                            RData::AAAA(aaaa) => result.addresses.push(IpAddr::V6(aaaa.0)),
+                            RData::CNAME(target) => {
+                                result.canonical = Some(target.0.to_ascii().trim_end_matches('.').to_string())
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        result.no_such_host = nx == types.len();
+        Ok(result)
+    }
+
+    fn lookup(&self, what: &str, name: Name, record_type: RecordType) -> Result<Answer, DnsFailure> {
+        // hickory has its own per-try timeout; this bounds the whole lookup, whatever it retries.
+        let limit = self.timeout + Duration::from_millis(250);
+        let result =
+            self.runtime.block_on(async { tokio::time::timeout(limit, self.resolver.lookup(name, record_type)).await });
+        let timed_out = || DnsFailure(format!("{what} timed out after {}s", self.timeout.as_secs_f32()));
+        match result {
+            Err(_elapsed) => Err(timed_out()),
+            Ok(Ok(lookup)) => Ok(Answer::Records(lookup.answers().iter().map(|r| r.data.clone()).collect())),
+            Ok(Err(error)) if error.is_nx_domain() => Ok(Answer::NoSuchName),
+            Ok(Err(error)) if error.is_no_records_found() => Ok(Answer::Empty),
+            Ok(Err(NetError::Timeout)) => Err(timed_out()),
+            Ok(Err(error)) => Err(DnsFailure(format!("{what} failed: {}", describe(&error)))),
+        }
+    }
+}
+
+enum Answer {
+    Records(Vec<RData>),
+    Empty,
+    NoSuchName,
+}
+
+fn describe(error: &NetError) -> String {
+    match error {
+        NetError::Dns(hickory_resolver::net::DnsError::ResponseCode(ResponseCode::ServFail)) => {
+            "the DNS server answered SERVFAIL".into()
+        }
+        NetError::Dns(hickory_resolver::net::DnsError::ResponseCode(ResponseCode::Refused)) => {
+            "the DNS server refused the query".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The domain as an absolute ASCII name; internationalised names become punycode (IDNA).
+fn absolute_name(domain: &str) -> Result<Name, DnsFailure> {
+    let mut name =
+        Name::from_str_relaxed(domain).map_err(|e| DnsFailure(format!("{domain:?} is not a valid domain: {e}")))?;
+    name.set_fqdn(true);
+    Ok(name)
+}
+
+/// The ASCII (punycode) form of a domain, for display and lookups.
+pub fn ascii_domain(domain: &str) -> Result<String, String> {
+    Name::from_str_relaxed(domain)
+        .map(|name| name.to_ascii().trim_end_matches('.').to_string())
+        .map_err(|e| format!("{domain:?} is not a valid domain: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mx(preference: u16, exchange: &str) -> Mx {
+        Mx { preference, exchange: exchange.into() }
+    }
+
+    #[test]
+    fn records_are_sorted_by_preference() {
+        let answer = MxAnswer::Records(vec![mx(20, "b.test"), mx(5, "a.test"), mx(30, "c.test")]);
+        let route = route("x.test", answer, 1).unwrap();
+        assert_eq!(route, Route::Mx(vec![mx(5, "a.test"), mx(20, "b.test"), mx(30, "c.test")]));
+        assert_eq!(route.hosts()[0], (Some(5), "a.test".to_string()));
+    }
+
+    #[test]
+    fn equal_preferences_are_shuffled_but_kept_in_their_band() {
+        let records = vec![mx(10, "a.test"), mx(10, "b.test"), mx(10, "c.test"), mx(20, "z.test")];
+        let mut firsts = std::collections::HashSet::new();
+        for seed in 0..64 {
+            let Route::Mx(ordered) = route("x.test", MxAnswer::Records(records.clone()), seed).unwrap() else {
+                panic!()
+            };
+            assert_eq!(ordered.len(), 4);
+            assert_eq!(ordered[3], mx(20, "z.test"));
+            firsts.insert(ordered[0].exchange.clone());
+        }
+        assert_eq!(firsts.len(), 3, "every host of the band comes first for some seed");
+    }
+
+    #[test]
+    fn implicit_mx_when_there_are_no_records() {
+        assert_eq!(route("x.test", MxAnswer::NoRecords, 0), Ok(Route::Implicit("x.test".into())));
+        assert_eq!(route("x.test", MxAnswer::NoRecords, 0).unwrap().hosts(), vec![(None, "x.test".to_string())]);
+    }
+
+    #[test]
+    fn null_mx_and_nxdomain_are_permanent() {
+        assert_eq!(route("x.test", MxAnswer::Records(vec![mx(0, "")]), 0), Err(RouteError::NullMx("x.test".into())));
+        assert_eq!(route("x.test", MxAnswer::NoSuchDomain, 0), Err(RouteError::NoSuchDomain("x.test".into())));
+        // A null MX beside real records is a misconfiguration; the real ones are used.
+        let mixed = route("x.test", MxAnswer::Records(vec![mx(0, ""), mx(10, "a.test")]), 0);
+        assert_eq!(mixed, Ok(Route::Mx(vec![mx(10, "a.test")])));
+    }
+
+    #[test]
+    fn idn_domains_become_punycode() {
+        assert_eq!(ascii_domain("bücher.test").unwrap(), "xn--bcher-kva.test");
+        assert_eq!(ascii_domain("Example.TEST").unwrap(), "example.test");
+    }
+
+    #[test]
+    fn families() {
+        let v4: IpAddr = "127.0.0.1".parse().unwrap();
+        let v6: IpAddr = "::1".parse().unwrap();
+        assert!(Families::Both.allows(v4) && Families::Both.allows(v6));
+        assert!(Families::V4.allows(v4) && !Families::V4.allows(v6));
+        assert!(Families::V6.allows(v6) && !Families::V6.allows(v4));
+    }
+}
