@@ -259,3 +259,57 @@ fn mx_check_runs_in_parallel() {
     assert_eq!(first.received(), ["QUIT"]);
     assert_eq!(second.received(), ["QUIT"]);
 }
+
+#[test]
+fn servfail_is_temporary_and_never_falls_back_to_address_records() {
+    // A DNS server that answers every query with SERVFAIL (RCODE 2), echoing the question.
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let address = socket.local_addr().unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    std::thread::spawn(move || {
+        let mut query = [0u8; 512];
+        while let Ok((n, from)) = socket.recv_from(&mut query) {
+            let mut answer = query[..n].to_vec();
+            answer[2] = 0x81 | (query[2] & 0x01); // QR, opcode 0, RD copied
+            answer[3] = 0x82; // RA, RCODE 2 = SERVFAIL
+            answer[6..12].fill(0); // no answer, authority or additional records
+            let _ = socket.send_to(&answer, from);
+        }
+    });
+    let run = postie(["send", "--dns-server", &address.to_string(), "--to", "bob@pref.test"]).run().expect_code(75);
+    assert_eq!(
+        run.stderr(),
+        "postie: error: bob@pref.test: cannot route pref.test: MX lookup for pref.test failed: the DNS server answered \
+         SERVFAIL\n"
+    );
+    assert!(!run.stdout().contains("* trying"), "{run:?}");
+}
+
+#[test]
+fn a_busy_greeting_moves_on_to_the_next_mx() {
+    let probe = std::net::TcpListener::bind("127.0.0.4:0").unwrap();
+    let port = probe.local_addr().unwrap().port();
+    drop(probe);
+    let busy = FakeServer::start_on(SocketAddr::new("127.0.0.4".parse().unwrap(), port), |peer| {
+        peer.send(b"421 4.3.2 s1 is busy, try later\r\n");
+    });
+    let good = FakeServer::start_on(SocketAddr::new("127.0.0.5".parse().unwrap(), port), |peer| {
+        peer.send(b"220 s2 ready\r\n");
+        peer.reply("250 s2\r\n");
+        peer.reply("250 ok\r\n");
+        peer.reply("250 ok\r\n");
+        peer.reply("354 go\r\n");
+        peer.until(".");
+        peer.send(b"250 queued on s2\r\n");
+        peer.reply("221 bye\r\n");
+    });
+    let run = postie(["send", "--dns-server", &dns().address(), "--port", &port.to_string(), "--to", "bob@slow.test"])
+        .run()
+        .expect_code(0);
+    let moved =
+        line_index(&run, &format!("* 127.0.0.4:{port}: banner refused: 421 4.3.2 s1 is busy, try later; moving on"));
+    assert!(moved < line_index(&run, &format!("* trying 127.0.0.5:{port} (s2.slow.test)")), "{run:?}");
+    assert!(run.stdout().contains("bob@slow.test: delivered by s2.slow.test [127.0.0.5]: 250 queued on s2"), "{run:?}");
+    assert!(busy.received().is_empty(), "no QUIT after a 421 greeting");
+    assert!(good.received().contains(&"RCPT TO:<bob@slow.test>".to_string()));
+}
