@@ -36,6 +36,29 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l dns-server -d 'As
 complete -c postie -n "__fish_postie_using_subcommand send" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l bind -d 'Connect from this local address' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l tls -d 'When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the first byte) [default: implicit on port 465, required on 587, else auto]' -r -f -a "auto\t'STARTTLS when the server offers it, plaintext otherwise. Protects against passive eavesdropping only: an attacker in the path can strip the STARTTLS offer'
+required\t'STARTTLS, and fail before MAIL and AUTH when it is not offered or does not succeed. Protects against eavesdropping and, with verification, against a server in the middle'
+none\t'Never start TLS. Everything, AUTH included, goes in clear text'
+implicit\t'TLS from the first byte (port 465, RFC 8314). Nothing is ever sent in clear text'"
+complete -c postie -n "__fish_postie_using_subcommand send" -l tls-verify -d 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning)' -r -f -a "strict\t'Abort the handshake when the certificate does not verify'
+report\t'Complete the handshake, show the chain, say what was wrong, and go on'
+insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'"
+complete -c postie -n "__fish_postie_using_subcommand send" -l ca-file -d 'Trust the CA certificates in this PEM file too (repeatable), besides the built-in web PKI roots' -r -F
+complete -c postie -n "__fish_postie_using_subcommand send" -l tls-cert -d 'Present this client certificate chain (PEM); needs --tls-key' -r -F
+complete -c postie -n "__fish_postie_using_subcommand send" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c postie -n "__fish_postie_using_subcommand send" -l tls-min-version -d 'The lowest TLS version to accept' -r -f -a "1.2\t''
+1.3\t''"
+complete -c postie -n "__fish_postie_using_subcommand send" -l user -d 'Authenticate as this user (AUTH is used when --user is given)' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l auth -d 'The mechanism [default: the strongest both sides have]' -r -f -a "plain\t'RFC 4616: user and password in one base64 message'
+login\t'The old two-step user/password exchange'
+cram-md5\t'RFC 2195: an HMAC-MD5 of the server\'s challenge; the password itself is never sent'
+xoauth2\t'Google and Microsoft\'s OAuth 2.0 bearer token form'
+oauthbearer\t'RFC 7628: OAuth 2.0 bearer token'"
+complete -c postie -n "__fish_postie_using_subcommand send" -l password-env -d 'Read the password from this environment variable' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l password-file -d 'Read the password from the first line of this file (\'-\' for stdin)' -r -F
+complete -c postie -n "__fish_postie_using_subcommand send" -l password -d 'The password itself. Other users can see it in `ps`: prefer --password-env or --password-file' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l oauth-token-env -d 'Read an OAuth 2.0 bearer token (for XOAUTH2, OAUTHBEARER) from this environment variable' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l oauth-token-file -d 'Read an OAuth 2.0 bearer token from the first line of this file' -r -F
 complete -c postie -n "__fish_postie_using_subcommand send" -l helo -l ehlo -d 'The name to give in EHLO/HELO [default: this machine\'s fully qualified name, or an address literal]' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l timeout -d 'Wait at most this long for each reply, instead of RFC 5321\'s per-step limits (5 min, 10 min at the end)' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -s f -l from -d 'The sender, for the envelope and the From header: ADDRESS or \'Name <ADDRESS>\'. \'\' means the null sender' -r
@@ -49,11 +72,14 @@ complete -c postie -n "__fish_postie_using_subcommand send" -s H -l header -d 'A
 complete -c postie -n "__fish_postie_using_subcommand send" -l data -d 'Send this complete RFC 5322 message as it is (\'-\' for stdin), instead of building one' -r -F
 complete -c postie -n "__fish_postie_using_subcommand send" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand send" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c postie -n "__fish_postie_using_subcommand send" -s k -l insecure -d 'Same as --tls-verify insecure: no protection against a server in the middle'
+complete -c postie -n "__fish_postie_using_subcommand send" -l allow-plaintext-auth -d 'Allow AUTH over an unencrypted connection (the password can then be read by anyone on the path)'
+complete -c postie -n "__fish_postie_using_subcommand send" -l show-secrets -d 'Show the AUTH exchange as sent instead of <redacted> (base64 is not encryption)'
 complete -c postie -n "__fish_postie_using_subcommand send" -l null-sender -d 'Use the null reverse-path MAIL FROM:<> (as bounces do)'
 complete -c postie -n "__fish_postie_using_subcommand send" -l dump -d 'Print the message that would be sent (the envelope goes to stderr) and send nothing'
 complete -c postie -n "__fish_postie_using_subcommand send" -l show-data -d 'Print every line of the message in the transcript, not only its size'
 complete -c postie -n "__fish_postie_using_subcommand send" -s q -l quiet -d 'Print nothing when every recipient accepted the message; errors still go to stderr'
-complete -c postie -n "__fish_postie_using_subcommand send" -s h -l help -d 'Print help'
+complete -c postie -n "__fish_postie_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c postie -n "__fish_postie_using_subcommand send" -s V -l version -d 'Print version'
 complete -c postie -n "__fish_postie_using_subcommand mx" -l timeout -d 'With --check: wait at most this long for each greeting' -r
 complete -c postie -n "__fish_postie_using_subcommand mx" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the whole test suite on a fresh Debian/Ubuntu machine: install the real peers the integration tests
-# talk to (Postfix, and dnsmasq as a DNS server) when they are missing, then run cargo test. Needs root (or sudo) for apt-get and for
+# talk to (Postfix, dnsmasq as a DNS server, Dovecot as the SASL server) when they are missing, then run cargo test. Needs root (or sudo) for apt-get and for
 # the tests' private Postfix instance. Extra arguments go to cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ sudo=""
 missing=()
 [ -x /usr/sbin/postfix ] || missing+=(postfix)
 [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
+[ -x /usr/sbin/dovecot ] || missing+=(dovecot-core)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "scripts/test.sh: installing ${missing[*]}" >&2
     # "No configuration": the package installs without a system mail server; the tests run their own.

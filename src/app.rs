@@ -10,16 +10,20 @@ use std::time::SystemTime;
 use anyhow::Context;
 
 use crate::address::{check_address, parse_mailbox, Mailbox};
-use crate::cli::{Cli, Command, RouteArgs, SendArgs};
+use crate::cli::{AuthArgs, Cli, Command, RouteArgs, SendArgs, TlsArgs};
 use crate::deliver::{self, Outcome, Report, SessionOptions};
 use crate::dns::{DnsSettings, Families};
 use crate::error::{Error, Exit};
 use crate::event::{Discard, Event, Sink};
 use crate::message::{self, check_header_value, parse_header, Composition};
 use crate::net::{Host, ServerSpec, SMTP_PORT};
+use crate::smtp::auth::Secret;
+use crate::smtp::session::Credentials;
 use crate::smtp::session::{Envelope, Timeouts};
+use crate::tls::{TlsClient, TlsMode, TlsOptions, Verify};
 use crate::transcript::HumanTranscript;
 use crate::{generate, hostname, mx};
+use std::sync::Arc;
 
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
@@ -145,6 +149,10 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
         recipients,
         message,
         session: SessionOptions {
+            tls_mode: args.tls.tls,
+            tls: tls_client(&args.tls)?,
+            credentials: credentials(&args.auth, stdin, stdin_is_terminal)?,
+            allow_plaintext_auth: args.auth.allow_plaintext_auth,
             port,
             connect_timeout: args.route.connect_timeout,
             bind: args.route.bind,
@@ -156,6 +164,99 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
         quiet: args.quiet,
         dump: args.dump,
     })
+}
+
+/// The TLS client, unless TLS is off.
+fn tls_client(args: &TlsArgs) -> Result<Option<Arc<TlsClient>>, Error> {
+    if args.tls == Some(TlsMode::None) {
+        return Ok(None);
+    }
+    let verify = if args.insecure { Verify::Insecure } else { args.tls_verify };
+    let options = TlsOptions {
+        verify,
+        ca_files: &args.ca_file,
+        client_cert: args.tls_cert.as_deref().zip(args.tls_key.as_deref()),
+        min_version_13: args.tls_min_version == "1.3",
+    };
+    if verify == Verify::Insecure {
+        eprintln!("postie: warning: certificates are not verified (--insecure): a server in the middle goes unnoticed");
+    }
+    TlsClient::new(&options).map(|client| Some(Arc::new(client)))
+}
+
+/// The user and secret for AUTH, from wherever the user said, never from the command line unwarned.
+fn credentials(args: &AuthArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) -> Result<Option<Credentials>, Error> {
+    let Some(user) = &args.user else {
+        let secret_flag = [
+            (args.password_env.is_some(), "--password-env"),
+            (args.password_file.is_some(), "--password-file"),
+            (args.password.is_some(), "--password"),
+            (args.oauth_token_env.is_some(), "--oauth-token-env"),
+            (args.oauth_token_file.is_some(), "--oauth-token-file"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag));
+        return match secret_flag {
+            Some(flag) => Err(Error::Usage(format!("{flag} needs --user: say who to authenticate as"))),
+            None => Ok(None),
+        };
+    };
+    if user.is_empty() || user.contains(|c: char| c.is_control()) {
+        return Err(Error::Usage(format!("invalid --user {user:?}: it is empty or contains a control character")));
+    }
+    let from_env =
+        |var: &str| std::env::var(var).map_err(|_| Error::Usage(format!("the environment variable {var} is not set")));
+    let (secret, is_token) = if let Some(var) = &args.oauth_token_env {
+        (from_env(var)?, true)
+    } else if let Some(path) = &args.oauth_token_file {
+        (first_line(path, stdin)?, true)
+    } else if let Some(var) = &args.password_env {
+        (from_env(var)?, false)
+    } else if let Some(path) = &args.password_file {
+        (first_line(path, stdin)?, false)
+    } else if let Some(password) = &args.password {
+        eprintln!("postie: warning: --password can be seen by other users in the process list; prefer --password-env or --password-file");
+        (password.clone(), false)
+    } else if stdin_is_terminal {
+        let prompt = format!("Password for {user}: ");
+        let password =
+            rpassword::prompt_password(prompt).map_err(|cause| Error::Input { path: "the terminal".into(), cause })?;
+        (password, false)
+    } else {
+        return Err(Error::Usage(format!(
+            "no password for --user {user}: give --password-env, --password-file or --password (stdin is not a terminal, so postie cannot ask)"
+        )));
+    };
+    if let Some(mechanism) = args.auth {
+        if mechanism.uses_token() && !is_token {
+            return Err(Error::Usage(format!(
+                "--auth {} needs a token: --oauth-token-env or --oauth-token-file",
+                mechanism.name()
+            )));
+        }
+        if !mechanism.uses_token() && is_token {
+            return Err(Error::Usage(format!("--auth {} needs a password, not an OAuth token", mechanism.name())));
+        }
+    }
+    Ok(Some(Credentials {
+        user: user.clone(),
+        secret: Secret::new(secret),
+        is_token,
+        mechanism: args.auth,
+        show_secrets: args.show_secrets,
+    }))
+}
+
+/// The first line of a secret file, without its line ending.
+fn first_line(path: &Path, stdin: &mut dyn Read) -> Result<String, Error> {
+    let bytes = read_input(path, stdin)?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::BadInput(format!("{} is not UTF-8 text", display_path(path))))?;
+    let line = text.lines().next().unwrap_or("").to_string();
+    if line.is_empty() {
+        return Err(Error::BadInput(format!("{} is empty", display_path(path))));
+    }
+    Ok(line)
 }
 
 pub fn families(route: &RouteArgs) -> Families {
@@ -242,9 +343,14 @@ pub fn send(plan: &SendPlan) -> anyhow::Result<Exit> {
             match deliver::via_server(server, &plan.dns, envelope, &plan.message, &plan.session, sink) {
                 Ok(report) => report,
                 // These name the server already.
-                Err(error @ (Error::Connect { .. } | Error::HostUnknown(_) | Error::Dns(_) | Error::Usage(_))) => {
-                    return Err(error.into())
-                }
+                Err(
+                    error @ (Error::Connect { .. }
+                    | Error::HostUnknown(_)
+                    | Error::Dns(_)
+                    | Error::Usage(_)
+                    | Error::Tls { .. }
+                    | Error::AuthNotAttempted(_)),
+                ) => return Err(error.into()),
                 Err(error) => {
                     let target = format!("sending through {}:{}", server.host, plan.session.port);
                     return Err(anyhow::Error::new(error).context(target));

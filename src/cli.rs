@@ -46,6 +46,12 @@ pub struct SendArgs {
     #[command(flatten)]
     pub route: RouteArgs,
 
+    #[command(flatten)]
+    pub tls: TlsArgs,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
+
     /// The name to give in EHLO/HELO [default: this machine's fully qualified name, or an address literal].
     #[arg(long, visible_alias = "ehlo", value_name = "NAME", help_heading = "Connection")]
     pub helo: Option<String>,
@@ -110,6 +116,80 @@ pub struct SendArgs {
     /// Print nothing when every recipient accepted the message; errors still go to stderr.
     #[arg(long, short = 'q', help_heading = "Output")]
     pub quiet: bool,
+}
+
+/// TLS policy and certificates.
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the
+    /// first byte) [default: implicit on port 465, required on 587, else auto].
+    #[arg(long, value_enum, value_name = "MODE", help_heading = "TLS")]
+    pub tls: Option<crate::tls::TlsMode>,
+
+    /// How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on),
+    /// insecure (go on with a warning).
+    #[arg(long, value_enum, value_name = "POLICY", default_value = "strict", help_heading = "TLS")]
+    pub tls_verify: crate::tls::Verify,
+
+    /// Same as --tls-verify insecure: no protection against a server in the middle.
+    #[arg(short = 'k', long, conflicts_with = "tls_verify", help_heading = "TLS")]
+    pub insecure: bool,
+
+    /// Trust the CA certificates in this PEM file too (repeatable), besides the built-in web PKI roots.
+    #[arg(long, value_name = "PEM", help_heading = "TLS")]
+    pub ca_file: Vec<PathBuf>,
+
+    /// Present this client certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key", help_heading = "TLS")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert", help_heading = "TLS")]
+    pub tls_key: Option<PathBuf>,
+
+    /// The lowest TLS version to accept.
+    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"], default_value = "1.2", help_heading = "TLS")]
+    pub tls_min_version: String,
+}
+
+/// SMTP AUTH.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// Authenticate as this user (AUTH is used when --user is given).
+    #[arg(long, value_name = "NAME", help_heading = "Authentication")]
+    pub user: Option<String>,
+
+    /// The mechanism [default: the strongest both sides have].
+    #[arg(long, value_enum, value_name = "MECHANISM", requires = "user", help_heading = "Authentication")]
+    pub auth: Option<crate::smtp::auth::Mechanism>,
+
+    /// Read the password from this environment variable.
+    #[arg(long, value_name = "VAR", help_heading = "Authentication")]
+    pub password_env: Option<String>,
+
+    /// Read the password from the first line of this file ('-' for stdin).
+    #[arg(long, value_name = "PATH", conflicts_with = "password_env", help_heading = "Authentication")]
+    pub password_file: Option<PathBuf>,
+
+    /// The password itself. Other users can see it in `ps`: prefer --password-env or --password-file.
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["password_env", "password_file"], help_heading = "Authentication")]
+    pub password: Option<String>,
+
+    /// Read an OAuth 2.0 bearer token (for XOAUTH2, OAUTHBEARER) from this environment variable.
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["password_env", "password_file", "password"], help_heading = "Authentication")]
+    pub oauth_token_env: Option<String>,
+
+    /// Read an OAuth 2.0 bearer token from the first line of this file.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["password_env", "password_file", "password", "oauth_token_env"], help_heading = "Authentication")]
+    pub oauth_token_file: Option<PathBuf>,
+
+    /// Allow AUTH over an unencrypted connection (the password can then be read by anyone on the path).
+    #[arg(long, help_heading = "Authentication")]
+    pub allow_plaintext_auth: bool,
+
+    /// Show the AUTH exchange as sent instead of <redacted> (base64 is not encryption).
+    #[arg(long, help_heading = "Authentication")]
+    pub show_secrets: bool,
 }
 
 /// How to find and reach servers; shared by `send` and `mx`.

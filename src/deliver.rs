@@ -15,11 +15,19 @@ use crate::event::{Event, Sink};
 use crate::hostname;
 use crate::net;
 use crate::smtp::reply::Reply;
-use crate::smtp::session::{Delivery, Envelope, Session, Timeouts};
+use crate::smtp::session::{Credentials, Delivery, Envelope, Session, Timeouts};
+use crate::tls::{Stream, TlsClient, TlsMode};
+use std::sync::Arc;
 
 /// How to open and run each session.
 #[derive(Debug, Clone)]
 pub struct SessionOptions {
+    /// `None`: implicit on port 465, required on 587, auto elsewhere.
+    pub tls_mode: Option<TlsMode>,
+    /// Made when the plan may use TLS.
+    pub tls: Option<Arc<TlsClient>>,
+    pub credentials: Option<Credentials>,
+    pub allow_plaintext_auth: bool,
     pub port: u16,
     pub connect_timeout: Duration,
     pub bind: Option<IpAddr>,
@@ -329,9 +337,7 @@ impl<'o> Attempts<'o> {
                 Some(name) => name.clone(),
                 None => hostname::address_literal(stream.local_addr().map(|a| a.ip()).unwrap_or(ip)),
             };
-            let mut session = Session::new(stream, &mut *sink, self.options.timeouts).show_data(self.options.show_data);
-            let result = session.run(&client_name, envelope, &mut &message[..]);
-            drop(session);
+            let result = converse(stream, name, &client_name, self.options, envelope, message, sink);
             sink.emit(Event::Info("connection closed".into()));
             match result {
                 Ok(delivery) => return Ok(Some((delivery, label))),
@@ -365,6 +371,73 @@ impl<'o> Attempts<'o> {
             },
         }
     }
+}
+
+/// The TLS mode for a port when none was given: RFC 8314 implicit TLS on 465, and submission on 587
+/// carries credentials, so it must be encrypted.
+pub fn default_tls_mode(port: u16) -> TlsMode {
+    match port {
+        465 => TlsMode::Implicit,
+        587 => TlsMode::Required,
+        _ => TlsMode::Auto,
+    }
+}
+
+/// One connection's dialogue: TLS as the policy says, EHLO again after STARTTLS, AUTH when asked (never in
+/// clear text unless allowed), the transaction, QUIT.
+fn converse(
+    tcp: std::net::TcpStream,
+    host: &str,
+    client_name: &str,
+    options: &SessionOptions,
+    envelope: Envelope<'_>,
+    message: &[u8],
+    sink: &mut dyn Sink,
+) -> Result<Delivery, Error> {
+    let mode = options.tls_mode.unwrap_or_else(|| default_tls_mode(options.port));
+    let handshake_timeout = options.timeouts.banner;
+    let client = |options: &SessionOptions| -> Result<Arc<TlsClient>, Error> {
+        options.tls.clone().ok_or_else(|| Error::Tls { detail: "TLS is not set up".into() })
+    };
+    let stream = if mode == TlsMode::Implicit {
+        Stream::Tls(client(options)?.handshake(tcp, host, handshake_timeout, sink)?)
+    } else {
+        Stream::Plain(tcp)
+    };
+    let mut session =
+        Session::new(stream, sink, options.timeouts).show_data(options.show_data).encrypted(mode == TlsMode::Implicit);
+    session.conclude(|session| {
+        session.greeting()?;
+        let mut capabilities = session.hello(client_name)?;
+        if !session.is_encrypted() && mode != TlsMode::None {
+            if capabilities.has("STARTTLS") {
+                let client = client(options)?;
+                session.start_tls(|stream, sink| stream.start_tls(&client, host, handshake_timeout, sink))?;
+                // RFC 3207 §4.2: forget what the server said before TLS and ask again.
+                capabilities = session.hello(client_name)?;
+            } else if mode == TlsMode::Required {
+                return Err(Error::Tls {
+                    detail: format!(
+                        "{host} does not offer STARTTLS, and --tls required (the default on port 587) does not go on \
+                         unencrypted"
+                    ),
+                });
+            } else {
+                session.note(Event::Warning(format!("{host} does not offer STARTTLS: going on unencrypted")));
+            }
+        }
+        if let Some(credentials) = &options.credentials {
+            if !session.is_encrypted() && !options.allow_plaintext_auth {
+                return Err(Error::AuthNotAttempted(format!(
+                    "not sending credentials to {host} over an unencrypted connection; use TLS (--tls required) or \
+                     --allow-plaintext-auth"
+                )));
+            }
+            let bare_host = host.trim_start_matches('[').trim_end_matches(']');
+            session.authenticate(&capabilities, credentials, bare_host, options.port)?;
+        }
+        session.transaction(envelope, &mut &message[..])
+    })
 }
 
 /// Whether a failed session left the transaction unanswered, so another address may be tried: the

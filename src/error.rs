@@ -15,6 +15,7 @@ use crate::smtp::reply::Reply;
 pub enum Exit {
     Success = 0,
     Partial = 3,
+    TlsFailure = 4,
     Usage = 64,
     DataError = 65,
     NoInput = 66,
@@ -36,6 +37,7 @@ impl Exit {
 pub const EXIT_CODES: &[(Exit, &str)] = &[
     (Exit::Success, "delivered: every recipient accepted the message (or --dump printed it)"),
     (Exit::Partial, "partial delivery: some recipients have the message, some refused it; see the summary"),
+    (Exit::TlsFailure, "TLS failed: not offered under --tls required, handshake failed, or certificate refused"),
     (Exit::Usage, "usage: a bad flag or flag value (address, header, --server, conflicting flags)"),
     (Exit::DataError, "bad input data: the message given on stdin or with --data cannot be sent"),
     (Exit::NoInput, "an input file (--data, --body-file) is missing or unreadable"),
@@ -44,7 +46,7 @@ pub const EXIT_CODES: &[(Exit, &str)] = &[
     (Exit::Software, "internal error in postie"),
     (Exit::TempFail, "temporary failure: a 4xx reply, connection refused, timeout or dropped connection; retry later"),
     (Exit::Protocol, "protocol violation: the server sent something SMTP does not allow"),
-    (Exit::NoPermission, "authentication refused by the server"),
+    (Exit::NoPermission, "authentication failed: refused by the server, or not tried over an unencrypted connection"),
 ];
 
 /// The step of the dialogue an error happened in; errors name it so the user knows where it broke.
@@ -54,6 +56,9 @@ pub enum Phase {
     Banner,
     Ehlo,
     Helo,
+    StartTls,
+    TlsHandshake,
+    Auth,
     MailFrom,
     RcptTo,
     Data,
@@ -69,6 +74,9 @@ impl fmt::Display for Phase {
             Phase::Banner => "banner",
             Phase::Ehlo => "EHLO",
             Phase::Helo => "HELO",
+            Phase::StartTls => "STARTTLS",
+            Phase::TlsHandshake => "TLS handshake",
+            Phase::Auth => "AUTH",
             Phase::MailFrom => "MAIL FROM",
             Phase::RcptTo => "RCPT TO",
             Phase::Data => "DATA",
@@ -101,6 +109,15 @@ pub enum Error {
     Io { phase: Phase, cause: io::Error },
     #[error("could not connect to {target}: {detail}")]
     Connect { target: String, detail: String },
+    /// TLS was required and could not be had, or the certificate was refused.
+    #[error("{detail}")]
+    Tls { detail: String },
+    /// The server refused the credentials (RFC 4954 §6: 535, 534, 538, or another 5xx to AUTH).
+    #[error("authentication refused: {reply}")]
+    AuthRefused { reply: Reply },
+    /// postie refused to authenticate, for the reason given (unencrypted connection, no mechanism in common).
+    #[error("{0}")]
+    AuthNotAttempted(String),
     /// The resolver could not be set up or a lookup failed for a reason that may pass.
     #[error("{0}")]
     Dns(String),
@@ -119,6 +136,9 @@ impl Error {
                 Exit::TempFail
             }
             Error::Protocol { .. } => Exit::Protocol,
+            Error::Tls { .. } => Exit::TlsFailure,
+            Error::AuthRefused { reply } if reply.is_transient() => Exit::TempFail,
+            Error::AuthRefused { .. } | Error::AuthNotAttempted(_) => Exit::NoPermission,
         }
     }
 
@@ -168,6 +188,7 @@ mod tests {
         let all = [
             Exit::Success,
             Exit::Partial,
+            Exit::TlsFailure,
             Exit::Usage,
             Exit::DataError,
             Exit::NoInput,

@@ -9,14 +9,15 @@ pub enum Event {
     Info(String),
     /// Something the user should know that does not stop the run.
     Warning(String),
-    /// A command line the client sent, without its CRLF.
-    Sent(String),
-    /// A whole reply from the server.
-    Received(Reply),
+    /// A command line the client sent, without its CRLF (secrets already replaced), and whether it went
+    /// over TLS.
+    Sent { line: String, tls: bool },
+    /// A whole reply from the server, and whether it came over TLS.
+    Received { reply: Reply, tls: bool },
     /// One line of the message content as it went on the wire (dot-stuffed), only with --show-data.
-    DataLine(Vec<u8>),
+    DataLine { line: Vec<u8>, tls: bool },
     /// The message content went out: its size after line endings were normalised, and its line count.
-    DataSent { bytes: u64, lines: u64 },
+    DataSent { bytes: u64, lines: u64, tls: bool },
 }
 
 /// Where events go.

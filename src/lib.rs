@@ -18,4 +18,5 @@ pub mod mx;
 pub mod net;
 pub mod sanitize;
 pub mod smtp;
+pub mod tls;
 pub mod transcript;

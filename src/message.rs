@@ -177,6 +177,12 @@ fn format_date(local_seconds: i64, offset_seconds: i64) -> String {
     )
 }
 
+/// `YYYY-MM-DD` of a UTC time in seconds since the epoch.
+pub fn utc_date(unix_seconds: i64) -> String {
+    let (year, month, day) = civil_from_days(unix_seconds.div_euclid(86_400));
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar (H. Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
@@ -200,6 +206,7 @@ mod tests {
     #[test]
     fn dates() {
         assert_eq!(format_date(0, 0), "Thu, 1 Jan 1970 00:00:00 +0000");
+        assert_eq!(utc_date(1_795_470_821), "2026-11-23");
         assert_eq!(format_date(1_795_470_821, 0), "Mon, 23 Nov 2026 21:53:41 +0000");
         assert_eq!(format_date(951_782_400, -5 * 3600 - 30 * 60), "Tue, 29 Feb 2000 00:00:00 -0530");
         assert_eq!(format_date(4_107_542_400 + 3600, 3600), "Mon, 1 Mar 2100 01:00:00 +0100");

@@ -1,7 +1,7 @@
 //! Events rendered as the human transcript: one line per protocol line.
 //!
 //! `C: ` what the client sent, `S: ` what the server sent (every line of a multi-line reply), `* ` postie's
-//! own notes. Everything that came from outside is escaped first (see `sanitize`), so one transcript line is
+//! own notes. Over TLS the colon becomes a tilde, `C~ ` and `S~ `, so a reader sees where encryption began. Everything that came from outside is escaped first (see `sanitize`), so one transcript line is
 //! always one protocol line, and a server cannot write to the user's terminal.
 
 use std::io::{self, Write};
@@ -49,22 +49,22 @@ impl<W: Write> Sink for HumanTranscript<W> {
         match event {
             Event::Info(text) => self.line("* ", &escape(text.as_bytes())),
             Event::Warning(text) => self.line("* warning: ", &escape(text.as_bytes())),
-            Event::Sent(line) => self.line("C: ", &escape(line.as_bytes())),
-            Event::Received(reply) => {
+            Event::Sent { line, tls } => self.line(if tls { "C~ " } else { "C: " }, &escape(line.as_bytes())),
+            Event::Received { reply, tls } => {
                 for line in &reply.lines {
-                    self.line("S: ", &escape(line));
+                    self.line(if tls { "S~ " } else { "S: " }, &escape(line));
                 }
             }
-            Event::DataLine(line) => {
+            Event::DataLine { line, tls } => {
                 self.data_lines_shown = true;
-                self.line("C: ", &escape(&line));
+                self.line(if tls { "C~ " } else { "C: " }, &escape(&line));
             }
-            Event::DataSent { bytes, lines } => {
+            Event::DataSent { bytes, lines, tls } => {
                 let size = format!("{bytes} bytes, {lines} line{}", if lines == 1 { "" } else { "s" });
                 if self.data_lines_shown {
                     self.line("* ", &format!("message sent: {size}"));
                 } else {
-                    self.line("C: ", &format!("<message: {size}>"));
+                    self.line(if tls { "C~ " } else { "C: " }, &format!("<message: {size}>"));
                 }
             }
         }
@@ -88,27 +88,34 @@ mod tests {
     fn one_line_per_protocol_line() {
         let text = render(vec![
             Event::Info("connected to 127.0.0.1:25".into()),
-            Event::Received(parse_reply("220-mx.example.test\r\n220 ready\r\n")),
-            Event::Sent("EHLO c.example.test".into()),
-            Event::DataSent { bytes: 1432, lines: 28 },
+            Event::Received { reply: parse_reply("220-mx.example.test\r\n220 ready\r\n"), tls: false },
+            Event::Sent { line: "EHLO c.example.test".into(), tls: false },
+            Event::Sent { line: "MAIL FROM:<a@x.test>".into(), tls: true },
+            Event::Received { reply: parse_reply("250 ok\r\n"), tls: true },
+            Event::DataSent { bytes: 1432, lines: 28, tls: false },
             Event::Warning("QUIT answered with 500".into()),
         ]);
         assert_eq!(
             text,
             "* connected to 127.0.0.1:25\nS: 220-mx.example.test\nS: 220 ready\nC: EHLO c.example.test\n\
+             C~ MAIL FROM:<a@x.test>\nS~ 250 ok\n\
              C: <message: 1432 bytes, 28 lines>\n* warning: QUIT answered with 500\n"
         );
     }
 
     #[test]
     fn server_text_is_escaped() {
-        let text = render(vec![Event::Received(parse_reply("220 hi\x1b]0;owned\x07\rthere\r\n"))]);
+        let text =
+            render(vec![Event::Received { reply: parse_reply("220 hi\x1b]0;owned\x07\rthere\r\n"), tls: false }]);
         assert_eq!(text, "S: 220 hi\\x1b]0;owned\\x07\\x0dthere\n");
     }
 
     #[test]
     fn shown_data_ends_with_a_size_note() {
-        let text = render(vec![Event::DataLine(b"..dot".to_vec()), Event::DataSent { bytes: 5, lines: 1 }]);
+        let text = render(vec![
+            Event::DataLine { line: b"..dot".to_vec(), tls: false },
+            Event::DataSent { bytes: 5, lines: 1, tls: false },
+        ]);
         assert_eq!(text, "C: ..dot\n* message sent: 5 bytes, 1 line\n");
     }
 

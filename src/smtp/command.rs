@@ -18,6 +18,7 @@ pub enum Command<'a> {
         parameters: Vec<String>,
     },
     Data,
+    StartTls,
     Rset,
     Noop,
     Quit,
@@ -37,6 +38,7 @@ impl fmt::Display for Command<'_> {
                 parameters.iter().try_for_each(|p| write!(f, " {p}"))
             }
             Command::Data => f.write_str("DATA"),
+            Command::StartTls => f.write_str("STARTTLS"),
             Command::Rset => f.write_str("RSET"),
             Command::Noop => f.write_str("NOOP"),
             Command::Quit => f.write_str("QUIT"),
@@ -59,6 +61,7 @@ mod tests {
         let rcpt = Command::RcptTo { forward_path: "b@example.test", parameters: vec![] };
         assert_eq!(rcpt.to_string(), "RCPT TO:<b@example.test>");
         assert_eq!(Command::Data.to_string(), "DATA");
+        assert_eq!(Command::StartTls.to_string(), "STARTTLS");
         assert_eq!(Command::Rset.to_string(), "RSET");
         assert_eq!(Command::Noop.to_string(), "NOOP");
         assert_eq!(Command::Quit.to_string(), "QUIT");

@@ -1,5 +1,6 @@
 //! The SMTP protocol core: replies, commands, capabilities, the data codec, and the session over any stream.
 
+pub mod auth;
 pub mod codec;
 pub mod command;
 pub mod ehlo;

@@ -7,6 +7,7 @@
 use std::io::{self, BufWriter, Read, Write};
 use std::time::{Duration, Instant};
 
+use super::auth::{self, Mechanism, Secret};
 use super::codec::DotStuffer;
 use super::command::Command;
 use super::ehlo::Capabilities;
@@ -70,7 +71,13 @@ impl Timeouts {
             Phase::RcptTo => self.rcpt,
             Phase::Data => self.data_init,
             Phase::EndOfData => self.data_end,
-            Phase::Connect | Phase::Ehlo | Phase::Helo | Phase::Quit => self.other,
+            Phase::Connect
+            | Phase::Ehlo
+            | Phase::Helo
+            | Phase::StartTls
+            | Phase::TlsHandshake
+            | Phase::Auth
+            | Phase::Quit => self.other,
         }
     }
 }
@@ -121,7 +128,24 @@ pub struct Session<'s, T: Transport> {
     sink: &'s mut dyn Sink,
     timeouts: Timeouts,
     show_data: bool,
+    /// The connection is encrypted: every line is marked so on the transcript.
+    tls: bool,
+    /// A handshake failed half-way: the connection cannot carry a QUIT.
+    broken: bool,
     read_buffer: Box<[u8]>,
+}
+
+/// Who to authenticate as, and with what.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: String,
+    pub secret: Secret,
+    /// The secret is an OAuth 2.0 bearer token, not a password.
+    pub is_token: bool,
+    /// `None`: the strongest mechanism both sides have.
+    pub mechanism: Option<Mechanism>,
+    /// Show what AUTH sends instead of `<redacted>` (--show-secrets).
+    pub show_secrets: bool,
 }
 
 impl<'s, T: Transport> Session<'s, T> {
@@ -132,8 +156,15 @@ impl<'s, T: Transport> Session<'s, T> {
             sink,
             timeouts,
             show_data: false,
+            tls: false,
+            broken: false,
             read_buffer: vec![0; READ_CHUNK].into_boxed_slice(),
         }
+    }
+
+    /// A note on the transcript from whoever drives the session.
+    pub fn note(&mut self, event: Event) {
+        self.sink.emit(event);
     }
 
     /// Report every line of the message content, not only its size.
@@ -142,27 +173,178 @@ impl<'s, T: Transport> Session<'s, T> {
         self
     }
 
+    /// The connection is TLS from the start (implicit TLS).
+    pub fn encrypted(mut self, tls: bool) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    pub fn is_encrypted(&self) -> bool {
+        self.tls
+    }
+
     pub fn into_inner(self) -> T {
         self.stream
     }
 
-    /// The whole dialogue: banner, EHLO (or HELO), one transaction, QUIT.
+    /// The simplest whole dialogue: banner, EHLO (or HELO), one transaction, QUIT.
     pub fn run(
         &mut self,
         client_name: &str,
         envelope: Envelope<'_>,
         message: &mut dyn Read,
     ) -> Result<Delivery, Error> {
-        let result =
-            self.greeting().and_then(|_| self.hello(client_name)).and_then(|_| self.transaction(envelope, message));
-        match &result {
-            Ok(_) => self.quit(),
-            // A refusal leaves the connection in order: say goodbye properly. 421 means the server is closing
-            // the connection itself (RFC 5321 §3.8), and after a timeout or garbage the state is unknown.
-            Err(Error::Rejected { reply, .. }) if reply.code.0 != 421 => self.quit(),
-            Err(_) => {}
+        self.conclude(|session| {
+            session.greeting()?;
+            session.hello(client_name)?;
+            session.transaction(envelope, message)
+        })
+    }
+
+    /// Run `steps`, then end the session properly: QUIT after success and after a refusal that leaves the
+    /// connection in order. Not after a 421 (the server is closing, RFC 5321 §3.8), nor after a timeout,
+    /// garbage or a failed handshake, when the state of the connection is unknown.
+    pub fn conclude<R>(&mut self, steps: impl FnOnce(&mut Self) -> Result<R, Error>) -> Result<R, Error> {
+        let result = steps(self);
+        let polite = match &result {
+            Ok(_) => true,
+            Err(Error::Rejected { reply, .. } | Error::AuthRefused { reply }) => reply.code.0 != 421,
+            Err(Error::AuthNotAttempted(_)) => true,
+            Err(Error::Tls { .. }) => !self.broken,
+            Err(_) => false,
+        };
+        if polite {
+            self.quit();
         }
         result
+    }
+
+    /// STARTTLS (RFC 3207): ask, check that nothing else arrived, then let `upgrade` run the handshake on the
+    /// stream in place. The caller must send EHLO again afterwards (RFC 3207 §4.2): what the server said
+    /// before TLS may have been forged.
+    pub fn start_tls(&mut self, upgrade: impl FnOnce(&mut T, &mut dyn Sink) -> Result<(), Error>) -> Result<(), Error> {
+        let reply = self.command(&Command::StartTls, Phase::StartTls)?;
+        if !reply.is_positive() {
+            return Err(Error::Rejected { phase: Phase::StartTls, reply });
+        }
+        // Bytes already waiting were sent before TLS but would be read as if they came after it: a man in
+        // the middle injecting replies (CVE-2011-0411 class). Refuse rather than start TLS.
+        let pending = self.parser.buffered();
+        if pending > 0 {
+            return Err(Error::Protocol {
+                phase: Phase::StartTls,
+                detail: format!(
+                    "the server sent {pending} more bytes after its reply to STARTTLS (response injection); \
+                     refusing to start TLS"
+                ),
+            });
+        }
+        self.broken = true;
+        upgrade(&mut self.stream, &mut *self.sink)?;
+        self.broken = false;
+        self.tls = true;
+        Ok(())
+    }
+
+    /// AUTH (RFC 4954) with the given or the strongest common mechanism. `host` and `port` go into
+    /// OAUTHBEARER's message.
+    pub fn authenticate(
+        &mut self,
+        capabilities: &Capabilities,
+        credentials: &Credentials,
+        host: &str,
+        port: u16,
+    ) -> Result<(), Error> {
+        let offered = capabilities.parameters("AUTH").map(<[String]>::to_vec).unwrap_or_default();
+        let mechanism = match credentials.mechanism {
+            Some(mechanism) => mechanism,
+            None => auth::choose(&offered, credentials.is_token).ok_or_else(|| {
+                let list = if offered.is_empty() { "none".to_string() } else { offered.join(" ") };
+                let ours = if credentials.is_token { "OAUTHBEARER XOAUTH2" } else { "CRAM-MD5 PLAIN LOGIN" };
+                Error::AuthNotAttempted(format!(
+                    "no AUTH mechanism in common with the server (it offers: {list}; postie has {ours} for this secret)"
+                ))
+            })?,
+        };
+        let user = credentials.user.as_str();
+        let secret = &credentials.secret;
+        let show = credentials.show_secrets;
+        let mut reply = match mechanism {
+            Mechanism::Plain => self.secret_command(
+                &format!("AUTH PLAIN {}", auth::plain(user, secret)),
+                "AUTH PLAIN <redacted>",
+                show,
+            )?,
+            Mechanism::Xoauth2 => self.secret_command(
+                &format!("AUTH XOAUTH2 {}", auth::xoauth2(user, secret)),
+                "AUTH XOAUTH2 <redacted>",
+                show,
+            )?,
+            Mechanism::Oauthbearer => self.secret_command(
+                &format!("AUTH OAUTHBEARER {}", auth::oauthbearer(user, host, port, secret)),
+                "AUTH OAUTHBEARER <redacted>",
+                show,
+            )?,
+            Mechanism::Login | Mechanism::CramMd5 => self.auth_command(&format!("AUTH {}", mechanism.name()))?,
+        };
+        let mut step = 0;
+        while reply.code.0 == 334 {
+            step += 1;
+            if step > 3 {
+                return Err(Error::Protocol {
+                    phase: Phase::Auth,
+                    detail: "the server keeps sending AUTH challenges".into(),
+                });
+            }
+            let challenge = reply.texts().next().unwrap_or_default().to_vec();
+            reply = match (mechanism, step) {
+                (Mechanism::Login, 1) => self.auth_command(&auth::encode(user))?,
+                (Mechanism::Login, 2) => {
+                    self.secret_command(&auth::encode(secret.expose()), "<redacted password>", show)?
+                }
+                (Mechanism::CramMd5, 1) => {
+                    let response = auth::cram_md5(user, secret, &challenge)
+                        .map_err(|detail| Error::Protocol { phase: Phase::Auth, detail })?;
+                    self.secret_command(&response, "<redacted CRAM-MD5 response>", show)?
+                }
+                // The bearer mechanisms answer a failure with a 334 and a JSON error; the client ends the
+                // exchange (RFC 7628 §3.2.3: a single ^A; XOAUTH2: an empty line) and the 5xx follows.
+                (Mechanism::Oauthbearer, _) => self.auth_command("AQ==")?,
+                (Mechanism::Xoauth2, _) => self.auth_command("")?,
+                // PLAIN with an empty challenge: the server wants the initial response now.
+                (Mechanism::Plain, 1) if challenge.is_empty() => {
+                    self.secret_command(&auth::plain(user, secret), "<redacted>", show)?
+                }
+                _ => return Err(unexpected(Phase::Auth, &reply)),
+            };
+        }
+        if reply.is_positive() {
+            Ok(())
+        } else if reply.code.is_intermediate() {
+            Err(unexpected(Phase::Auth, &reply))
+        } else {
+            Err(Error::AuthRefused { reply })
+        }
+    }
+
+    /// A line of the AUTH exchange that holds nothing secret.
+    fn auth_command(&mut self, line: &str) -> Result<Reply, Error> {
+        self.send_line(line, line, Phase::Auth)?;
+        self.auth_reply()
+    }
+
+    /// A line of the AUTH exchange that holds a secret: the transcript gets `shown` unless --show-secrets.
+    fn secret_command(&mut self, line: &str, shown: &str, show_secrets: bool) -> Result<Reply, Error> {
+        self.send_line(line, if show_secrets { line } else { shown }, Phase::Auth)?;
+        self.auth_reply()
+    }
+
+    fn auth_reply(&mut self) -> Result<Reply, Error> {
+        let reply = self.read_reply(Phase::Auth)?;
+        if reply.code.0 == 421 {
+            return Err(Error::Rejected { phase: Phase::Auth, reply });
+        }
+        Ok(reply)
     }
 
     /// Read the server's greeting (RFC 5321 §4.3.1: 220, or 554 for "no service here").
@@ -256,7 +438,8 @@ impl<'s, T: Transport> Session<'s, T> {
     /// Send a command and read its reply. A 421 at any point means the server is closing the connection
     /// (RFC 5321 §3.8), so it ends the session whatever the command was.
     pub fn command(&mut self, command: &Command<'_>, phase: Phase) -> Result<Reply, Error> {
-        self.send_line(&command.to_string(), phase)?;
+        let line = command.to_string();
+        self.send_line(&line, &line, phase)?;
         let reply = self.read_reply(phase)?;
         if reply.code.0 == 421 {
             return Err(Error::Rejected { phase, reply });
@@ -273,8 +456,9 @@ impl<'s, T: Transport> Session<'s, T> {
         Ok(reply)
     }
 
-    fn send_line(&mut self, line: &str, phase: Phase) -> Result<(), Error> {
-        self.sink.emit(Event::Sent(line.to_string()));
+    /// Send one line; the transcript gets `shown` (the line itself, or a redacted form of it).
+    fn send_line(&mut self, line: &str, shown: &str, phase: Phase) -> Result<(), Error> {
+        self.sink.emit(Event::Sent { line: shown.to_string(), tls: self.tls });
         let limit = self.timeouts.for_phase(phase);
         let mut wire = Vec::with_capacity(line.len() + 2);
         wire.extend_from_slice(line.as_bytes());
@@ -291,8 +475,12 @@ impl<'s, T: Transport> Session<'s, T> {
         self.stream.set_timeout(limit).map_err(|cause| Error::Io { phase, cause })?;
         let mut buffered = BufWriter::with_capacity(WRITE_BLOCK, &mut self.stream);
         let (bytes, lines) = if self.show_data {
-            let mut stuffer =
-                DotStuffer::new(LineTap { inner: &mut buffered, sink: &mut *self.sink, line: Vec::new() });
+            let mut stuffer = DotStuffer::new(LineTap {
+                inner: &mut buffered,
+                sink: &mut *self.sink,
+                line: Vec::new(),
+                tls: self.tls,
+            });
             copy_message(message, &mut stuffer, phase)?;
             stuffer.end_content().map_err(io_error)?;
             (stuffer.message_bytes(), stuffer.lines())
@@ -304,8 +492,8 @@ impl<'s, T: Transport> Session<'s, T> {
         };
         buffered.write_all(b".\r\n").and_then(|()| buffered.flush()).map_err(io_error)?;
         drop(buffered);
-        self.sink.emit(Event::DataSent { bytes, lines });
-        self.sink.emit(Event::Sent(".".into()));
+        self.sink.emit(Event::DataSent { bytes, lines, tls: self.tls });
+        self.sink.emit(Event::Sent { line: ".".into(), tls: self.tls });
         Ok(())
     }
 
@@ -317,7 +505,7 @@ impl<'s, T: Transport> Session<'s, T> {
         loop {
             match self.parser.next_reply() {
                 Ok(Some(reply)) => {
-                    self.sink.emit(Event::Received(reply.clone()));
+                    self.sink.emit(Event::Received { reply: reply.clone(), tls: self.tls });
                     return Ok(reply);
                 }
                 Ok(None) => {}
@@ -366,6 +554,7 @@ struct LineTap<'a, W: Write> {
     inner: W,
     sink: &'a mut dyn Sink,
     line: Vec<u8>,
+    tls: bool,
 }
 
 impl<W: Write> Write for LineTap<'_, W> {
@@ -375,7 +564,7 @@ impl<W: Write> Write for LineTap<'_, W> {
             self.line.extend_from_slice(piece);
             if self.line.ends_with(b"\r\n") {
                 self.line.truncate(self.line.len() - 2);
-                self.sink.emit(Event::DataLine(std::mem::take(&mut self.line)));
+                self.sink.emit(Event::DataLine { line: std::mem::take(&mut self.line), tls: self.tls });
             }
         }
         Ok(buf.len())
@@ -458,9 +647,9 @@ mod tests {
         let kinds: Vec<String> = events
             .iter()
             .map(|e| match e {
-                Event::Sent(line) => format!("C {line}"),
-                Event::Received(reply) => format!("S {}", reply.code),
-                Event::DataSent { bytes, lines } => format!("D {bytes} {lines}"),
+                Event::Sent { line, .. } => format!("C {line}"),
+                Event::Received { reply, .. } => format!("S {}", reply.code),
+                Event::DataSent { bytes, lines, .. } => format!("D {bytes} {lines}"),
                 other => format!("{other:?}"),
             })
             .collect();
@@ -583,7 +772,8 @@ mod tests {
         let mut session = Session::new(Scripted::new(HAPPY), &mut events, Timeouts::rfc5321()).show_data(true);
         session.run("c", envelope, &mut &b"a\n.b"[..]).unwrap();
         assert!(String::from_utf8(session.into_inner().written).unwrap().starts_with("EHLO c\r\nMAIL FROM:<>\r\n"));
-        let data: Vec<Event> = events.into_iter().filter(|e| matches!(e, Event::DataLine(_))).collect();
-        assert_eq!(data, vec![Event::DataLine(b"a".to_vec()), Event::DataLine(b"..b".to_vec())]);
+        let data: Vec<Event> = events.into_iter().filter(|e| matches!(e, Event::DataLine { .. })).collect();
+        let line = |text: &[u8]| Event::DataLine { line: text.to_vec(), tls: false };
+        assert_eq!(data, vec![line(b"a"), line(b"..b")]);
     }
 }

@@ -123,8 +123,98 @@ pub fn marker(test: &str) -> String {
 
 pub struct Postfix {
     pub root: PathBuf,
+    /// Plain SMTP on 127.0.0.1, 127.0.0.2 and ::1: no STARTTLS, no AUTH.
     pub port: u16,
+    /// STARTTLS with a certificate from the test CA for mx.postie.test, 127.0.0.1 and ::1.
+    pub starttls_port: u16,
+    /// STARTTLS with an expired certificate.
+    pub expired_port: u16,
+    /// Implicit TLS (smtps, wrapper mode).
+    pub smtps_port: u16,
+    /// Submission: STARTTLS required, AUTH offered (PLAIN, LOGIN, CRAM-MD5 through Dovecot).
+    pub submission_port: u16,
+    /// AUTH offered without TLS, for the plaintext-AUTH refusal.
+    pub plain_auth_port: u16,
     conf: PathBuf,
+}
+
+/// The SASL user the submission listener accepts.
+pub const SASL_USER: &str = "bob";
+pub const SASL_PASSWORD: &str = "s3cret-Pa55w0rd!";
+
+/// The test CA and certificates, in `dir`: ca.pem, valid.pem/valid.key, expired.pem/expired.key.
+fn make_certificates(dir: &Path) -> Result<(), String> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+    let err = |e: rcgen::Error| e.to_string();
+    let day = |offset_days: i64| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let date = postie::message::utc_date(now + offset_days * 86_400);
+        let parts: Vec<i64> = date.split('-').map(|p| p.parse().unwrap()).collect();
+        rcgen::date_time_ymd(parts[0] as i32, parts[1] as u8, parts[2] as u8)
+    };
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "postie test CA");
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca_params.not_before = day(-30);
+    ca_params.not_after = day(3650);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(err)?).map_err(err)?;
+    fs::write(dir.join("ca.pem"), ca.pem()).map_err(|e| e.to_string())?;
+    for (name, not_before, not_after) in [("valid", -1, 90), ("expired", -400, -3)] {
+        let names = vec!["mx.postie.test".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+        let mut params = CertificateParams::new(names).map_err(err)?;
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.distinguished_name.push(DnType::CommonName, "mx.postie.test");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.not_before = day(not_before);
+        params.not_after = day(not_after);
+        let key = KeyPair::generate().map_err(err)?;
+        let certificate = params.signed_by(&key, &ca).map_err(err)?;
+        fs::write(dir.join(format!("{name}.pem")), certificate.pem()).map_err(|e| e.to_string())?;
+        fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Dovecot as Postfix's SASL server only (no mail protocols), with one passwd-file user.
+fn start_dovecot(root: &Path) -> Result<PathBuf, String> {
+    if !Path::new("/usr/sbin/dovecot").exists() {
+        return Err("dovecot is not installed; run .ci/run (it installs the test peers)".into());
+    }
+    let dir = root.join("dovecot");
+    fs::create_dir_all(dir.join("run")).map_err(|e| e.to_string())?;
+    let socket = dir.join("auth");
+    fs::write(dir.join("passwd"), format!("{SASL_USER}:{{PLAIN}}{SASL_PASSWORD}\n")).map_err(|e| e.to_string())?;
+    let d = dir.display();
+    let config = format!(
+        "protocols =\nbase_dir = {d}/run\nstate_dir = {d}/run\nlog_path = {d}/dovecot.log\nssl = no\n\
+         auth_mechanisms = plain login cram-md5\n\
+         passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN {d}/passwd\n}}\n\
+         userdb {{\n  driver = static\n  args = uid=postfix gid=postfix home={d}\n}}\n\
+         service auth {{\n  unix_listener {d}/auth {{\n    mode = 0666\n  }}\n}}\n"
+    );
+    fs::write(dir.join("dovecot.conf"), config).map_err(|e| e.to_string())?;
+    let child = Command::new("/usr/sbin/dovecot")
+        .arg("-F")
+        .arg("-c")
+        .arg(dir.join("dovecot.conf"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("running dovecot: {e}"))?;
+    stop_at_exit(child.id() as i32, None);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        if Instant::now() > deadline {
+            return Err(format!("dovecot did not create {}", socket.display()));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    Ok(socket)
 }
 
 static POSTFIX: OnceLock<Postfix> = OnceLock::new();
@@ -190,7 +280,13 @@ impl Postfix {
         }
         chown(&root.join("data"), uid, gid)?;
         chown(&root.join("mail"), uid, gid)?;
+        let certs = root.join("certs");
+        fs::create_dir_all(&certs).map_err(|e| e.to_string())?;
+        make_certificates(&certs)?;
+        let sasl_socket = start_dovecot(&root)?;
         let port = free_port("127.0.0.1");
+        let [starttls_port, expired_port, smtps_port, submission_port, plain_auth_port] =
+            std::array::from_fn(|_| free_port("127.0.0.1"));
         let r = root.display();
         let main_cf = format!(
             "compatibility_level = 3.6\n\
@@ -222,7 +318,14 @@ impl Postfix {
              smtpd_error_sleep_time = 0\n\
              smtpd_soft_error_limit = 1000\n\
              smtpd_hard_error_limit = 1000\n\
-             smtputf8_enable = yes\n",
+             smtputf8_enable = yes\n\
+             smtpd_tls_security_level = none\n\
+             smtpd_tls_cert_file = {r}/certs/valid.pem\n\
+             smtpd_tls_key_file = {r}/certs/valid.key\n\
+             smtpd_sasl_type = dovecot\n\
+             smtpd_sasl_path = {sasl}\n\
+             smtpd_sasl_auth_enable = no\n",
+            sasl = sasl_socket.display(),
             domains = DOMAINS.join(", ")
         );
         fs::write(conf.join("main.cf"), main_cf).map_err(|e| e.to_string())?;
@@ -233,6 +336,15 @@ impl Postfix {
             "127.0.0.1:{port} inet n - n - - smtpd\n\
              127.0.0.2:{port} inet n - n - - smtpd\n\
              [::1]:{port} inet n - n - - smtpd\n\
+             127.0.0.1:{starttls_port} inet n - n - - smtpd -o smtpd_tls_security_level=may\n\
+             [::1]:{starttls_port} inet n - n - - smtpd -o smtpd_tls_security_level=may\n\
+             127.0.0.1:{expired_port} inet n - n - - smtpd -o smtpd_tls_security_level=may \
+               -o smtpd_tls_cert_file={r}/certs/expired.pem -o smtpd_tls_key_file={r}/certs/expired.key\n\
+             127.0.0.1:{smtps_port} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_sasl_auth_enable=yes\n\
+             127.0.0.1:{submission_port} inet n - n - - smtpd -o smtpd_tls_security_level=encrypt \
+               -o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=yes\n\
+             127.0.0.1:{plain_auth_port} inet n - n - - smtpd -o smtpd_sasl_auth_enable=yes\n\
+             tlsmgr unix - - n 1000? 1 tlsmgr\n\
              pickup unix n - n 60 1 pickup\n\
              cleanup unix n - n - 0 cleanup\n\
              qmgr unix n - n 300 1 qmgr\n\
@@ -276,15 +388,26 @@ impl Postfix {
             .parse()
             .map_err(|e| format!("master.pid: {e}"))?;
         stop_at_exit(pid, Some(root.clone()));
-        let postfix = Postfix { root, port, conf };
+        let postfix =
+            Postfix { root, port, starttls_port, expired_port, smtps_port, submission_port, plain_auth_port, conf };
         postfix.wait_until_listening()?;
         Ok(postfix)
     }
 
     fn wait_until_listening(&self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(10);
-        for ip in ["127.0.0.1", "127.0.0.2", "::1"] {
-            let address = SocketAddr::new(ip.parse().unwrap(), self.port);
+        let listeners = [
+            ("127.0.0.1", self.port),
+            ("127.0.0.2", self.port),
+            ("::1", self.port),
+            ("127.0.0.1", self.starttls_port),
+            ("127.0.0.1", self.expired_port),
+            ("127.0.0.1", self.smtps_port),
+            ("127.0.0.1", self.submission_port),
+            ("127.0.0.1", self.plain_auth_port),
+        ];
+        for (ip, port) in listeners {
+            let address = SocketAddr::new(ip.parse().unwrap(), port);
             while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
                 if Instant::now() > deadline {
                     return Err(format!("Postfix does not listen on {address}"));
@@ -298,6 +421,11 @@ impl Postfix {
     /// `127.0.0.1:PORT`, for --server.
     pub fn server(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The test CA's certificate, for --ca-file.
+    pub fn ca_file(&self) -> String {
+        self.root.join("certs/ca.pem").display().to_string()
     }
 
     pub fn maillog(&self) -> String {

@@ -7,3 +7,4 @@ mod harness;
 mod input;
 mod route;
 mod send;
+mod tls;

@@ -1,0 +1,161 @@
+//! SMTP AUTH (RFC 4954) mechanisms as pure functions of the credentials and the server's challenge.
+//! The session sends what these return; secrets never leave this module except base64-encoded on the wire.
+
+use std::fmt;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+
+/// A password or token: its `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(redacted)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(redacted)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mechanism {
+    /// RFC 4616: user and password in one base64 message.
+    Plain,
+    /// The old two-step user/password exchange.
+    Login,
+    /// RFC 2195: an HMAC-MD5 of the server's challenge; the password itself is never sent.
+    #[value(name = "cram-md5")]
+    CramMd5,
+    /// Google and Microsoft's OAuth 2.0 bearer token form.
+    Xoauth2,
+    /// RFC 7628: OAuth 2.0 bearer token.
+    Oauthbearer,
+}
+
+impl Mechanism {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::Plain => "PLAIN",
+            Mechanism::Login => "LOGIN",
+            Mechanism::CramMd5 => "CRAM-MD5",
+            Mechanism::Xoauth2 => "XOAUTH2",
+            Mechanism::Oauthbearer => "OAUTHBEARER",
+        }
+    }
+
+    pub fn uses_token(self) -> bool {
+        matches!(self, Mechanism::Xoauth2 | Mechanism::Oauthbearer)
+    }
+}
+
+/// The strongest mechanism both sides have: with a token, the bearer mechanisms; with a password, CRAM-MD5
+/// (the password never crosses the wire), then PLAIN, then LOGIN.
+pub fn choose(offered: &[String], have_token: bool) -> Option<Mechanism> {
+    let order: &[Mechanism] = if have_token {
+        &[Mechanism::Oauthbearer, Mechanism::Xoauth2]
+    } else {
+        &[Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login]
+    };
+    order.iter().copied().find(|m| offered.iter().any(|o| o.eq_ignore_ascii_case(m.name())))
+}
+
+/// RFC 4616 §2: `authzid NUL authcid NUL passwd`, with an empty authzid.
+pub fn plain(user: &str, password: &Secret) -> String {
+    BASE64.encode(format!("\0{user}\0{}", password.expose()))
+}
+
+pub fn encode(text: &str) -> String {
+    BASE64.encode(text)
+}
+
+/// RFC 2195: `user SP hex(HMAC-MD5(password, challenge))`, base64-encoded.
+pub fn cram_md5(user: &str, password: &Secret, challenge_base64: &[u8]) -> Result<String, String> {
+    let challenge =
+        BASE64.decode(trim(challenge_base64)).map_err(|_| "the CRAM-MD5 challenge is not valid base64".to_string())?;
+    let mut mac = Hmac::<md5::Md5>::new_from_slice(password.expose().as_bytes()).expect("HMAC takes any key length");
+    mac.update(&challenge);
+    let digest: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(BASE64.encode(format!("{user} {digest}")))
+}
+
+/// The XOAUTH2 initial response: `user=U ^A auth=Bearer T ^A ^A`.
+pub fn xoauth2(user: &str, token: &Secret) -> String {
+    BASE64.encode(format!("user={user}\x01auth=Bearer {}\x01\x01", token.expose()))
+}
+
+/// RFC 7628 §3.1: the GS2 header with the user, then host, port and the bearer token.
+pub fn oauthbearer(user: &str, host: &str, port: u16, token: &Secret) -> String {
+    let user = user.replace('=', "=3D").replace(',', "=2C");
+    BASE64.encode(format!("n,a={user},\x01host={host}\x01port={port}\x01auth=Bearer {}\x01\x01", token.expose()))
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    &bytes[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(s: &str) -> Secret {
+        Secret::new(s.into())
+    }
+
+    #[test]
+    fn plain_matches_rfc_4616() {
+        assert_eq!(plain("tim", &secret("tanstaaftanstaaf")), "AHRpbQB0YW5zdGFhZnRhbnN0YWFm");
+    }
+
+    #[test]
+    fn cram_md5_matches_rfc_2195() {
+        // RFC 2195 §2 example.
+        let challenge = BASE64.encode("<1896.697170952@postoffice.reston.mci.net>");
+        let response = cram_md5("tim", &secret("tanstaaftanstaaf"), challenge.as_bytes()).unwrap();
+        assert_eq!(
+            String::from_utf8(BASE64.decode(response).unwrap()).unwrap(),
+            "tim b913a602c7eda7a495b4e6e7334d3890"
+        );
+        assert!(cram_md5("tim", &secret("x"), b"!!!").is_err());
+    }
+
+    #[test]
+    fn bearer_forms() {
+        let decoded = |s: String| String::from_utf8(BASE64.decode(s).unwrap()).unwrap();
+        assert_eq!(decoded(xoauth2("a@x.test", &secret("tok"))), "user=a@x.test\x01auth=Bearer tok\x01\x01");
+        assert_eq!(
+            decoded(oauthbearer("a,b=@x.test", "mx.x.test", 587, &secret("tok"))),
+            "n,a=a=2Cb=3D@x.test,\x01host=mx.x.test\x01port=587\x01auth=Bearer tok\x01\x01"
+        );
+    }
+
+    #[test]
+    fn choice() {
+        let offered: Vec<String> = ["PLAIN", "LOGIN", "cram-md5"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(choose(&offered, false), Some(Mechanism::CramMd5));
+        assert_eq!(choose(&offered[..2], false), Some(Mechanism::Plain));
+        assert_eq!(choose(&offered, true), None);
+        assert_eq!(choose(&["XOAUTH2".to_string()], true), Some(Mechanism::Xoauth2));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        assert_eq!(format!("{:?} {}", secret("hunter2"), secret("hunter2")), "(redacted) (redacted)");
+    }
+}
