@@ -69,13 +69,28 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l subject -d 'The S
 complete -c postie -n "__fish_postie_using_subcommand send" -l body -d 'The body text [default: stdin when it is not a terminal, else a one-line test body]' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l body-file -d 'Read the body from a file (\'-\' for stdin)' -r -F
 complete -c postie -n "__fish_postie_using_subcommand send" -s H -l header -d 'Add a header, \'Name: value\' (repeatable); it replaces a generated header of the same name' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l html -d 'An HTML body, sent beside the text body as multipart/alternative' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l html-file -d 'Read the HTML body from a file (\'-\' for stdin)' -r -F
+complete -c postie -n "__fish_postie_using_subcommand send" -l attach -d 'Attach a file (repeatable; \'-\' for stdin). Its type is guessed from the name' -r -F
+complete -c postie -n "__fish_postie_using_subcommand send" -l attach-type -d 'The MIME type of the attachment in the same position (the first --attach-type for the first --attach)' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l attach-name -d 'The file name shown for the attachment in the same position' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l reply-to -d 'A Reply-To address (repeatable)' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l data -d 'Send this complete RFC 5322 message as it is (\'-\' for stdin), instead of building one' -r -F
+complete -c postie -n "__fish_postie_using_subcommand send" -s o -d 'Accepted for sendmail compatibility: -oi' -r -f -a "i\t''"
+complete -c postie -n "__fish_postie_using_subcommand send" -l notify -d 'DSN (RFC 3461): when to report delivery, "never" or a comma list of success, failure, delay' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l ret -d 'DSN: return the full message or only its headers in a bounce' -r -f -a "full\t''
+hdrs\t''"
+complete -c postie -n "__fish_postie_using_subcommand send" -l envid -d 'DSN: an envelope identifier to find in reports' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand send" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand send" -s k -l insecure -d 'Same as --tls-verify insecure: no protection against a server in the middle'
 complete -c postie -n "__fish_postie_using_subcommand send" -l allow-plaintext-auth -d 'Allow AUTH over an unencrypted connection (the password can then be read by anyone on the path)'
 complete -c postie -n "__fish_postie_using_subcommand send" -l show-secrets -d 'Show the AUTH exchange as sent instead of <redacted> (base64 is not encryption)'
 complete -c postie -n "__fish_postie_using_subcommand send" -l null-sender -d 'Use the null reverse-path MAIL FROM:<> (as bounces do)'
+complete -c postie -n "__fish_postie_using_subcommand send" -s t -l read-recipients -d 'sendmail -t: take the recipients from the To, Cc and Bcc headers of the complete message on stdin (or --data), and remove the Bcc header before sending'
+complete -c postie -n "__fish_postie_using_subcommand send" -s i -d 'Accepted for sendmail compatibility (-i, -oi): a line with a lone dot never ends postie\'s message'
+complete -c postie -n "__fish_postie_using_subcommand send" -l no-pipelining -d 'Send commands one at a time even when the server offers PIPELINING'
+complete -c postie -n "__fish_postie_using_subcommand send" -l bdat -d 'Send the message with BDAT (RFC 3030 CHUNKING) instead of DATA when the server offers it'
 complete -c postie -n "__fish_postie_using_subcommand send" -l dump -d 'Print the message that would be sent (the envelope goes to stderr) and send nothing'
 complete -c postie -n "__fish_postie_using_subcommand send" -l show-data -d 'Print every line of the message in the transcript, not only its size'
 complete -c postie -n "__fish_postie_using_subcommand send" -s q -l quiet -d 'Print nothing when every recipient accepted the message; errors still go to stderr'

@@ -11,13 +11,16 @@ use anyhow::Context;
 
 use crate::address::{check_address, parse_mailbox, Mailbox};
 use crate::cli::{AuthArgs, Cli, Command, RouteArgs, SendArgs, TlsArgs};
-use crate::deliver::{self, Outcome, Report, SessionOptions};
+use crate::deliver::{self, Outcome, Outgoing, Report, SessionOptions};
 use crate::dns::{DnsSettings, Families};
 use crate::error::{Error, Exit};
 use crate::event::{Discard, Event, Sink};
-use crate::message::{self, check_header_value, parse_header, Composition};
+use crate::message::{self, check_header_value, parse_header, Attachment, Composition, Message};
 use crate::net::{Host, ServerSpec, SMTP_PORT};
 use crate::smtp::auth::Secret;
+use crate::smtp::codec::{self, Facts};
+use crate::smtp::extensions::{check_envid, parse_notify, Dsn};
+use crate::smtp::session::Content;
 use crate::smtp::session::Credentials;
 use crate::smtp::session::{Envelope, Timeouts};
 use crate::tls::{TlsClient, TlsMode, TlsOptions, Verify};
@@ -50,7 +53,8 @@ pub struct SendPlan {
     /// Empty for the null sender.
     pub reverse_path: String,
     pub recipients: Vec<String>,
-    pub message: Vec<u8>,
+    pub message: Message,
+    pub facts: Facts,
     pub session: SessionOptions,
     pub quiet: bool,
     pub dump: bool,
@@ -82,8 +86,39 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
     if let Some(name) = &args.helo {
         check_client_name(name).map_err(|reason| usage("--helo", name, reason))?;
     }
-    if to.is_empty() && cc.is_empty() && bcc.is_empty() {
+    let reply_to = mailboxes("--reply-to address", &args.reply_to)?;
+    if to.is_empty() && cc.is_empty() && bcc.is_empty() && !args.read_recipients {
         return Err(Error::Usage("no recipient: give at least one with --to, --cc, --bcc or as an argument".into()));
+    }
+    let dsn = Dsn {
+        notify: args
+            .notify
+            .as_deref()
+            .map(parse_notify)
+            .transpose()
+            .map_err(|r| usage("--notify", args.notify.as_deref().unwrap_or(""), r))?,
+        ret: args.ret.as_deref().map(str::to_ascii_uppercase),
+        envid: match &args.envid {
+            Some(envid) => {
+                check_envid(envid).map_err(|reason| usage("--envid", envid, reason))?;
+                Some(envid.clone())
+            }
+            None => None,
+        },
+    };
+    if args.attach.iter().filter(|p| p.as_os_str() == "-").count()
+        + [&args.data, &args.body_file, &args.html_file].iter().filter(|p| p.as_deref() == Some(Path::new("-"))).count()
+        + usize::from(args.read_recipients && args.data.is_none())
+        > 1
+    {
+        return Err(Error::Usage(
+            "stdin can be read only once: give '-' to one of --data, --body-file, --html-file, --attach, -t".into(),
+        ));
+    }
+    if args.attach_type.len() > args.attach.len() || args.attach_name.len() > args.attach.len() {
+        return Err(Error::Usage(
+            "more --attach-type or --attach-name than --attach: each names the --attach in the same position".into(),
+        ));
     }
     let (server, port) = match &args.server {
         Some(text) => {
@@ -103,44 +138,89 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
 
     let machine_name = hostname::fully_qualified();
     let from = from.unwrap_or_else(|| default_sender(machine_name.as_deref()));
-    let message = match (&args.data, &args.body_file, &args.body) {
-        (Some(path), _, _) => {
-            let data = read_input(path, stdin)?;
-            if data.is_empty() {
-                return Err(Error::BadInput(format!("the message in {} is empty", display_path(path))));
-            }
-            data
+    let mut recipients: Vec<String> = to.iter().chain(&cc).chain(&bcc).map(|m| m.address.clone()).collect();
+    let message = if args.read_recipients || args.data.is_some() {
+        let path = args.data.clone().unwrap_or_else(|| "-".into());
+        let mut data = read_input(&path, stdin)?;
+        if data.is_empty() {
+            return Err(Error::BadInput(format!("the message in {} is empty", display_path(&path))));
         }
-        (None, body_file, body) => {
-            let body = match (body_file, body) {
-                (Some(path), _) => Some(read_input(path, stdin)?),
-                (None, Some(text)) => Some(text.clone().into_bytes()),
-                (None, None) if !stdin_is_terminal => {
-                    let mut piped = Vec::new();
-                    stdin.read_to_end(&mut piped).map_err(|cause| Error::Input { path: "stdin".into(), cause })?;
-                    // An empty pipe (or /dev/null, as cron gives) means "no body": send the test body.
-                    (!piped.is_empty()).then_some(piped)
+        if args.read_recipients {
+            let (found, stripped) =
+                message::read_recipients(&data).map_err(|reason| Error::BadInput(format!("-t: {reason}")))?;
+            for address in found {
+                if !recipients.iter().any(|r| r.eq_ignore_ascii_case(&address)) {
+                    recipients.push(address);
                 }
-                (None, None) => None,
-            };
-            let message_id_domain = match from.domain() {
-                "" => machine_name.as_deref().unwrap_or("localhost"),
-                domain => domain,
-            };
-            message::compose(&Composition {
-                from: &from,
-                to: &to,
-                cc: &cc,
-                subject: args.subject.as_deref(),
-                body: body.as_deref(),
-                headers: &headers,
-                date: SystemTime::now(),
-                message_id_domain,
-            })
+            }
+            if recipients.is_empty() {
+                return Err(Error::BadInput("-t: the message has no To, Cc or Bcc address".into()));
+            }
+            data = stripped;
         }
+        Message::Raw(data)
+    } else {
+        let body = match (&args.body_file, &args.body) {
+            (Some(path), _) => Some(read_input(path, stdin)?),
+            (None, Some(text)) => Some(text.clone().into_bytes()),
+            (None, None) if !stdin_is_terminal && !reads_stdin(&args) => {
+                let mut piped = Vec::new();
+                stdin.read_to_end(&mut piped).map_err(|cause| Error::Input { path: "stdin".into(), cause })?;
+                // An empty pipe (or /dev/null, as cron gives) means "no body": send the test body.
+                (!piped.is_empty()).then_some(piped)
+            }
+            (None, None) => None,
+        };
+        let html = match (&args.html_file, &args.html) {
+            (Some(path), _) => {
+                let bytes = read_input(path, stdin)?;
+                Some(
+                    String::from_utf8(bytes)
+                        .map_err(|_| Error::BadInput(format!("{} is not UTF-8 text", display_path(path))))?,
+                )
+            }
+            (None, html) => html.clone(),
+        };
+        let mut attachments = Vec::with_capacity(args.attach.len());
+        for (i, path) in args.attach.iter().enumerate() {
+            let data = read_input(path, stdin)?;
+            let name = match args.attach_name.get(i) {
+                Some(name) => name.clone(),
+                None if path == Path::new("-") => "stdin".into(),
+                None => path.file_name().map_or_else(|| "attachment".into(), |n| n.to_string_lossy().into_owned()),
+            };
+            let content_type = match args.attach_type.get(i) {
+                Some(kind) => {
+                    check_mime_type(kind).map_err(|reason| usage("--attach-type", kind, reason))?;
+                    kind.clone()
+                }
+                None => mime_guess::from_path(&name).first_or_octet_stream().essence_str().to_string(),
+            };
+            check_header_value(&name).map_err(|reason| usage("--attach-name", &name, reason))?;
+            attachments.push(Attachment { name, content_type, data });
+        }
+        let message_id_domain = match from.domain() {
+            "" => machine_name.clone().unwrap_or_else(|| "localhost".into()),
+            domain => domain.to_string(),
+        };
+        let date = SystemTime::now();
+        Message::Composed(Box::new(Composition {
+            from: from.clone(),
+            to,
+            cc,
+            reply_to,
+            subject: args.subject.clone(),
+            body,
+            html,
+            attachments,
+            headers,
+            date,
+            message_id_domain,
+            unique: message::unique_token(date),
+        }))
     };
-
-    let recipients = to.iter().chain(&cc).chain(&bcc).map(|m| m.address.clone()).collect();
+    let facts = codec::measure(|out| message.write_to(out))
+        .map_err(|cause| Error::Input { path: "the message".into(), cause })?;
     let reverse_path = if null_sender { String::new() } else { from.address.clone() };
     Ok(SendPlan {
         server,
@@ -148,7 +228,12 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
         reverse_path,
         recipients,
         message,
+        facts,
         session: SessionOptions {
+            dsn,
+            pipelining: !args.no_pipelining,
+            bdat: args.bdat,
+            progress: None,
             tls_mode: args.tls.tls,
             tls: tls_client(&args.tls)?,
             credentials: credentials(&args.auth, stdin, stdin_is_terminal)?,
@@ -283,6 +368,22 @@ pub fn dns_settings(route: &RouteArgs) -> Result<DnsSettings, Error> {
     Ok(DnsSettings { server, timeout: route.dns_timeout })
 }
 
+/// Whether some flag already takes the message or a part of it from stdin.
+fn reads_stdin(args: &SendArgs) -> bool {
+    let dash = |p: &Option<std::path::PathBuf>| p.as_deref() == Some(Path::new("-"));
+    dash(&args.html_file) || args.attach.iter().any(|p| p == Path::new("-"))
+}
+
+/// `type/subtype`, as RFC 2045 §5.1 writes it.
+fn check_mime_type(kind: &str) -> Result<(), String> {
+    let token =
+        |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b));
+    match kind.split_once('/') {
+        Some((main, sub)) if token(main) && token(sub) => Ok(()),
+        _ => Err("write it as type/subtype, such as application/pdf".into()),
+    }
+}
+
 /// RFC 5321 §4.1.1.1: a domain or an address literal; one word, no controls.
 fn check_client_name(name: &str) -> Result<(), String> {
     if name.contains(['\r', '\n']) {
@@ -337,10 +438,13 @@ pub fn send(plan: &SendPlan) -> anyhow::Result<Exit> {
         transcript = HumanTranscript::new(stdout.lock());
         &mut transcript
     };
+    let outgoing = Outgoing { content: &plan.message, facts: plan.facts };
+    let mut session = plan.session.clone();
+    session.progress = progress_bar(plan);
     let report = match &plan.server {
         Some(server) => {
             let envelope = Envelope { reverse_path: &plan.reverse_path, recipients: &plan.recipients };
-            match deliver::via_server(server, &plan.dns, envelope, &plan.message, &plan.session, sink) {
+            match deliver::via_server(server, &plan.dns, envelope, &outgoing, &session, sink) {
                 Ok(report) => report,
                 // These name the server already.
                 Err(
@@ -359,12 +463,27 @@ pub fn send(plan: &SendPlan) -> anyhow::Result<Exit> {
         }
         None => {
             let dns = plan.dns.resolver().map_err(|failure| Error::Dns(failure.to_string()))?;
-            deliver::via_mx(&dns, &plan.reverse_path, &plan.recipients, &plan.message, &plan.session, sink)
+            deliver::via_mx(&dns, &plan.reverse_path, &plan.recipients, &outgoing, &session, sink)
         }
     };
+    if let Some(bar) = &session.progress {
+        bar.finish_and_clear();
+    }
     summarise(&report, sink);
     report_failures(&report);
     Ok(report.exit())
+}
+
+/// A progress bar on stderr while a message over 1 MiB goes out, when stderr is a terminal and not quiet.
+fn progress_bar(plan: &SendPlan) -> Option<indicatif::ProgressBar> {
+    if plan.quiet || plan.facts.size <= 1 << 20 || !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(plan.facts.size);
+    let style = indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
 }
 
 /// The closing lines of the transcript: every recipient, what became of it, and who said so.
@@ -415,7 +534,7 @@ fn dump(plan: &SendPlan) -> anyhow::Result<Exit> {
         }
     }
     let mut stdout = io::stdout().lock();
-    match stdout.write_all(&plan.message).and_then(|()| stdout.flush()) {
+    match plan.message.write_to(&mut stdout).and_then(|()| stdout.flush()) {
         Err(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(error).context("writing the message"),
         _ => Ok(Exit::Success),
     }
@@ -425,6 +544,12 @@ fn dump(plan: &SendPlan) -> anyhow::Result<Exit> {
 mod tests {
     use super::*;
     use clap::Parser;
+
+    fn text_of(message: &Message) -> String {
+        let mut bytes = Vec::new();
+        message.write_to(&mut bytes).unwrap();
+        String::from_utf8(bytes).unwrap()
+    }
 
     fn plan(args: &[&str], stdin: &[u8]) -> Result<SendPlan, Error> {
         let mut argv = vec!["postie", "send"];
@@ -443,7 +568,7 @@ mod tests {
         .unwrap();
         assert_eq!(plan.recipients, ["b@x.test", "c@x.test", "d@x.test"]);
         assert_eq!(plan.session.port, 2525);
-        let text = String::from_utf8(plan.message).unwrap();
+        let text = text_of(&plan.message);
         assert!(text.contains("Cc: <c@x.test>") || text.contains("Cc: c@x.test"), "{text}");
         assert!(!text.contains("d@x.test"), "a Bcc recipient never appears in the message");
     }
@@ -457,9 +582,9 @@ mod tests {
     #[test]
     fn stdin_body_and_empty_stdin() {
         let piped = plan(&["-s", "h", "b@x.test"], b"report attached\n").unwrap();
-        assert!(String::from_utf8(piped.message).unwrap().ends_with("\r\n\r\nreport attached\r\n"));
+        assert!(text_of(&piped.message).ends_with("\r\n\r\nreport attached\r\n"));
         let empty = plan(&["-s", "h", "b@x.test"], b"").unwrap();
-        assert!(String::from_utf8(empty.message).unwrap().ends_with("\r\n\r\nThis is a test mailing\r\n"));
+        assert!(text_of(&empty.message).ends_with("\r\n\r\nThis is a test mailing\r\n"));
     }
 
     #[test]

@@ -96,14 +96,76 @@ pub struct SendArgs {
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE", help_heading = "Message")]
     pub headers: Vec<String>,
 
+    /// An HTML body, sent beside the text body as multipart/alternative.
+    #[arg(long, value_name = "HTML", conflicts_with = "html_file", help_heading = "Message")]
+    pub html: Option<String>,
+
+    /// Read the HTML body from a file ('-' for stdin).
+    #[arg(long, value_name = "PATH", help_heading = "Message")]
+    pub html_file: Option<PathBuf>,
+
+    /// Attach a file (repeatable; '-' for stdin). Its type is guessed from the name.
+    #[arg(long, value_name = "PATH", help_heading = "Message")]
+    pub attach: Vec<PathBuf>,
+
+    /// The MIME type of the attachment in the same position (the first --attach-type for the first --attach).
+    #[arg(long, value_name = "TYPE", help_heading = "Message")]
+    pub attach_type: Vec<String>,
+
+    /// The file name shown for the attachment in the same position.
+    #[arg(long, value_name = "NAME", help_heading = "Message")]
+    pub attach_name: Vec<String>,
+
+    /// A Reply-To address (repeatable).
+    #[arg(long, value_name = "ADDRESS", help_heading = "Message")]
+    pub reply_to: Vec<String>,
+
     /// Send this complete RFC 5322 message as it is ('-' for stdin), instead of building one.
     #[arg(
         long,
         value_name = "PATH",
-        conflicts_with_all = ["subject", "body", "body_file", "headers"],
+        conflicts_with_all = ["subject", "body", "body_file", "headers", "html", "html_file", "attach", "reply_to"],
         help_heading = "Message"
     )]
     pub data: Option<PathBuf>,
+
+    /// sendmail -t: take the recipients from the To, Cc and Bcc headers of the complete message on stdin (or
+    /// --data), and remove the Bcc header before sending.
+    #[arg(
+        short = 't',
+        long,
+        conflicts_with_all = ["subject", "body", "body_file", "headers", "html", "html_file", "attach", "reply_to"],
+        help_heading = "Message"
+    )]
+    pub read_recipients: bool,
+
+    /// Accepted for sendmail compatibility (-i, -oi): a line with a lone dot never ends postie's message.
+    #[arg(short = 'i', hide = true)]
+    pub ignore_dots: bool,
+
+    /// Accepted for sendmail compatibility: -oi.
+    #[arg(short = 'o', value_name = "OPTION", value_parser = ["i"], hide = true)]
+    pub sendmail_option: Vec<String>,
+
+    /// DSN (RFC 3461): when to report delivery, "never" or a comma list of success, failure, delay.
+    #[arg(long, value_name = "WHEN", help_heading = "Extensions")]
+    pub notify: Option<String>,
+
+    /// DSN: return the full message or only its headers in a bounce.
+    #[arg(long, value_name = "WHAT", value_parser = ["full", "hdrs"], help_heading = "Extensions")]
+    pub ret: Option<String>,
+
+    /// DSN: an envelope identifier to find in reports.
+    #[arg(long, value_name = "ID", help_heading = "Extensions")]
+    pub envid: Option<String>,
+
+    /// Send commands one at a time even when the server offers PIPELINING.
+    #[arg(long, help_heading = "Extensions")]
+    pub no_pipelining: bool,
+
+    /// Send the message with BDAT (RFC 3030 CHUNKING) instead of DATA when the server offers it.
+    #[arg(long, help_heading = "Extensions")]
+    pub bdat: bool,
 
     /// Print the message that would be sent (the envelope goes to stderr) and send nothing.
     #[arg(long, help_heading = "Output")]

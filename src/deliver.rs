@@ -14,8 +14,10 @@ use crate::error::{Error, Exit, Phase};
 use crate::event::{Event, Sink};
 use crate::hostname;
 use crate::net;
+use crate::smtp::codec::Facts;
+use crate::smtp::extensions::Dsn;
 use crate::smtp::reply::Reply;
-use crate::smtp::session::{Credentials, Delivery, Envelope, Session, Timeouts};
+use crate::smtp::session::{Content, Credentials, Delivery, Envelope, Session, Timeouts, Transaction};
 use crate::tls::{Stream, TlsClient, TlsMode};
 use std::sync::Arc;
 
@@ -28,6 +30,13 @@ pub struct SessionOptions {
     pub tls: Option<Arc<TlsClient>>,
     pub credentials: Option<Credentials>,
     pub allow_plaintext_auth: bool,
+    pub dsn: Dsn,
+    /// Use PIPELINING when offered (not with --no-pipelining).
+    pub pipelining: bool,
+    /// Use BDAT when CHUNKING is offered (--bdat).
+    pub bdat: bool,
+    /// A progress bar for the message content (large messages on a terminal).
+    pub progress: Option<indicatif::ProgressBar>,
     pub port: u16,
     pub connect_timeout: Duration,
     pub bind: Option<IpAddr>,
@@ -36,6 +45,13 @@ pub struct SessionOptions {
     pub show_data: bool,
     /// `None`: this machine's name, or the local address as a literal.
     pub client_name: Option<String>,
+}
+
+/// The message and what was measured of it.
+#[derive(Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub content: &'a dyn Content,
+    pub facts: Facts,
 }
 
 /// What became of one recipient.
@@ -126,7 +142,7 @@ pub fn via_server(
     server: &net::ServerSpec,
     dns: &DnsSettings,
     envelope: Envelope<'_>,
-    message: &[u8],
+    message: &Outgoing<'_>,
     options: &SessionOptions,
     sink: &mut dyn Sink,
 ) -> Result<Report, Error> {
@@ -157,7 +173,7 @@ pub fn via_mx(
     dns: &Dns,
     reverse_path: &str,
     recipients: &[String],
-    message: &[u8],
+    message: &Outgoing<'_>,
     options: &SessionOptions,
     sink: &mut dyn Sink,
 ) -> Report {
@@ -187,7 +203,7 @@ fn deliver_route(
     dns: &Dns,
     route: &Route,
     envelope: Envelope<'_>,
-    message: &[u8],
+    message: &Outgoing<'_>,
     options: &SessionOptions,
     sink: &mut dyn Sink,
 ) -> Result<(Delivery, String), Error> {
@@ -314,7 +330,7 @@ impl<'o> Attempts<'o> {
         name: &str,
         addresses: &[IpAddr],
         envelope: Envelope<'_>,
-        message: &[u8],
+        message: &Outgoing<'_>,
         sink: &mut dyn Sink,
     ) -> Result<Option<(Delivery, String)>, Error> {
         for &ip in addresses {
@@ -391,7 +407,7 @@ fn converse(
     client_name: &str,
     options: &SessionOptions,
     envelope: Envelope<'_>,
-    message: &[u8],
+    message: &Outgoing<'_>,
     sink: &mut dyn Sink,
 ) -> Result<Delivery, Error> {
     let mode = options.tls_mode.unwrap_or_else(|| default_tls_mode(options.port));
@@ -406,6 +422,10 @@ fn converse(
     };
     let mut session =
         Session::new(stream, sink, options.timeouts).show_data(options.show_data).encrypted(mode == TlsMode::Implicit);
+    if let Some(bar) = options.progress.clone() {
+        bar.set_position(0);
+        session = session.progress(Box::new(move |sent| bar.inc(sent)));
+    }
     session.conclude(|session| {
         session.greeting()?;
         let mut capabilities = session.hello(client_name)?;
@@ -436,7 +456,15 @@ fn converse(
             let bare_host = host.trim_start_matches('[').trim_end_matches(']');
             session.authenticate(&capabilities, credentials, bare_host, options.port)?;
         }
-        session.transaction(envelope, &mut &message[..])
+        let transaction = Transaction {
+            envelope,
+            content: message.content,
+            facts: message.facts,
+            dsn: &options.dsn,
+            pipelining: options.pipelining,
+            bdat: options.bdat,
+        };
+        session.transaction(&transaction)
     })
 }
 

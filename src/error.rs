@@ -118,6 +118,12 @@ pub enum Error {
     /// postie refused to authenticate, for the reason given (unencrypted connection, no mechanism in common).
     #[error("{0}")]
     AuthNotAttempted(String),
+    /// The message is larger than the server's SIZE limit (RFC 1870); found before MAIL FROM.
+    #[error("the message is {size} bytes and the server accepts at most {limit} (SIZE, RFC 1870)")]
+    MessageTooLarge { size: u64, limit: u64 },
+    /// The message needs an extension the server does not offer (8BITMIME, SMTPUTF8).
+    #[error("{0}")]
+    Unsupported(String),
     /// The resolver could not be set up or a lookup failed for a reason that may pass.
     #[error("{0}")]
     Dns(String),
@@ -137,6 +143,7 @@ impl Error {
             }
             Error::Protocol { .. } => Exit::Protocol,
             Error::Tls { .. } => Exit::TlsFailure,
+            Error::MessageTooLarge { .. } | Error::Unsupported(_) => Exit::Unavailable,
             Error::AuthRefused { reply } if reply.is_transient() => Exit::TempFail,
             Error::AuthRefused { .. } | Error::AuthNotAttempted(_) => Exit::NoPermission,
         }

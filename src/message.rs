@@ -1,17 +1,19 @@
 //! Building the RFC 5322 message from flags (with mail-builder), and the pieces of it postie makes itself:
 //! a Date in local time with its offset, a Message-ID in the sender's domain, checked custom headers.
 
-use std::borrow::Cow;
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mail_builder::headers::address::Address;
+use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::raw::Raw;
 use mail_builder::headers::text::Text;
 use mail_builder::mime::{BodyPart, MimePart};
 use mail_builder::MessageBuilder;
 
 use crate::address::Mailbox;
+use crate::smtp::session::Content;
 
 /// The body of the default test message (as swaks sends one), used when no body is given.
 pub const DEFAULT_BODY: &str = "This is a test mailing\n";
@@ -50,69 +52,236 @@ pub fn check_header_value(value: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Everything the built message is made of.
-pub struct Composition<'a> {
-    pub from: &'a Mailbox,
-    pub to: &'a [Mailbox],
-    pub cc: &'a [Mailbox],
-    /// `None` gives the default test subject, "test" and the date.
-    pub subject: Option<&'a str>,
-    /// `None` gives the default test body.
-    pub body: Option<&'a [u8]>,
-    pub headers: &'a [Header],
-    pub date: SystemTime,
-    /// The domain the Message-ID is made in: the sender's, so replies and threading stay with it.
-    pub message_id_domain: &'a str,
+/// A file attached to the message.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
 }
 
-/// Build the message. Bcc recipients never appear: they are given to RCPT only.
-pub fn compose(c: &Composition<'_>) -> Vec<u8> {
-    let overridden = |name: &str| c.headers.iter().any(|h| h.name.eq_ignore_ascii_case(name));
-    let date = rfc5322_date(c.date);
-    let mut builder = MessageBuilder::new();
-    if !overridden("Date") {
-        builder = builder.header("Date", Raw::new(date.clone()));
+/// Everything the built message is made of. The message can be written any number of times and comes out
+/// the same each time (fixed Date, Message-ID and MIME boundaries), so postie can measure it in one pass and
+/// stream it in the next, never holding the encoded message in memory.
+#[derive(Debug, Clone)]
+pub struct Composition {
+    pub from: Mailbox,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub reply_to: Vec<Mailbox>,
+    /// `None` gives the default test subject, "test" and the date.
+    pub subject: Option<String>,
+    /// `None` gives the default test body (unless there is an HTML body or attachments).
+    pub body: Option<Vec<u8>>,
+    pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
+    pub headers: Vec<Header>,
+    pub date: SystemTime,
+    /// The domain the Message-ID is made in: the sender's, so replies and threading stay with it.
+    pub message_id_domain: String,
+    /// Makes the Message-ID and the MIME boundaries of this message.
+    pub unique: String,
+}
+
+impl Composition {
+    /// Write the message. Bcc recipients never appear: they are given to RCPT only.
+    pub fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        let mut tracked = LastBytes { inner: out, last: [0; 2] };
+        self.builder().write_to(&mut tracked)?;
+        // The wire adds a final line break anyway (RFC 5321 §4.1.1.4); adding it here makes --dump show
+        // exactly what goes after DATA.
+        if tracked.last != *b"\r\n" {
+            tracked.inner.write_all(b"\r\n")?;
+        }
+        Ok(())
     }
-    if !overridden("From") {
-        builder = builder.from(address(c.from));
+
+    fn builder(&self) -> MessageBuilder<'_> {
+        let overridden = |name: &str| self.headers.iter().any(|h| h.name.eq_ignore_ascii_case(name));
+        let date = rfc5322_date(self.date);
+        fn list(mailboxes: &[Mailbox]) -> Address<'_> {
+            Address::new_list(mailboxes.iter().map(address).collect())
+        }
+        let mut builder = MessageBuilder::new();
+        if !overridden("Date") {
+            builder = builder.header("Date", Raw::new(date.clone()));
+        }
+        if !overridden("From") {
+            builder = builder.from(address(&self.from));
+        }
+        if !overridden("To") && !self.to.is_empty() {
+            builder = builder.to(list(&self.to));
+        }
+        if !overridden("Cc") && !self.cc.is_empty() {
+            builder = builder.cc(list(&self.cc));
+        }
+        if !overridden("Reply-To") && !self.reply_to.is_empty() {
+            builder = builder.reply_to(list(&self.reply_to));
+        }
+        if !overridden("Subject") {
+            let subject = self.subject.clone().unwrap_or_else(|| format!("test {date}"));
+            builder = builder.subject(Text::new(subject));
+        }
+        if !overridden("Message-ID") {
+            builder = builder.message_id(format!("{}@{}", self.unique, self.message_id_domain));
+        }
+        for header in &self.headers {
+            builder = if header.value.is_ascii() {
+                builder.header(header.name.as_str(), Raw::new(header.value.as_str()))
+            } else {
+                // RFC 2047 encoded words for non-ASCII text.
+                builder.header(header.name.as_str(), Text::new(header.value.as_str()))
+            };
+        }
+        builder.body(self.body_part())
     }
-    if !overridden("To") && !c.to.is_empty() {
-        builder = builder.to(Address::new_list(c.to.iter().map(address).collect()));
-    }
-    if !overridden("Cc") && !c.cc.is_empty() {
-        builder = builder.cc(Address::new_list(c.cc.iter().map(address).collect()));
-    }
-    if !overridden("Subject") {
-        let subject = c.subject.map_or_else(|| Cow::Owned(format!("test {date}")), Cow::Borrowed);
-        builder = builder.subject(Text::new(subject));
-    }
-    if !overridden("Message-ID") {
-        builder = builder.message_id(message_id(c.message_id_domain, c.date));
-    }
-    for header in c.headers {
-        builder = if header.value.is_ascii() {
-            builder.header(header.name.clone(), Raw::new(header.value.clone()))
-        } else {
-            // RFC 2047 encoded words for non-ASCII text.
-            builder.header(header.name.clone(), Text::new(header.value.clone()))
+
+    /// The MIME structure: text, text and HTML as alternatives, and attachments after them. Boundaries are
+    /// fixed per message (see `unique`).
+    fn body_part<'a>(&'a self) -> MimePart<'a> {
+        let boundary = |level: &str| format!("postie-{level}-{}", self.unique);
+        let multipart = |kind: &'static str, level: &str, parts: Vec<MimePart<'a>>| -> MimePart<'a> {
+            MimePart::new(ContentType::new(kind).attribute("boundary", boundary(level)), parts)
         };
+        let text = match (&self.body, &self.html, self.attachments.is_empty()) {
+            (Some(body), _, _) => Some(text_part(body)),
+            (None, None, true) => Some(text_part(DEFAULT_BODY.as_bytes())),
+            (None, _, _) => None,
+        };
+        let html = self.html.as_deref().map(|html| MimePart::new("text/html", BodyPart::Text(html.into())));
+        let main = match (text, html) {
+            (Some(text), Some(html)) => Some(multipart("multipart/alternative", "alt", vec![text, html])),
+            (Some(one), None) | (None, Some(one)) => Some(one),
+            (None, None) => None,
+        };
+        if self.attachments.is_empty() {
+            return main.expect("a text or HTML part when there are no attachments");
+        }
+        let mut parts: Vec<MimePart<'_>> = main.into_iter().collect();
+        for attachment in &self.attachments {
+            parts.push(
+                MimePart::new(
+                    ContentType::new(attachment.content_type.as_str()),
+                    BodyPart::Binary(attachment.data.as_slice().into()),
+                )
+                .attachment(attachment.name.as_str()),
+            );
+        }
+        multipart("multipart/mixed", "mixed", parts)
     }
-    let body = c.body.unwrap_or(DEFAULT_BODY.as_bytes());
-    let part = match std::str::from_utf8(body) {
+}
+
+fn text_part(body: &[u8]) -> MimePart<'_> {
+    match std::str::from_utf8(body) {
         Ok(text) => MimePart::new("text/plain", BodyPart::Text(text.into())),
         // Not UTF-8: keep the bytes exactly; the transfer encoding carries them, and the charset says that
         // it is unknown rather than claim one (RFC 1428).
         Err(_) => MimePart::new(
-            mail_builder::headers::content_type::ContentType::new("text/plain").attribute("charset", "unknown-8bit"),
+            ContentType::new("text/plain").attribute("charset", "unknown-8bit"),
             BodyPart::Binary(body.into()),
         ),
-    };
-    let mut message = builder.body(part).write_to_vec().expect("writing to a Vec cannot fail");
-    // The wire adds a final line break anyway (RFC 5321 §4.1.1.4); adding it here makes --dump show exactly
-    // what goes after DATA.
-    if !message.ends_with(b"\r\n") {
-        message.extend_from_slice(b"\r\n");
     }
+}
+
+/// Remembers the last two bytes written through it.
+struct LastBytes<'a> {
+    inner: &'a mut dyn Write,
+    last: [u8; 2],
+}
+
+impl Write for LastBytes<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        match n {
+            0 => {}
+            1 => self.last = [self.last[1], buf[0]],
+            _ => self.last = [buf[n - 2], buf[n - 1]],
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The message to send: exactly the bytes the user gave (--data, -t), or one postie builds.
+#[derive(Debug, Clone)]
+pub enum Message {
+    Raw(Vec<u8>),
+    Composed(Box<Composition>),
+}
+
+impl Content for Message {
+    fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        match self {
+            Message::Raw(bytes) => out.write_all(bytes),
+            Message::Composed(composition) => composition.write_to(out),
+        }
+    }
+}
+
+/// sendmail -t: the addresses in the To, Cc and Bcc headers, and the message without its Bcc header
+/// (RFC 5322 §3.6.3: a Bcc header, folded lines included, is removed before sending).
+pub fn read_recipients(message: &[u8]) -> Result<(Vec<String>, Vec<u8>), String> {
+    let header_end =
+        find_header_end(message).ok_or("the message has no header section (no empty line after the headers)")?;
+    let parsed = mail_parser::MessageParser::default()
+        .parse_headers(&message[..header_end])
+        .ok_or("the message's headers cannot be parsed")?;
+    let mut recipients = Vec::new();
+    for header in [parsed.to(), parsed.cc(), parsed.bcc()].into_iter().flatten() {
+        for address in header.iter() {
+            if let Some(email) = address.address() {
+                crate::address::check_address(email)
+                    .map_err(|reason| format!("the header address {email:?} is not usable: {reason}"))?;
+                if !recipients.iter().any(|r: &String| r.eq_ignore_ascii_case(email)) {
+                    recipients.push(email.to_string());
+                }
+            }
+        }
+    }
+    Ok((recipients, remove_header(message, header_end, "bcc")))
+}
+
+/// Where the header section ends: the index just after the empty line.
+fn find_header_end(message: &[u8]) -> Option<usize> {
+    let mut line_start = 0;
+    for (i, &byte) in message.iter().enumerate() {
+        if byte == b'\n' {
+            let line = &message[line_start..i];
+            if line.is_empty() || line == b"\r" {
+                return Some(i + 1);
+            }
+            line_start = i + 1;
+        }
+    }
+    None
+}
+
+/// The message with every `name:` header (and its continuation lines) removed from the header section.
+fn remove_header(message: &[u8], header_end: usize, name: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len());
+    let mut removing = false;
+    for line in message[..header_end].split_inclusive(|&b| b == b'\n') {
+        let continuation = line.first().is_some_and(|&b| b == b' ' || b == b'\t');
+        if !continuation {
+            removing = line.len() > name.len()
+                && line[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+                && line[name.len()..].iter().skip_while(|b| **b == b' ' || **b == b'\t').next() == Some(&b':');
+        }
+        if !removing {
+            out.extend_from_slice(line);
+        }
+    }
+    out.extend_from_slice(&message[header_end..]);
+    out
+}
+
+/// The whole message in memory (for tests and small messages).
+pub fn compose(composition: &Composition) -> Vec<u8> {
+    let mut message = Vec::new();
+    composition.write_to(&mut message).expect("writing to a Vec cannot fail");
     message
 }
 
@@ -120,17 +289,17 @@ fn address(mailbox: &Mailbox) -> Address<'_> {
     Address::new_address(mailbox.name.as_deref(), mailbox.address.as_str())
 }
 
-/// `<time.pid.counter@domain>`: unique without a random source, and in the sender's domain (RFC 5322 §3.6.4).
-pub fn message_id(domain: &str, now: SystemTime) -> String {
+/// `time.micros.pid.counter`: unique without a random source; the left part of the Message-ID (in the
+/// sender's domain, RFC 5322 §3.6.4) and of the MIME boundaries.
+pub fn unique_token(now: SystemTime) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     format!(
-        "{}.{:06}.{}.{}@{}",
+        "{}.{:06}.{}.{}",
         since_epoch.as_secs(),
         since_epoch.subsec_micros(),
         std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        domain
+        COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
 
@@ -228,33 +397,53 @@ mod tests {
         );
     }
 
-    fn compose_text(subject: Option<&str>, body: Option<&[u8]>, headers: &[Header]) -> String {
-        let from = parse_mailbox("Ada Lovelace <ada@example.test>").unwrap();
-        let to = [parse_mailbox("bob@example.test").unwrap()];
-        let message = compose(&Composition {
-            from: &from,
-            to: &to,
-            cc: &[],
-            subject,
-            body,
-            headers,
+    fn composition(subject: Option<&str>, body: Option<&[u8]>, headers: &[Header]) -> Composition {
+        Composition {
+            from: parse_mailbox("Ada Lovelace <ada@example.test>").unwrap(),
+            to: vec![parse_mailbox("bob@example.test").unwrap()],
+            cc: vec![],
+            reply_to: vec![],
+            subject: subject.map(String::from),
+            body: body.map(<[u8]>::to_vec),
+            html: None,
+            attachments: vec![],
+            headers: headers.to_vec(),
             date: UNIX_EPOCH + Duration::from_secs(1_795_470_821),
-            message_id_domain: "example.test",
-        });
-        String::from_utf8(message).unwrap()
+            message_id_domain: "example.test".into(),
+            unique: "1.2.3".into(),
+        }
+    }
+
+    fn compose_text(subject: Option<&str>, body: Option<&[u8]>, headers: &[Header]) -> String {
+        String::from_utf8(compose(&composition(subject, body, headers))).unwrap()
     }
 
     #[test]
     fn composed_message() {
         let text = compose_text(Some("hi"), Some(b"hello\n"), &[]);
         assert!(compose_text(Some("hi"), Some(b"no newline"), &[]).ends_with("\r\n\r\nno newline\r\n"));
-        assert!(compose_text(Some("hi"), Some(b"no newline"), &[]).ends_with("\r\n\r\nno newline\r\n"));
         assert!(text.contains("From: \"Ada Lovelace\" <ada@example.test>\r\n"), "{text}");
-        assert!(text.contains("To: <bob@example.test>\r\n") || text.contains("To: bob@example.test\r\n"), "{text}");
         assert!(text.contains("Subject: hi\r\n"));
-        assert!(text.contains("@example.test>\r\n"), "Message-ID in the sender's domain: {text}");
+        assert!(text.contains("Message-ID: <1.2.3@example.test>\r\n"), "{text}");
         assert!(!text.contains("Bcc"));
         assert!(text.ends_with("\r\n\r\nhello\r\n"), "{text}");
+    }
+
+    #[test]
+    fn the_same_message_every_time() {
+        let mut c = composition(Some("x"), Some(b"body"), &[]);
+        c.html = Some("<p>hi</p>".into());
+        c.attachments = vec![Attachment {
+            name: "a.bin".into(),
+            content_type: "application/octet-stream".into(),
+            data: vec![0, 1, 2, 255],
+        }];
+        let first = compose(&c);
+        assert_eq!(first, compose(&c));
+        let text = String::from_utf8(first).unwrap();
+        assert!(text.contains("multipart/mixed") && text.contains("multipart/alternative"), "{text}");
+        assert!(text.contains("boundary=\"postie-mixed-1.2.3\""), "{text}");
+        assert!(text.contains("filename=\"a.bin\""), "{text}");
     }
 
     #[test]
@@ -274,8 +463,20 @@ mod tests {
     }
 
     #[test]
+    fn read_recipients_and_strip_bcc() {
+        let message = b"From: a@x.test\r\nTo: Bob <bob@example.test>, carol@example.test\r\nBcc: dave@example.test,\r\n  eve@example.test\r\nCc: bob@example.test\r\nSubject: hi\r\n\r\nBcc: not a header\r\n";
+        let (recipients, stripped) = read_recipients(message).unwrap();
+        assert_eq!(recipients, ["bob@example.test", "carol@example.test", "dave@example.test", "eve@example.test"]);
+        assert_eq!(
+            String::from_utf8(stripped).unwrap(),
+            "From: a@x.test\r\nTo: Bob <bob@example.test>, carol@example.test\r\nCc: bob@example.test\r\nSubject: hi\r\n\r\nBcc: not a header\r\n"
+        );
+        assert!(read_recipients(b"no headers at all").is_err());
+    }
+
+    #[test]
     fn message_ids_are_unique() {
         let now = SystemTime::now();
-        assert_ne!(message_id("x.test", now), message_id("x.test", now));
+        assert_ne!(unique_token(now), unique_token(now));
     }
 }

@@ -14,6 +14,8 @@ use std::io::{self, Write};
 /// Call [`DotStuffer::finish`] to write the end-of-data marker.
 pub struct DotStuffer<W: Write> {
     inner: W,
+    /// False for BDAT (RFC 3030), where the size marks the end and dots stay as they are.
+    stuff_dots: bool,
     at_line_start: bool,
     /// The previous chunk ended with CR; whether it was CRLF depends on the next byte.
     pending_cr: bool,
@@ -25,8 +27,21 @@ pub struct DotStuffer<W: Write> {
 }
 
 impl<W: Write> DotStuffer<W> {
+    /// Only line endings, no dot-stuffing: for BDAT.
+    pub fn without_dot_stuffing(inner: W) -> Self {
+        DotStuffer { stuff_dots: false, ..DotStuffer::new(inner) }
+    }
+
     pub fn new(inner: W) -> Self {
-        DotStuffer { inner, at_line_start: true, pending_cr: false, message_bytes: 0, lines: 0, scratch: Vec::new() }
+        DotStuffer {
+            inner,
+            stuff_dots: true,
+            at_line_start: true,
+            pending_cr: false,
+            message_bytes: 0,
+            lines: 0,
+            scratch: Vec::new(),
+        }
     }
 
     pub fn message_bytes(&self) -> u64 {
@@ -78,7 +93,7 @@ impl<W: Write> DotStuffer<W> {
             }
         }
         while !rest.is_empty() {
-            if self.at_line_start && rest[0] == b'.' {
+            if self.stuff_dots && self.at_line_start && rest[0] == b'.' {
                 out.push(b'.');
             }
             self.at_line_start = false;
@@ -121,6 +136,72 @@ impl<W: Write> Write for DotStuffer<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+/// What the extensions need to know about a message before it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Facts {
+    /// Bytes after line endings are normalised to CRLF: what SIZE and BDAT count (RFC 1870 §4).
+    pub size: u64,
+    pub lines: u64,
+    /// A byte above 127 anywhere: needs BODY=8BITMIME (RFC 6152).
+    pub eight_bit: bool,
+    /// A byte above 127 in the header section: raw UTF-8 headers need SMTPUTF8 (RFC 6531).
+    pub eight_bit_headers: bool,
+}
+
+/// Measure a message by writing it once through the normaliser into nothing.
+pub fn measure(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<Facts> {
+    let mut scanner = Scanner {
+        stuffer: DotStuffer::new(io::sink()),
+        eight_bit: false,
+        eight_bit_headers: false,
+        in_headers: true,
+        line_length: 0,
+    };
+    write(&mut scanner)?;
+    scanner.stuffer.end_content()?;
+    Ok(Facts {
+        size: scanner.stuffer.message_bytes(),
+        lines: scanner.stuffer.lines(),
+        eight_bit: scanner.eight_bit,
+        eight_bit_headers: scanner.eight_bit_headers,
+    })
+}
+
+struct Scanner {
+    stuffer: DotStuffer<io::Sink>,
+    eight_bit: bool,
+    eight_bit_headers: bool,
+    in_headers: bool,
+    line_length: usize,
+}
+
+impl Write for Scanner {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.eight_bit || self.in_headers {
+            for &byte in buf {
+                if byte >= 0x80 {
+                    self.eight_bit = true;
+                    self.eight_bit_headers |= self.in_headers;
+                }
+                if self.in_headers {
+                    match byte {
+                        b'\n' if self.line_length == 0 => self.in_headers = false,
+                        b'\n' => self.line_length = 0,
+                        b'\r' => {}
+                        _ => self.line_length += 1,
+                    }
+                }
+            }
+        }
+        self.stuffer.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -182,6 +263,26 @@ mod tests {
             }
             assert_eq!(stuffer.finish().unwrap(), *expected, "input {input:?} byte by byte");
         }
+    }
+
+    #[test]
+    fn without_dot_stuffing_only_normalises() {
+        let mut normaliser = DotStuffer::without_dot_stuffing(Vec::new());
+        normaliser.write_all(b".a\nb\r.").unwrap();
+        normaliser.end_content().unwrap();
+        assert_eq!(normaliser.message_bytes(), 10);
+        assert_eq!(normaliser.into_inner(), b".a\r\nb\r\n.\r\n");
+    }
+
+    #[test]
+    fn facts() {
+        let facts = measure(|out| out.write_all(b"Subject: x\n\nbody \xe9\n")).unwrap();
+        assert_eq!(facts, Facts { size: 22, lines: 3, eight_bit: true, eight_bit_headers: false });
+        let utf8_header = measure(|out| out.write_all("To: j\u{f6}rg@x.test\r\n\r\nplain".as_bytes())).unwrap();
+        assert!(utf8_header.eight_bit_headers && utf8_header.eight_bit);
+        let ascii = measure(|out| out.write_all(b"a: b\r\n\r\nc")).unwrap();
+        assert!(!ascii.eight_bit);
+        assert_eq!(ascii.size, "a: b\r\n\r\nc\r\n".len() as u64);
     }
 
     #[test]

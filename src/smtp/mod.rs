@@ -4,5 +4,6 @@ pub mod auth;
 pub mod codec;
 pub mod command;
 pub mod ehlo;
+pub mod extensions;
 pub mod reply;
 pub mod session;

@@ -8,9 +8,10 @@ use std::io::{self, BufWriter, Read, Write};
 use std::time::{Duration, Instant};
 
 use super::auth::{self, Mechanism, Secret};
-use super::codec::DotStuffer;
+use super::codec::{self, DotStuffer, Facts};
 use super::command::Command;
 use super::ehlo::Capabilities;
+use super::extensions::{self, Dsn};
 use super::reply::{Reply, ReplyParser};
 use crate::error::{Error, Phase};
 use crate::event::{Event, Sink};
@@ -132,6 +133,10 @@ pub struct Session<'s, T: Transport> {
     tls: bool,
     /// A handshake failed half-way: the connection cannot carry a QUIT.
     broken: bool,
+    /// What the last EHLO offered.
+    capabilities: Capabilities,
+    /// Told how many bytes of the message went out, for a progress bar.
+    progress: Option<Box<dyn FnMut(u64) + 's>>,
     read_buffer: Box<[u8]>,
 }
 
@@ -158,8 +163,16 @@ impl<'s, T: Transport> Session<'s, T> {
             show_data: false,
             tls: false,
             broken: false,
+            capabilities: Capabilities::default(),
+            progress: None,
             read_buffer: vec![0; READ_CHUNK].into_boxed_slice(),
         }
+    }
+
+    /// Report the bytes of the message as they go out (a progress bar).
+    pub fn progress(mut self, report: Box<dyn FnMut(u64) + 's>) -> Self {
+        self.progress = Some(report);
+        self
     }
 
     /// A note on the transcript from whoever drives the session.
@@ -187,17 +200,16 @@ impl<'s, T: Transport> Session<'s, T> {
         self.stream
     }
 
-    /// The simplest whole dialogue: banner, EHLO (or HELO), one transaction, QUIT.
-    pub fn run(
-        &mut self,
-        client_name: &str,
-        envelope: Envelope<'_>,
-        message: &mut dyn Read,
-    ) -> Result<Delivery, Error> {
+    /// The simplest whole dialogue: banner, EHLO (or HELO), one transaction with no options, QUIT.
+    pub fn run(&mut self, client_name: &str, envelope: Envelope<'_>, message: &[u8]) -> Result<Delivery, Error> {
+        let facts =
+            codec::measure(|out| out.write_all(message)).map_err(|cause| Error::Io { phase: Phase::Data, cause })?;
+        let dsn = Dsn::default();
+        let transaction = Transaction { envelope, content: &message, facts, dsn: &dsn, pipelining: false, bdat: false };
         self.conclude(|session| {
             session.greeting()?;
             session.hello(client_name)?;
-            session.transaction(envelope, message)
+            session.transaction(&transaction)
         })
     }
 
@@ -360,70 +372,155 @@ impl<'s, T: Transport> Session<'s, T> {
     }
 
     /// EHLO, falling back to HELO when the server does not know EHLO (RFC 5321 §4.1.4: a 5xx to EHLO).
+    /// The capabilities are kept for the transaction, and replaced by each EHLO.
     pub fn hello(&mut self, client_name: &str) -> Result<Capabilities, Error> {
         let reply = self.command(&Command::Ehlo(client_name), Phase::Ehlo)?;
-        if reply.is_positive() {
-            return Ok(Capabilities::from_ehlo(&reply));
-        }
-        if !reply.is_permanent() {
+        let capabilities = if reply.is_positive() {
+            Capabilities::from_ehlo(&reply)
+        } else if !reply.is_permanent() {
             return Err(Error::Rejected { phase: Phase::Ehlo, reply });
-        }
-        self.sink.emit(Event::Info("EHLO refused; falling back to HELO".into()));
-        let reply = self.command(&Command::Helo(client_name), Phase::Helo)?;
-        if reply.is_positive() {
+        } else {
+            self.sink.emit(Event::Info("EHLO refused; falling back to HELO".into()));
+            let reply = self.command(&Command::Helo(client_name), Phase::Helo)?;
+            if !reply.is_positive() {
+                return Err(Error::Rejected { phase: Phase::Helo, reply });
+            }
             let mut capabilities = Capabilities::from_ehlo(&reply);
             capabilities.extensions.clear();
-            Ok(capabilities)
-        } else {
-            Err(Error::Rejected { phase: Phase::Helo, reply })
-        }
+            capabilities
+        };
+        self.capabilities = capabilities.clone();
+        Ok(capabilities)
     }
 
-    /// MAIL, one RCPT per recipient, and DATA with the message when at least one recipient was accepted.
-    pub fn transaction(&mut self, envelope: Envelope<'_>, message: &mut dyn Read) -> Result<Delivery, Error> {
-        let refuse_all = |phase: Phase, reply: &Reply, recipients: &[String]| Delivery {
-            recipients: recipients
+    /// MAIL, one RCPT per recipient, and the message (DATA, or BDAT with --bdat) when at least one recipient
+    /// was accepted. With PIPELINING (RFC 2920) MAIL, every RCPT and DATA go out in one write and the replies
+    /// are read in the same order.
+    pub fn transaction(&mut self, transaction: &Transaction<'_>) -> Result<Delivery, Error> {
+        let Transaction { envelope, content, facts, dsn, pipelining, bdat } = *transaction;
+        let capabilities = self.capabilities.clone();
+        let parameters =
+            extensions::parameters(&capabilities, &facts, envelope.reverse_path, envelope.recipients, dsn)?;
+        for note in &parameters.notes {
+            self.sink.emit(Event::Warning(note.clone()));
+        }
+        let bdat = bdat && {
+            let offered = capabilities.has("CHUNKING");
+            if !offered {
+                self.sink.emit(Event::Warning("the server does not offer CHUNKING: sending with DATA".into()));
+            }
+            offered
+        };
+        let pipelining = pipelining && capabilities.has("PIPELINING");
+        let mail = Command::MailFrom { reverse_path: envelope.reverse_path, parameters: parameters.mail };
+        let rcpts: Vec<Command<'_>> = envelope
+            .recipients
+            .iter()
+            .zip(parameters.rcpt)
+            .map(|(recipient, parameters)| Command::RcptTo { forward_path: recipient, parameters })
+            .collect();
+        let refuse_all = |phase: Phase, reply: &Reply| Delivery {
+            recipients: envelope
+                .recipients
                 .iter()
                 .map(|r| RecipientOutcome { recipient: r.clone(), phase, reply: reply.clone() })
                 .collect(),
         };
 
-        let mail = Command::MailFrom { reverse_path: envelope.reverse_path, parameters: Vec::new() };
-        let reply = self.completion_command(&mail, Phase::MailFrom)?;
-        if !reply.is_positive() {
-            return Ok(refuse_all(Phase::MailFrom, &reply, envelope.recipients));
-        }
-
-        let mut outcomes = Vec::with_capacity(envelope.recipients.len());
-        for recipient in envelope.recipients {
-            let rcpt = Command::RcptTo { forward_path: recipient, parameters: Vec::new() };
-            let reply = self.completion_command(&rcpt, Phase::RcptTo)?;
-            outcomes.push(RecipientOutcome { recipient: recipient.clone(), phase: Phase::RcptTo, reply });
-        }
-        let accepted: Vec<usize> = (0..outcomes.len()).filter(|&i| outcomes[i].reply.is_positive()).collect();
-        if accepted.is_empty() {
-            self.sink.emit(Event::Info("no recipient was accepted; not sending the message".into()));
-            return Ok(Delivery { recipients: outcomes });
-        }
-
-        let reply = self.command(&Command::Data, Phase::Data)?;
-        let (phase, reply) = if reply.code.is_intermediate() {
-            self.send_content(message)?;
-            let reply = self.read_reply(Phase::EndOfData)?;
-            if reply.code.is_intermediate() {
-                return Err(unexpected(Phase::EndOfData, &reply));
+        let mut outcomes = Vec::with_capacity(rcpts.len());
+        let data_reply;
+        if pipelining {
+            let mut batch: Vec<String> = std::iter::once(&mail).chain(&rcpts).map(ToString::to_string).collect();
+            if !bdat {
+                batch.push(Command::Data.to_string());
             }
-            (Phase::EndOfData, reply)
-        } else if reply.is_positive() {
-            return Err(unexpected(Phase::Data, &reply));
+            self.sink.emit(Event::Info(format!(
+                "pipelining {} commands in one write (RFC 2920); the replies follow in the same order",
+                batch.len()
+            )));
+            self.send_lines(&batch, Phase::MailFrom)?;
+            let mail_reply = self.completion_reply(Phase::MailFrom)?;
+            for (recipient, _) in envelope.recipients.iter().zip(&rcpts) {
+                let reply = self.completion_reply(Phase::RcptTo)?;
+                outcomes.push(RecipientOutcome { recipient: recipient.clone(), phase: Phase::RcptTo, reply });
+            }
+            data_reply = if bdat { None } else { Some(self.checked_reply(Phase::Data)?) };
+            let accepted = mail_reply.is_positive() && outcomes.iter().any(|o| o.reply.is_positive());
+            if !accepted {
+                // A server may still say 354 to a pipelined DATA; end that empty message at once.
+                if let Some(reply) = &data_reply {
+                    if reply.code.is_intermediate() {
+                        self.send_lines(&[".".to_string()], Phase::EndOfData)?;
+                        self.read_reply(Phase::EndOfData)?;
+                    }
+                }
+                if !mail_reply.is_positive() {
+                    return Ok(refuse_all(Phase::MailFrom, &mail_reply));
+                }
+                self.sink.emit(Event::Info("no recipient was accepted; not sending the message".into()));
+                return Ok(Delivery { recipients: outcomes });
+            }
         } else {
-            (Phase::Data, reply)
+            let reply = self.completion_command(&mail, Phase::MailFrom)?;
+            if !reply.is_positive() {
+                return Ok(refuse_all(Phase::MailFrom, &reply));
+            }
+            for (recipient, rcpt) in envelope.recipients.iter().zip(&rcpts) {
+                let reply = self.completion_command(rcpt, Phase::RcptTo)?;
+                outcomes.push(RecipientOutcome { recipient: recipient.clone(), phase: Phase::RcptTo, reply });
+            }
+            if !outcomes.iter().any(|o| o.reply.is_positive()) {
+                self.sink.emit(Event::Info("no recipient was accepted; not sending the message".into()));
+                return Ok(Delivery { recipients: outcomes });
+            }
+            data_reply = if bdat { None } else { Some(self.command(&Command::Data, Phase::Data)?) };
+        }
+
+        let accepted: Vec<usize> = (0..outcomes.len()).filter(|&i| outcomes[i].reply.is_positive()).collect();
+        let (phase, reply) = match data_reply {
+            None => {
+                self.send_chunk(content, facts)?;
+                (Phase::EndOfData, self.final_reply()?)
+            }
+            Some(reply) if reply.code.is_intermediate() => {
+                self.send_content(content)?;
+                (Phase::EndOfData, self.final_reply()?)
+            }
+            Some(reply) if reply.is_positive() => return Err(unexpected(Phase::Data, &reply)),
+            Some(reply) => (Phase::Data, reply),
         };
         for i in accepted {
             outcomes[i].phase = phase;
             outcomes[i].reply = reply.clone();
         }
         Ok(Delivery { recipients: outcomes })
+    }
+
+    /// The reply to the end of the message: 2xx, 4xx or 5xx.
+    fn final_reply(&mut self) -> Result<Reply, Error> {
+        let reply = self.read_reply(Phase::EndOfData)?;
+        if reply.code.is_intermediate() {
+            return Err(unexpected(Phase::EndOfData, &reply));
+        }
+        Ok(reply)
+    }
+
+    /// A reply that may not be 421 (the server is closing).
+    fn checked_reply(&mut self, phase: Phase) -> Result<Reply, Error> {
+        let reply = self.read_reply(phase)?;
+        if reply.code.0 == 421 {
+            return Err(Error::Rejected { phase, reply });
+        }
+        Ok(reply)
+    }
+
+    /// A reply whose only proper codes are 2xx, 4xx or 5xx.
+    fn completion_reply(&mut self, phase: Phase) -> Result<Reply, Error> {
+        let reply = self.checked_reply(phase)?;
+        if reply.code.is_intermediate() {
+            return Err(unexpected(phase, &reply));
+        }
+        Ok(reply)
     }
 
     /// Say goodbye. The outcome is already decided, so a failure here is only worth a warning.
@@ -456,6 +553,19 @@ impl<'s, T: Transport> Session<'s, T> {
         Ok(reply)
     }
 
+    /// Several command lines in one write (PIPELINING).
+    fn send_lines(&mut self, lines: &[String], phase: Phase) -> Result<(), Error> {
+        let limit = self.timeouts.for_phase(phase);
+        let mut wire = Vec::new();
+        for line in lines {
+            self.sink.emit(Event::Sent { line: line.clone(), tls: self.tls });
+            wire.extend_from_slice(line.as_bytes());
+            wire.extend_from_slice(b"\r\n");
+        }
+        self.stream.set_timeout(limit).map_err(|cause| Error::Io { phase, cause })?;
+        self.stream.write_all(&wire).and_then(|()| self.stream.flush()).map_err(|e| Error::from_io(phase, e, limit))
+    }
+
     /// Send one line; the transcript gets `shown` (the line itself, or a redacted form of it).
     fn send_line(&mut self, line: &str, shown: &str, phase: Phase) -> Result<(), Error> {
         self.sink.emit(Event::Sent { line: shown.to_string(), tls: self.tls });
@@ -468,25 +578,23 @@ impl<'s, T: Transport> Session<'s, T> {
     }
 
     /// The message content, normalised and dot-stuffed, then the end-of-data marker, in 64 KiB writes.
-    fn send_content(&mut self, message: &mut dyn Read) -> Result<(), Error> {
+    fn send_content(&mut self, content: &dyn Content) -> Result<(), Error> {
         let phase = Phase::EndOfData;
         let limit = self.timeouts.data_block;
         let io_error = |e: io::Error| Error::from_io(phase, e, limit);
         self.stream.set_timeout(limit).map_err(|cause| Error::Io { phase, cause })?;
-        let mut buffered = BufWriter::with_capacity(WRITE_BLOCK, &mut self.stream);
+        let progress = self.progress.as_deref_mut();
+        let mut buffered =
+            BufWriter::with_capacity(WRITE_BLOCK, Progress { inner: &mut self.stream, report: progress });
         let (bytes, lines) = if self.show_data {
-            let mut stuffer = DotStuffer::new(LineTap {
-                inner: &mut buffered,
-                sink: &mut *self.sink,
-                line: Vec::new(),
-                tls: self.tls,
-            });
-            copy_message(message, &mut stuffer, phase)?;
+            let tap = LineTap { inner: &mut buffered, sink: &mut *self.sink, line: Vec::new(), tls: self.tls };
+            let mut stuffer = DotStuffer::new(tap);
+            content.write_to(&mut stuffer).map_err(|e| content_error(phase, e, limit))?;
             stuffer.end_content().map_err(io_error)?;
             (stuffer.message_bytes(), stuffer.lines())
         } else {
             let mut stuffer = DotStuffer::new(&mut buffered);
-            copy_message(message, &mut stuffer, phase)?;
+            content.write_to(&mut stuffer).map_err(|e| content_error(phase, e, limit))?;
             stuffer.end_content().map_err(io_error)?;
             (stuffer.message_bytes(), stuffer.lines())
         };
@@ -494,6 +602,35 @@ impl<'s, T: Transport> Session<'s, T> {
         drop(buffered);
         self.sink.emit(Event::DataSent { bytes, lines, tls: self.tls });
         self.sink.emit(Event::Sent { line: ".".into(), tls: self.tls });
+        Ok(())
+    }
+
+    /// CHUNKING (RFC 3030): the whole message as one `BDAT size LAST` chunk, line endings normalised and no
+    /// dot-stuffing (the size says where it ends).
+    fn send_chunk(&mut self, content: &dyn Content, facts: Facts) -> Result<(), Error> {
+        let phase = Phase::EndOfData;
+        let limit = self.timeouts.data_block;
+        let io_error = |e: io::Error| Error::from_io(phase, e, limit);
+        let command = format!("BDAT {} LAST", facts.size);
+        self.sink.emit(Event::Sent { line: command.clone(), tls: self.tls });
+        self.stream.set_timeout(limit).map_err(|cause| Error::Io { phase, cause })?;
+        let progress = self.progress.as_deref_mut();
+        let mut buffered =
+            BufWriter::with_capacity(WRITE_BLOCK, Progress { inner: &mut self.stream, report: progress });
+        buffered.write_all(command.as_bytes()).and_then(|()| buffered.write_all(b"\r\n")).map_err(io_error)?;
+        let mut normaliser = DotStuffer::without_dot_stuffing(&mut buffered);
+        content.write_to(&mut normaliser).map_err(|e| content_error(phase, e, limit))?;
+        normaliser.end_content().map_err(io_error)?;
+        let (bytes, lines) = (normaliser.message_bytes(), normaliser.lines());
+        if bytes != facts.size {
+            return Err(Error::Protocol {
+                phase,
+                detail: format!("the message changed while it was sent ({bytes} bytes, not {})", facts.size),
+            });
+        }
+        buffered.flush().map_err(io_error)?;
+        drop(buffered);
+        self.sink.emit(Event::DataSent { bytes, lines, tls: self.tls });
         Ok(())
     }
 
@@ -530,22 +667,60 @@ fn unexpected(phase: Phase, reply: &Reply) -> Error {
     Error::Protocol { phase, detail: format!("unexpected reply {reply}") }
 }
 
-/// Copy the message into the wire writer, telling a failure to read the message from a failure to send it.
-fn copy_message(message: &mut dyn Read, out: &mut dyn Write, phase: Phase) -> Result<(), Error> {
-    let mut block = vec![0; WRITE_BLOCK];
-    loop {
-        let n = match message.read(&mut block) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(Error::Io {
-                    phase,
-                    cause: io::Error::new(e.kind(), format!("reading the message: {}", crate::error::io_text(&e))),
-                })
-            }
-        };
-        out.write_all(&block[..n]).map_err(|e| Error::from_io(phase, e, Duration::ZERO))?;
+/// An error while writing the message: from the socket (a timeout, a drop) or from reading the message.
+fn content_error(phase: Phase, error: io::Error, limit: Duration) -> Error {
+    match error.kind() {
+        io::ErrorKind::WouldBlock
+        | io::ErrorKind::TimedOut
+        | io::ErrorKind::UnexpectedEof
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => Error::from_io(phase, error, limit),
+        _ => Error::Io { phase, cause: error },
+    }
+}
+
+/// The message content, written as often as needed: once to measure it, once to send it.
+pub trait Content {
+    fn write_to(&self, out: &mut dyn Write) -> io::Result<()>;
+}
+
+impl Content for &[u8] {
+    fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(self)
+    }
+}
+
+/// One mail transaction: who, what, and how.
+#[derive(Clone, Copy)]
+pub struct Transaction<'a> {
+    pub envelope: Envelope<'a>,
+    pub content: &'a dyn Content,
+    pub facts: Facts,
+    pub dsn: &'a Dsn,
+    /// Use PIPELINING when the server offers it.
+    pub pipelining: bool,
+    /// Use BDAT when the server offers CHUNKING.
+    pub bdat: bool,
+}
+
+/// Counts the bytes that reach the socket, for a progress bar.
+struct Progress<'p, W: Write, F: FnMut(u64) + ?Sized> {
+    inner: W,
+    report: Option<&'p mut F>,
+}
+
+impl<W: Write, F: FnMut(u64) + ?Sized> Write for Progress<'_, W, F> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if let Some(report) = self.report.as_mut() {
+            report(n as u64);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -22,7 +22,8 @@ fn starttls_verified_with_the_test_ca() {
         "C: STARTTLS\nS: 220 2.0.0 Ready to start TLS\n* TLS established: TLS 1.3, cipher TLS13_",
         "* certificate 0: subject CN=mx.postie.test; issuer CN=postie test CA; names mx.postie.test, 127.0.0.1, ::1; valid ",
         "* certificate verified for 127.0.0.1\nC~ EHLO ",
-        "C~ MAIL FROM:<a@example.test>\nS~ 250 2.1.0 Ok\n",
+        "C~ MAIL FROM:<a@example.test> SIZE=",
+        "S~ 250 2.1.0 Ok\nS~ 250 2.1.5 Ok\nS~ 354 ",
         "C~ QUIT\nS~ 221 2.0.0 Bye\n",
     ] {
         assert!(out.contains(expected), "missing {expected:?}\n{run:?}");
