@@ -82,15 +82,7 @@ pub fn parameters(
     if capabilities.has("SIZE") {
         parameters.mail.push(format!("SIZE={}", facts.size));
     }
-    if facts.eight_bit {
-        if !capabilities.has("8BITMIME") {
-            return Err(Error::Unsupported(format!(
-                "the message has 8-bit content and {server} does not offer 8BITMIME (RFC 6152); give it a 7-bit \
-                 transfer encoding (quoted-printable or base64)"
-            )));
-        }
-        parameters.mail.push("BODY=8BITMIME".into());
-    }
+    // SMTPUTF8 first: a UTF-8 address also makes the headers 8-bit, and the address is the cause to name.
     let utf8_address =
         std::iter::once(reverse_path).chain(recipients.iter().map(String::as_str)).find(|a| !a.is_ascii());
     if utf8_address.is_some() || facts.eight_bit_headers {
@@ -102,6 +94,15 @@ pub fn parameters(
             return Err(Error::Unsupported(format!("{what} SMTPUTF8 (RFC 6531), which {server} does not offer")));
         }
         parameters.mail.push("SMTPUTF8".into());
+    }
+    if facts.eight_bit {
+        if !capabilities.has("8BITMIME") {
+            return Err(Error::Unsupported(format!(
+                "the message has 8-bit content and {server} does not offer 8BITMIME (RFC 6152); give it a 7-bit \
+                 transfer encoding (quoted-printable or base64)"
+            )));
+        }
+        parameters.mail.push("BODY=8BITMIME".into());
     }
     let use_dsn = !dsn.is_empty() && capabilities.has("DSN");
     if !dsn.is_empty() && !use_dsn {

@@ -135,6 +135,10 @@ pub struct Postfix {
     pub submission_port: u16,
     /// AUTH offered without TLS, for the plaintext-AUTH refusal.
     pub plain_auth_port: u16,
+    /// SIZE 2000: larger messages are refused.
+    pub small_port: u16,
+    /// Offers none of 8BITMIME, SMTPUTF8, PIPELINING, CHUNKING, DSN, SIZE.
+    pub bare_port: u16,
     conf: PathBuf,
 }
 
@@ -285,7 +289,7 @@ impl Postfix {
         make_certificates(&certs)?;
         let sasl_socket = start_dovecot(&root)?;
         let port = free_port("127.0.0.1");
-        let [starttls_port, expired_port, smtps_port, submission_port, plain_auth_port] =
+        let [starttls_port, expired_port, smtps_port, submission_port, plain_auth_port, small_port, bare_port] =
             std::array::from_fn(|_| free_port("127.0.0.1"));
         let r = root.display();
         let main_cf = format!(
@@ -324,13 +328,17 @@ impl Postfix {
              smtpd_tls_key_file = {r}/certs/valid.key\n\
              smtpd_sasl_type = dovecot\n\
              smtpd_sasl_path = {sasl}\n\
-             smtpd_sasl_auth_enable = no\n",
+             smtpd_sasl_auth_enable = no\n\
+             message_size_limit = 104857600\n\
+             virtual_mailbox_limit = 0\n",
             sasl = sasl_socket.display(),
             domains = DOMAINS.join(", ")
         );
         fs::write(conf.join("main.cf"), main_cf).map_err(|e| e.to_string())?;
-        let mailboxes: String =
+        let mut mailboxes: String =
             DOMAINS.iter().flat_map(|d| USERS.iter().map(move |u| format!("{u}@{d} {u}/\n"))).collect();
+        // An internationalised mailbox (SMTPUTF8, RFC 6531).
+        mailboxes.push_str("jörg@example.test jorg/\n");
         fs::write(conf.join("vmailbox"), mailboxes).map_err(|e| e.to_string())?;
         let master_cf = format!(
             "127.0.0.1:{port} inet n - n - - smtpd\n\
@@ -344,6 +352,9 @@ impl Postfix {
              127.0.0.1:{submission_port} inet n - n - - smtpd -o smtpd_tls_security_level=encrypt \
                -o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=yes\n\
              127.0.0.1:{plain_auth_port} inet n - n - - smtpd -o smtpd_sasl_auth_enable=yes\n\
+             127.0.0.1:{small_port} inet n - n - - smtpd -o message_size_limit=2000\n\
+             127.0.0.1:{bare_port} inet n - n - - smtpd \
+               -o smtpd_discard_ehlo_keywords=8bitmime,smtputf8,pipelining,chunking,dsn,size\n\
              tlsmgr unix - - n 1000? 1 tlsmgr\n\
              pickup unix n - n 60 1 pickup\n\
              cleanup unix n - n - 0 cleanup\n\
@@ -388,8 +399,18 @@ impl Postfix {
             .parse()
             .map_err(|e| format!("master.pid: {e}"))?;
         stop_at_exit(pid, Some(root.clone()));
-        let postfix =
-            Postfix { root, port, starttls_port, expired_port, smtps_port, submission_port, plain_auth_port, conf };
+        let postfix = Postfix {
+            root,
+            port,
+            starttls_port,
+            expired_port,
+            smtps_port,
+            submission_port,
+            plain_auth_port,
+            small_port,
+            bare_port,
+            conf,
+        };
         postfix.wait_until_listening()?;
         Ok(postfix)
     }
@@ -405,6 +426,8 @@ impl Postfix {
             ("127.0.0.1", self.smtps_port),
             ("127.0.0.1", self.submission_port),
             ("127.0.0.1", self.plain_auth_port),
+            ("127.0.0.1", self.small_port),
+            ("127.0.0.1", self.bare_port),
         ];
         for (ip, port) in listeners {
             let address = SocketAddr::new(ip.parse().unwrap(), port);

@@ -5,6 +5,7 @@ mod faults;
 mod generated;
 mod harness;
 mod input;
+mod message;
 mod route;
 mod send;
 mod tls;
