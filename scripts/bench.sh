@@ -53,3 +53,13 @@ if command -v curl >/dev/null; then
         --export-json /tmp/postie-bench-curl.json >/dev/null
     python3 -c 'import json; r = json.load(open("/tmp/postie-bench-curl.json"))["results"][0]; print("median %.2f ms" % (r["median"] * 1000))'
 fi
+
+echo "== peak memory sending a 200 MiB attachment (target: below 1.5x its size)"
+big=$(mktemp /tmp/postie-bench-XXXXXX.bin)
+trap 'kill $sink 2>/dev/null || true; rm -f "$big"' EXIT
+head -c 209715200 /dev/urandom > "$big"
+for mode in "--attach $big" "--data $big" "--bdat --attach $big"; do
+    rss=$(/usr/bin/time -v "$bin" send -q --server "127.0.0.1:$port" --to b@example.test $mode 2>&1 \
+        | awk -F': ' '/Maximum resident set size/ {print $2}')
+    echo "$mode: $(awk -v k="$rss" 'BEGIN {printf "%.1f MiB (%.2fx of 200 MiB)", k/1024, k/1024/200}')" | sed "s|$big|FILE|"
+done

@@ -123,8 +123,13 @@ impl<W: Write> DotStuffer<W> {
     }
 }
 
+/// The most input encoded per `write`: bounds the scratch buffer however large the caller's write is (a
+/// 200 MiB `--data` file is one `write_all`), so memory stays flat.
+const CHUNK: usize = 64 * 1024;
+
 impl<W: Write> Write for DotStuffer<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let buf = &buf[..buf.len().min(CHUNK)];
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         scratch.reserve(buf.len() + buf.len() / 16 + 4);
@@ -272,6 +277,15 @@ mod tests {
         normaliser.end_content().unwrap();
         assert_eq!(normaliser.message_bytes(), 10);
         assert_eq!(normaliser.into_inner(), b".a\r\nb\r\n.\r\n");
+    }
+
+    #[test]
+    fn large_writes_use_bounded_memory() {
+        let input = vec![b'.'; 3 * CHUNK + 17];
+        let mut stuffer = DotStuffer::new(Vec::new());
+        stuffer.write_all(&input).unwrap();
+        assert!(stuffer.scratch.capacity() < 2 * CHUNK, "scratch grew to {}", stuffer.scratch.capacity());
+        assert_eq!(stuffer.finish().unwrap().len(), input.len() + 1 + 2 + 3);
     }
 
     #[test]
