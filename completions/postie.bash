@@ -149,7 +149,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__mx)
-            opts="-p -4 -6 -h -V --check --timeout --port --dns-server --dns-timeout --ipv4 --ipv6 --bind --connect-timeout --help --version"
+            opts="-p -4 -6 -h -V --check --timeout --port --dns-server --dns-timeout --ipv4 --ipv6 --bind --connect-timeout --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -191,7 +191,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__send)
-            opts="-s -p -4 -6 -k -f -H -t -i -o -q -h -V --server --port --dns-server --dns-timeout --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --insecure --ca-file --tls-cert --tls-key --tls-min-version --user --auth --password-env --password-file --password --oauth-token-env --oauth-token-file --allow-plaintext-auth --show-secrets --ehlo --helo --timeout --from --null-sender --to --cc --bcc --subject --body --body-file --header --html --html-file --attach --attach-type --attach-name --reply-to --data --read-recipients --notify --ret --envid --no-pipelining --bdat --dump --show-data --quiet --help --version"
+            opts="-s -p -4 -6 -k -f -H -t -i -o -q -h -V --server --port --dns-server --dns-timeout --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --insecure --ca-file --tls-cert --tls-key --tls-min-version --user --auth --password-env --password-file --password --oauth-token-env --oauth-token-file --allow-plaintext-auth --show-secrets --ehlo --helo --timeout --from --null-sender --to --cc --bcc --subject --body --body-file --header --html --html-file --attach --attach-type --attach-name --reply-to --data --read-recipients --notify --ret --envid --no-pipelining --bdat --dump --show-data --quiet --quit-after --drop-after --json --timing --explain --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -375,6 +375,18 @@ _postie() {
                     ;;
                 --envid)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --quit-after)
+                    COMPREPLY=($(compgen -W "connect banner ehlo tls auth mail rcpt data" -- "${cur}"))
+                    return 0
+                    ;;
+                --drop-after)
+                    COMPREPLY=($(compgen -W "connect banner ehlo tls auth mail rcpt data" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -81,6 +81,25 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l notify -d 'DSN (R
 complete -c postie -n "__fish_postie_using_subcommand send" -l ret -d 'DSN: return the full message or only its headers in a bounce' -r -f -a "full\t''
 hdrs\t''"
 complete -c postie -n "__fish_postie_using_subcommand send" -l envid -d 'DSN: an envelope identifier to find in reports' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l quit-after -d 'End the session with QUIT after this step: connect, banner, ehlo, tls, auth, mail, rcpt (`--quit-after rcpt -q; echo $?` tells whether an address is accepted)' -r -f -a "connect\t''
+banner\t''
+ehlo\t''
+tls\t''
+auth\t''
+mail\t''
+rcpt\t''
+data\t'After the 354 to DATA, before any of the message (only with --drop-after)'"
+complete -c postie -n "__fish_postie_using_subcommand send" -l drop-after -d 'Close the connection without QUIT after this step (the same steps, and data: after the 354)' -r -f -a "connect\t''
+banner\t''
+ehlo\t''
+tls\t''
+auth\t''
+mail\t''
+rcpt\t''
+data\t'After the 354 to DATA, before any of the message (only with --drop-after)'"
+complete -c postie -n "__fish_postie_using_subcommand send" -l color -d 'Colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c postie -n "__fish_postie_using_subcommand send" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand send" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand send" -s k -l insecure -d 'Same as --tls-verify insecure: no protection against a server in the middle'
@@ -94,6 +113,9 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l bdat -d 'Send the
 complete -c postie -n "__fish_postie_using_subcommand send" -l dump -d 'Print the message that would be sent (the envelope goes to stderr) and send nothing'
 complete -c postie -n "__fish_postie_using_subcommand send" -l show-data -d 'Print every line of the message in the transcript, not only its size'
 complete -c postie -n "__fish_postie_using_subcommand send" -s q -l quiet -d 'Print nothing when every recipient accepted the message; errors still go to stderr'
+complete -c postie -n "__fish_postie_using_subcommand send" -l json -d 'Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md)'
+complete -c postie -n "__fish_postie_using_subcommand send" -l timing -d 'The elapsed time on every line, and how long each step and each reply took'
+complete -c postie -n "__fish_postie_using_subcommand send" -l explain -d 'Explain every reply and the EHLO capabilities, not only failures'
 complete -c postie -n "__fish_postie_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c postie -n "__fish_postie_using_subcommand send" -s V -l version -d 'Print version'
 complete -c postie -n "__fish_postie_using_subcommand mx" -l timeout -d 'With --check: wait at most this long for each greeting' -r
@@ -105,6 +127,7 @@ complete -c postie -n "__fish_postie_using_subcommand mx" -l connect-timeout -d 
 complete -c postie -n "__fish_postie_using_subcommand mx" -l check -d 'Also connect to every address, in parallel, and show whether it answers and its greeting'
 complete -c postie -n "__fish_postie_using_subcommand mx" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand mx" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c postie -n "__fish_postie_using_subcommand mx" -l json -d 'Write JSON Lines to stdout: one object per domain (schema in README.md)'
 complete -c postie -n "__fish_postie_using_subcommand mx" -s h -l help -d 'Print help'
 complete -c postie -n "__fish_postie_using_subcommand mx" -s V -l version -d 'Print version'
 complete -c postie -n "__fish_postie_using_subcommand generate" -l out -d 'The project directory to write completions/ and man/ into' -r -F

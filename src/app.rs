@@ -10,11 +10,13 @@ use std::time::SystemTime;
 use anyhow::Context;
 
 use crate::address::{check_address, parse_mailbox, Mailbox};
+use crate::cli::OutputArgs;
 use crate::cli::{AuthArgs, Cli, Command, RouteArgs, SendArgs, TlsArgs};
-use crate::deliver::{self, Outcome, Outgoing, Report, SessionOptions};
+use crate::deliver::{self, Outcome, Outgoing, Report, SessionOptions, Stop, StopPoint};
 use crate::dns::{DnsSettings, Families};
 use crate::error::{Error, Exit};
 use crate::event::{Discard, Event, Sink};
+use crate::json::JsonLines;
 use crate::message::{self, check_header_value, parse_header, Attachment, Composition, Message};
 use crate::net::{Host, ServerSpec, SMTP_PORT};
 use crate::smtp::auth::Secret;
@@ -25,6 +27,7 @@ use crate::smtp::session::Credentials;
 use crate::smtp::session::{Envelope, Timeouts};
 use crate::tls::{TlsClient, TlsMode, TlsOptions, Verify};
 use crate::transcript::HumanTranscript;
+use crate::transcript::Style;
 use crate::{generate, hostname, mx};
 use std::sync::Arc;
 
@@ -58,6 +61,23 @@ pub struct SendPlan {
     pub session: SessionOptions,
     pub quiet: bool,
     pub dump: bool,
+    pub output: Output,
+}
+
+/// Which renderer, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub json: bool,
+    pub style: Style,
+}
+
+pub fn output_style(args: &OutputArgs) -> Output {
+    let color = match args.color.as_str() {
+        "always" => true,
+        "never" => false,
+        _ => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    Output { json: args.json, style: Style { color, timing: args.timing, explain_all: args.explain } }
 }
 
 /// Check every flag and read the message. `stdin` is read only when the message comes from it.
@@ -234,6 +254,16 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
             pipelining: !args.no_pipelining,
             bdat: args.bdat,
             progress: None,
+            stop: match (args.quit_after, args.drop_after) {
+                (Some(StopPoint::Data), _) => {
+                    return Err(Error::Usage(
+                        "--quit-after data is not a step: use --drop-after data, or --quit-after rcpt".into(),
+                    ))
+                }
+                (Some(point), _) => Some(Stop { point, drop: false }),
+                (None, Some(point)) => Some(Stop { point, drop: true }),
+                (None, None) => None,
+            },
             tls_mode: args.tls.tls,
             tls: tls_client(&args.tls)?,
             credentials: credentials(&args.auth, stdin, stdin_is_terminal)?,
@@ -248,6 +278,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
         },
         quiet: args.quiet,
         dump: args.dump,
+        output: output_style(&args.output),
     })
 }
 
@@ -431,11 +462,15 @@ pub fn send(plan: &SendPlan) -> anyhow::Result<Exit> {
     }
     let stdout = io::stdout();
     let mut transcript;
+    let mut json;
     let mut discard = Discard;
     let sink: &mut dyn Sink = if plan.quiet {
         &mut discard
+    } else if plan.output.json {
+        json = JsonLines::new(stdout.lock());
+        &mut json
     } else {
-        transcript = HumanTranscript::new(stdout.lock());
+        transcript = HumanTranscript::with_style(stdout.lock(), plan.output.style);
         &mut transcript
     };
     let outgoing = Outgoing { content: &plan.message, facts: plan.facts };
@@ -469,6 +504,8 @@ pub fn send(plan: &SendPlan) -> anyhow::Result<Exit> {
     if let Some(bar) = &session.progress {
         bar.finish_and_clear();
     }
+    let mut report = report;
+    report.stopped_after = session.stop.map(|stop| stop.point);
     summarise(&report, sink);
     report_failures(&report);
     Ok(report.exit())
@@ -486,35 +523,48 @@ fn progress_bar(plan: &SendPlan) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-/// The closing lines of the transcript: every recipient, what became of it, and who said so.
+/// The closing events: every recipient, what became of it and who said so, then the summary.
 fn summarise(report: &Report, sink: &mut dyn Sink) {
-    let total = report.recipients.len();
-    sink.emit(Event::Info(format!(
-        "delivered to {} of {total} recipient{}",
-        report.delivered_count(),
-        if total == 1 { "" } else { "s" }
-    )));
     for recipient in &report.recipients {
-        let by = recipient.host.as_ref().map(|host| format!(" by {host}")).unwrap_or_default();
-        let line = match &recipient.outcome {
-            Outcome::Replied { .. } if recipient.delivered() => format!("delivered{by}"),
-            Outcome::Replied { phase, reply } if reply.is_transient() => format!("deferred at {phase}{by}: {reply}"),
-            Outcome::Replied { phase, reply } => format!("refused at {phase}{by}: {reply}"),
-            Outcome::Failed { permanent: true, reason } => format!("failed: {reason}"),
-            Outcome::Failed { permanent: false, reason } => format!("unreachable: {reason}"),
+        let (status, phase, reply, reason) = match &recipient.outcome {
+            Outcome::Replied { phase, reply } => {
+                let status = if report.succeeded(recipient) {
+                    if report.stopped_after.is_some() {
+                        "accepted"
+                    } else {
+                        "delivered"
+                    }
+                } else if reply.is_transient() {
+                    "deferred"
+                } else {
+                    "refused"
+                };
+                (status, Some(phase.to_string()), Some(reply.clone()), None)
+            }
+            Outcome::Failed { permanent: true, reason } => ("failed", None, None, Some(reason.clone())),
+            Outcome::Failed { permanent: false, reason } => ("unreachable", None, None, Some(reason.clone())),
         };
-        let reply = match &recipient.outcome {
-            Outcome::Replied { reply, .. } if recipient.delivered() => format!(": {reply}"),
-            _ => String::new(),
-        };
-        sink.emit(Event::Info(format!("  {}: {line}{reply}", recipient.recipient)));
+        sink.emit(Event::Recipient {
+            recipient: recipient.recipient.clone(),
+            status,
+            phase,
+            host: recipient.host.clone(),
+            reply,
+            reason,
+        });
     }
+    sink.emit(Event::Summary {
+        delivered: report.delivered_count(),
+        total: report.recipients.len(),
+        exit: report.exit().code(),
+        stopped_after: report.stopped_after.map(|point| point.to_string()),
+    });
 }
 
 /// One stderr line per recipient that did not get the message: scripts and quiet mode see them too.
 fn report_failures(report: &Report) {
     let mut stderr = io::stderr().lock();
-    for recipient in report.recipients.iter().filter(|r| !r.delivered()) {
+    for recipient in report.recipients.iter().filter(|r| !report.succeeded(r)) {
         let _ = match &recipient.outcome {
             Outcome::Replied { phase, reply } => {
                 writeln!(stderr, "postie: error: {phase} refused {}: {reply}", recipient.recipient)

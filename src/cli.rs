@@ -178,6 +178,38 @@ pub struct SendArgs {
     /// Print nothing when every recipient accepted the message; errors still go to stderr.
     #[arg(long, short = 'q', help_heading = "Output")]
     pub quiet: bool,
+
+    /// End the session with QUIT after this step: connect, banner, ehlo, tls, auth, mail, rcpt
+    /// (`--quit-after rcpt -q; echo $?` tells whether an address is accepted).
+    #[arg(long, value_enum, value_name = "STEP", help_heading = "Control")]
+    pub quit_after: Option<crate::deliver::StopPoint>,
+
+    /// Close the connection without QUIT after this step (the same steps, and data: after the 354).
+    #[arg(long, value_enum, value_name = "STEP", conflicts_with = "quit_after", help_heading = "Control")]
+    pub drop_after: Option<crate::deliver::StopPoint>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How the transcript looks; shared by `send`, `mx` and `probe`.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md).
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+
+    /// The elapsed time on every line, and how long each step and each reply took.
+    #[arg(long, help_heading = "Output")]
+    pub timing: bool,
+
+    /// Explain every reply and the EHLO capabilities, not only failures.
+    #[arg(long, help_heading = "Output")]
+    pub explain: bool,
+
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_name = "WHEN", value_parser = ["auto", "always", "never"], default_value = "auto", help_heading = "Output")]
+    pub color: String,
 }
 
 /// TLS policy and certificates.
@@ -302,6 +334,10 @@ pub struct MxArgs {
 
     #[command(flatten)]
     pub route: RouteArgs,
+
+    /// Write JSON Lines to stdout: one object per domain (schema in README.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub const MX_EXIT_CODES: &str = "Exit codes:

@@ -37,6 +37,8 @@ pub struct SessionOptions {
     pub bdat: bool,
     /// A progress bar for the message content (large messages on a terminal).
     pub progress: Option<indicatif::ProgressBar>,
+    /// `--quit-after` / `--drop-after`.
+    pub stop: Option<Stop>,
     pub port: u16,
     pub connect_timeout: Duration,
     pub bind: Option<IpAddr>,
@@ -45,6 +47,42 @@ pub struct SessionOptions {
     pub show_data: bool,
     /// `None`: this machine's name, or the local address as a literal.
     pub client_name: Option<String>,
+}
+
+/// Where `--quit-after` or `--drop-after` ends the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum StopPoint {
+    Connect,
+    Banner,
+    Ehlo,
+    Tls,
+    Auth,
+    Mail,
+    Rcpt,
+    /// After the 354 to DATA, before any of the message (only with --drop-after).
+    Data,
+}
+
+impl std::fmt::Display for StopPoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StopPoint::Connect => "connect",
+            StopPoint::Banner => "banner",
+            StopPoint::Ehlo => "EHLO",
+            StopPoint::Tls => "TLS",
+            StopPoint::Auth => "AUTH",
+            StopPoint::Mail => "MAIL FROM",
+            StopPoint::Rcpt => "RCPT TO",
+            StopPoint::Data => "DATA",
+        })
+    }
+}
+
+/// End the session at `point`, with QUIT, or by closing the connection (`drop`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stop {
+    pub point: StopPoint,
+    pub drop: bool,
 }
 
 /// The message and what was measured of it.
@@ -88,17 +126,30 @@ impl RecipientReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
     pub recipients: Vec<RecipientReport>,
+    /// The session was ended on purpose here (`--quit-after`, `--drop-after`).
+    pub stopped_after: Option<StopPoint>,
 }
 
 impl Report {
+    /// Recipients that reached the goal: the message delivered, or with a stop point, a positive answer to
+    /// the last command sent (the "is this address deliverable?" check of `--quit-after rcpt`).
+    pub fn succeeded(&self, recipient: &RecipientReport) -> bool {
+        match (self.stopped_after, &recipient.outcome) {
+            (None, _) => recipient.delivered(),
+            (Some(_), Outcome::Replied { reply, .. }) => reply.is_positive() || reply.code.is_intermediate(),
+            (Some(_), Outcome::Failed { .. }) => false,
+        }
+    }
+
     pub fn delivered_count(&self) -> usize {
-        self.recipients.iter().filter(|r| r.delivered()).count()
+        self.recipients.iter().filter(|r| self.succeeded(r)).count()
     }
 
     /// 0 when every recipient has it, `Partial` when some do; when none do, temporary if any failure was
     /// temporary (a retry might succeed), otherwise permanent.
     pub fn exit(&self) -> Exit {
         let delivered = self.delivered_count();
+        // Also a stop before the transaction: every step up to it succeeded, or there would be an error.
         if delivered == self.recipients.len() {
             Exit::Success
         } else if delivered > 0 {
@@ -258,7 +309,7 @@ fn route_domain(
     match &route {
         Route::Mx(records) => {
             let list: Vec<String> = records.iter().map(|mx| format!("{} {}", mx.preference, mx.exchange)).collect();
-            sink.emit(Event::Info(format!("MX for {domain}: {}", list.join(", "))));
+            sink.emit(Event::Lookup { name: domain.to_string(), kind: "MX", answers: list });
         }
         Route::Implicit(_) => sink.emit(Event::Info(format!(
             "{domain} has no MX records: delivering to its own address (implicit MX, RFC 5321 §5.1), port {}",
@@ -306,7 +357,7 @@ fn host_addresses(
         return Err(HostLookupError::Missing(format!("{host} has no {family}address")));
     }
     let list: Vec<String> = found.addresses.iter().map(IpAddr::to_string).collect();
-    sink.emit(Event::Info(format!("{host}: {}", list.join(", "))));
+    sink.emit(Event::Lookup { name: host.to_string(), kind: "address", answers: list });
     Ok(found.addresses)
 }
 
@@ -337,28 +388,32 @@ impl<'o> Attempts<'o> {
             let address = SocketAddr::new(ip, self.options.port);
             let is_literal = name.trim_start_matches('[').trim_end_matches(']') == ip.to_string();
             let label = if is_literal { ip.to_string() } else { format!("{name} [{ip}]") };
-            let via = if is_literal { String::new() } else { format!(" ({name})") };
-            sink.emit(Event::Info(format!("trying {address}{via}")));
+            sink.emit(Event::Connecting {
+                address: address.to_string(),
+                host: (!is_literal).then(|| name.to_string()),
+            });
+            let started = std::time::Instant::now();
             let stream = match net::connect_one(address, self.options.connect_timeout, self.options.bind) {
                 Ok(stream) => stream,
                 Err(reason) => {
-                    sink.emit(Event::Info(format!("{address}: {reason}; moving on")));
+                    sink.emit(Event::MovedOn { address: address.to_string(), reason: reason.clone() });
                     self.failures.push(format!("{address}: {reason}"));
                     continue;
                 }
             };
             let local = stream.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
-            sink.emit(Event::Info(format!("connected to {address} from {local}")));
+            sink.emit(Event::Step { name: "connect", duration: started.elapsed() });
+            sink.emit(Event::Connected { address: address.to_string(), local });
             let client_name = match &self.options.client_name {
                 Some(name) => name.clone(),
                 None => hostname::address_literal(stream.local_addr().map(|a| a.ip()).unwrap_or(ip)),
             };
             let result = converse(stream, name, &client_name, self.options, envelope, message, sink);
-            sink.emit(Event::Info("connection closed".into()));
+            sink.emit(Event::Closed);
             match result {
                 Ok(delivery) => return Ok(Some((delivery, label))),
                 Err(error) if gave_no_answer(&error) => {
-                    sink.emit(Event::Info(format!("{address}: {error}; moving on")));
+                    sink.emit(Event::MovedOn { address: address.to_string(), reason: error.to_string() });
                     self.failures.push(format!("{address}: {error}"));
                     self.last_error = Some(error);
                 }
@@ -426,8 +481,27 @@ fn converse(
         bar.set_position(0);
         session = session.progress(Box::new(move |sent| bar.inc(sent)));
     }
+    let stop = options.stop;
+    let stops_at = |point: StopPoint| stop.is_some_and(|s| s.point == point);
+    let early = |session: &mut Session<'_, Stream>| {
+        if stop.is_some_and(|s| s.drop) {
+            session.drop_connection();
+        }
+        Ok(Delivery { recipients: Vec::new() })
+    };
     session.conclude(|session| {
+        if stops_at(StopPoint::Connect) {
+            if stop.is_some_and(|s| s.drop) {
+                session.drop_connection();
+            } else {
+                session.quit_before_greeting();
+            }
+            return Ok(Delivery { recipients: Vec::new() });
+        }
         session.greeting()?;
+        if stops_at(StopPoint::Banner) {
+            return early(session);
+        }
         let mut capabilities = session.hello(client_name)?;
         if !session.is_encrypted() && mode != TlsMode::None {
             if capabilities.has("STARTTLS") {
@@ -446,6 +520,12 @@ fn converse(
                 session.note(Event::Warning(format!("{host} does not offer STARTTLS: going on unencrypted")));
             }
         }
+        if stops_at(StopPoint::Ehlo) || (stops_at(StopPoint::Tls) && !session.is_encrypted()) {
+            return early(session);
+        }
+        if stops_at(StopPoint::Tls) {
+            return early(session);
+        }
         if let Some(credentials) = &options.credentials {
             if !session.is_encrypted() && !options.allow_plaintext_auth {
                 return Err(Error::AuthNotAttempted(format!(
@@ -456,13 +536,19 @@ fn converse(
             let bare_host = host.trim_start_matches('[').trim_end_matches(']');
             session.authenticate(&capabilities, credentials, bare_host, options.port)?;
         }
+        if stops_at(StopPoint::Auth) {
+            return early(session);
+        }
+        let transaction_stop = stop.filter(|s| s.point >= StopPoint::Mail);
         let transaction = Transaction {
             envelope,
             content: message.content,
             facts: message.facts,
             dsn: &options.dsn,
-            pipelining: options.pipelining,
-            bdat: options.bdat,
+            // A stop inside the transaction needs each reply before the next command.
+            pipelining: options.pipelining && transaction_stop.is_none(),
+            bdat: options.bdat && transaction_stop.is_none(),
+            stop: transaction_stop,
         };
         session.transaction(&transaction)
     })
@@ -525,9 +611,12 @@ mod tests {
             outcome: Outcome::Replied { phase: Phase::EndOfData, reply: crate::smtp::reply::parse_reply("250 ok\r\n") },
             host: Some("mx".into()),
         };
-        assert_eq!(Report { recipients: vec![delivered.clone()] }.exit(), Exit::Success);
-        assert_eq!(Report { recipients: vec![delivered, failed(true)] }.exit(), Exit::Partial);
-        assert_eq!(Report { recipients: vec![failed(true), failed(false)] }.exit(), Exit::TempFail);
-        assert_eq!(Report { recipients: vec![failed(true)] }.exit(), Exit::Unavailable);
+        assert_eq!(Report { recipients: vec![delivered.clone()], stopped_after: None }.exit(), Exit::Success);
+        assert_eq!(Report { recipients: vec![delivered, failed(true)], stopped_after: None }.exit(), Exit::Partial);
+        assert_eq!(
+            Report { recipients: vec![failed(true), failed(false)], stopped_after: None }.exit(),
+            Exit::TempFail
+        );
+        assert_eq!(Report { recipients: vec![failed(true)], stopped_after: None }.exit(), Exit::Unavailable);
     }
 }

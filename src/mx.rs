@@ -65,6 +65,15 @@ pub fn run(args: &MxArgs) -> anyhow::Result<Exit> {
         let port = args.route.port.unwrap_or(SMTP_PORT);
         check_all(&mut routes, port, args.route.connect_timeout, args.timeout, args.route.bind);
     }
+    let exit = exit(&routes, args.check);
+    if args.json {
+        let mut out = crate::json::JsonLines::new(io::stdout().lock());
+        for route in &routes {
+            out.write(to_json(route));
+        }
+        out.write(serde_json::json!({ "type": "summary", "exit_code": exit.code() }));
+        return Ok(exit);
+    }
     let text = render(&routes, args.check);
     let mut stdout = io::stdout().lock();
     if let Err(error) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
@@ -72,7 +81,36 @@ pub fn run(args: &MxArgs) -> anyhow::Result<Exit> {
             return Err(error.into());
         }
     }
-    Ok(exit(&routes, args.check))
+    Ok(exit)
+}
+
+/// One domain's route as a JSON object (`postie mx --json`).
+pub fn to_json(route: &DomainRoute) -> serde_json::Value {
+    use serde_json::json;
+    let probe = |probe: &Option<Probe>| match probe {
+        None => serde_json::Value::Null,
+        Some(Probe::Answered { connect, greeting, banner }) => json!({
+            "connect_ms": connect.as_secs_f64() * 1000.0, "greeting_ms": greeting.as_secs_f64() * 1000.0, "banner": banner,
+        }),
+        Some(Probe::Failed(reason)) => json!({ "error": reason }),
+    };
+    let hosts = route.hosts.as_ref().ok().map(|hosts| {
+        hosts
+            .iter()
+            .map(|host| {
+                let (addresses, error) = match &host.addresses {
+                    Ok(addresses) => (
+                        addresses.iter().map(|a| json!({ "ip": a.ip.to_string(), "probe": probe(&a.probe) })).collect(),
+                        None,
+                    ),
+                    Err(reason) => (Vec::new(), Some(reason.clone())),
+                };
+                json!({ "preference": host.preference, "name": host.name, "warnings": host.warnings, "addresses": addresses, "error": error })
+            })
+            .collect::<Vec<_>>()
+    });
+    let problem = route.hosts.as_ref().err().map(|p| json!({ "permanent": p.permanent, "reason": p.reason }));
+    json!({ "type": "route", "domain": route.domain, "implicit": route.implicit, "hosts": hosts, "problem": problem })
 }
 
 fn lookup(dns: &Dns, domain: &str, families: Families) -> DomainRoute {

@@ -20,7 +20,7 @@ use rustls::{CertificateError, ClientConfig, ClientConnection, DigitallySignedSt
 use x509_parser::extensions::GeneralName;
 
 use crate::error::{Error, Phase};
-use crate::event::{Event, Sink};
+use crate::event::{CertificateInfo, Event, Sink};
 use crate::smtp::session::Transport;
 
 /// When to use TLS.
@@ -128,6 +128,7 @@ impl TlsClient {
             .and_then(|()| tcp.set_write_timeout(Some(timeout)))
             .map_err(|cause| Error::Io { phase, cause })?;
         let mut stream = rustls::StreamOwned::new(connection, tcp);
+        let started = std::time::Instant::now();
         while stream.conn.is_handshaking() {
             if let Err(error) = stream.conn.complete_io(&mut stream.sock) {
                 // A refused certificate arrives as an I/O error wrapping the rustls error: explain it in full.
@@ -150,7 +151,8 @@ impl TlsClient {
             stream.conn.protocol_version().map_or("?".into(), |v| format!("{v:?}").replace("TLSv1_", "TLS 1."));
         let cipher = stream.conn.negotiated_cipher_suite().map_or("?".into(), |s| format!("{:?}", s.suite()));
         let group = stream.conn.negotiated_key_exchange_group().map_or("?".into(), |g| format!("{:?}", g.name()));
-        sink.emit(Event::Info(format!("TLS established: {version}, cipher {cipher}, key exchange {group}")));
+        sink.emit(Event::Step { name: "TLS handshake", duration: started.elapsed() });
+        sink.emit(Event::Tls { version, cipher, group });
         let seen = self.verifier.seen.lock().unwrap().take();
         if let Some(seen) = seen {
             report_chain(&seen.chain, sink);
@@ -371,29 +373,27 @@ fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
-/// One transcript line per certificate of the chain the server sent.
+/// One event per certificate of the chain the server sent.
 fn report_chain(chain: &[CertificateDer<'static>], sink: &mut dyn Sink) {
     let now = now();
-    for (i, der) in chain.iter().enumerate() {
-        let line = match CertificateSummary::parse(der) {
-            None => format!("certificate {i}: cannot be parsed ({} bytes)", der.len()),
-            Some(c) => {
-                let names = if c.names.is_empty() { "none".to_string() } else { c.names.join(", ") };
-                format!(
-                    "certificate {i}: subject {}; issuer {}; names {names}; valid {} to {} ({})",
-                    c.subject,
-                    c.issuer,
-                    crate::message::utc_date(c.not_before),
-                    crate::message::utc_date(c.not_after),
-                    days_phrase(c.days_left(now))
-                )
-            }
-        };
-        sink.emit(Event::Info(line));
+    for (index, der) in chain.iter().enumerate() {
+        match CertificateSummary::parse(der) {
+            None => sink.emit(Event::Warning(format!("certificate {index}: cannot be parsed ({} bytes)", der.len()))),
+            Some(c) => sink.emit(Event::Certificate(CertificateInfo {
+                index,
+                days_left: c.days_left(now),
+                subject: c.subject,
+                issuer: c.issuer,
+                names: c.names,
+                not_before: crate::message::utc_date(c.not_before),
+                not_after: crate::message::utc_date(c.not_after),
+            })),
+        }
     }
 }
 
-fn days_phrase(days: i64) -> String {
+/// "expired 3 days ago", "89 days left".
+pub fn days_phrase(days: i64) -> String {
     match days {
         d if d < -1 => format!("expired {} days ago", -d),
         -1 => "expired yesterday".into(),

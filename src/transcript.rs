@@ -1,39 +1,97 @@
 //! Events rendered as the human transcript: one line per protocol line.
 //!
 //! `C: ` what the client sent, `S: ` what the server sent (every line of a multi-line reply), `* ` postie's
-//! own notes. Over TLS the colon becomes a tilde, `C~ ` and `S~ `, so a reader sees where encryption began. Everything that came from outside is escaped first (see `sanitize`), so one transcript line is
-//! always one protocol line, and a server cannot write to the user's terminal.
+//! own notes. Over TLS the colon becomes a tilde, `C~ ` and `S~ `, so a reader sees where encryption began.
+//! Everything that came from outside is escaped first (see `sanitize`), so one transcript line is always one
+//! protocol line, and a server cannot write to the user's terminal. After a reply that is not positive, a `*`
+//! line explains it (`--explain` explains every reply and the EHLO capabilities).
 
 use std::io::{self, Write};
+use std::time::Instant;
 
 use crate::event::{Event, Sink};
+use crate::explain;
 use crate::sanitize::escape;
+use crate::smtp::ehlo::Capabilities;
+
+/// How to render.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Style {
+    /// ANSI colours (on a terminal, unless NO_COLOR or --color never).
+    pub color: bool,
+    /// The elapsed time on every line, and how long each step and each reply took.
+    pub timing: bool,
+    /// Explain positive replies and capabilities too, not only failures.
+    pub explain_all: bool,
+}
 
 pub struct HumanTranscript<W: Write> {
     out: W,
+    style: Style,
     /// Set once the reader has gone away (`postie … | head`): stop writing, keep working.
     closed: bool,
     data_lines_shown: bool,
+    started: Instant,
+    last_sent: Option<(Instant, String)>,
+    /// Recipient lines wait for the summary line, which heads them.
+    recipients: Vec<String>,
 }
+
+const RESET: &str = "\x1b[0m";
+const CLIENT: &str = "\x1b[36m";
+const GOOD: &str = "\x1b[32m";
+const BAD: &str = "\x1b[31m";
+const NOTE: &str = "\x1b[2m";
+const WARN: &str = "\x1b[33m";
 
 impl<W: Write> HumanTranscript<W> {
     pub fn new(out: W) -> Self {
-        HumanTranscript { out, closed: false, data_lines_shown: false }
+        Self::with_style(out, Style::default())
+    }
+
+    pub fn with_style(out: W, style: Style) -> Self {
+        HumanTranscript {
+            out,
+            style,
+            closed: false,
+            data_lines_shown: false,
+            started: Instant::now(),
+            last_sent: None,
+            recipients: Vec::new(),
+        }
     }
 
     pub fn into_inner(self) -> W {
         self.out
     }
 
-    fn line(&mut self, prefix: &str, text: &str) {
+    fn line(&mut self, color: &str, prefix: &str, text: &str) {
+        self.line_with(color, prefix, text, None);
+    }
+
+    fn line_with(&mut self, color: &str, prefix: &str, text: &str, waited: Option<f64>) {
         if self.closed {
             return;
         }
-        let result = self.out.write_all(prefix.as_bytes()).and_then(|()| {
-            self.out.write_all(text.as_bytes())?;
-            self.out.write_all(b"\n")
-        });
-        if let Err(error) = result {
+        let mut line = String::with_capacity(prefix.len() + text.len() + 24);
+        if self.style.timing {
+            let elapsed = self.started.elapsed().as_secs_f64() * 1000.0;
+            match waited {
+                Some(wait) => line.push_str(&format!("[{elapsed:>9.3} ms +{wait:.3}] ")),
+                None => line.push_str(&format!("[{elapsed:>9.3} ms] ")),
+            }
+        }
+        if self.style.color && !color.is_empty() {
+            line.push_str(color);
+            line.push_str(prefix);
+            line.push_str(text);
+            line.push_str(RESET);
+        } else {
+            line.push_str(prefix);
+            line.push_str(text);
+        }
+        line.push('\n');
+        if let Err(error) = self.out.write_all(line.as_bytes()) {
             // Nobody is reading any more (EPIPE) or the output cannot be written: the transcript is only a
             // report, so the mail is still delivered and the exit code still tells the outcome.
             self.closed = true;
@@ -42,29 +100,108 @@ impl<W: Write> HumanTranscript<W> {
             }
         }
     }
+
+    fn note(&mut self, text: &str) {
+        self.line(NOTE, "* ", &escape(text.as_bytes()));
+    }
 }
 
 impl<W: Write> Sink for HumanTranscript<W> {
     fn emit(&mut self, event: Event) {
         match event {
-            Event::Info(text) => self.line("* ", &escape(text.as_bytes())),
-            Event::Warning(text) => self.line("* warning: ", &escape(text.as_bytes())),
-            Event::Sent { line, tls } => self.line(if tls { "C~ " } else { "C: " }, &escape(line.as_bytes())),
+            Event::Info(text) => self.note(&text),
+            Event::Warning(text) => self.line(WARN, "* warning: ", &escape(text.as_bytes())),
+            Event::Lookup { name, kind, answers } => {
+                let text = match kind {
+                    "MX" => format!("MX for {name}: {}", answers.join(", ")),
+                    _ => format!("{name}: {}", answers.join(", ")),
+                };
+                self.note(&text);
+            }
+            Event::Connecting { address, host } => {
+                let via = host.map(|h| format!(" ({h})")).unwrap_or_default();
+                self.note(&format!("trying {address}{via}"));
+            }
+            Event::Connected { address, local } => self.note(&format!("connected to {address} from {local}")),
+            Event::MovedOn { address, reason } => self.note(&format!("{address}: {reason}; moving on")),
+            Event::Closed => self.note("connection closed"),
+            Event::Sent { line, tls } => {
+                self.last_sent = Some((Instant::now(), line.clone()));
+                self.line(CLIENT, if tls { "C~ " } else { "C: " }, &escape(line.as_bytes()));
+            }
             Event::Received { reply, tls } => {
-                for line in &reply.lines {
-                    self.line(if tls { "S~ " } else { "S: " }, &escape(line));
+                let waited = self.last_sent.as_ref().map(|(at, _)| at.elapsed().as_secs_f64() * 1000.0);
+                let color = if reply.code.is_positive() || reply.code.is_intermediate() { GOOD } else { BAD };
+                for (i, line) in reply.lines.iter().enumerate() {
+                    let wait = if i == 0 { waited } else { None };
+                    self.line_with(color, if tls { "S~ " } else { "S: " }, &escape(line), wait);
+                }
+                let after_ehlo = self.last_sent.as_ref().is_some_and(|(_, line)| line.starts_with("EHLO "));
+                if !reply.is_positive() && !reply.code.is_intermediate() {
+                    self.note(&explain::reply(&reply));
+                } else if self.style.explain_all {
+                    self.note(&explain::reply(&reply));
+                    if after_ehlo {
+                        for (keyword, parameters) in Capabilities::from_ehlo(&reply).extensions {
+                            self.note(&format!("  {}", explain::capability(&keyword, &parameters)));
+                        }
+                    }
                 }
             }
             Event::DataLine { line, tls } => {
                 self.data_lines_shown = true;
-                self.line(if tls { "C~ " } else { "C: " }, &escape(&line));
+                self.line(CLIENT, if tls { "C~ " } else { "C: " }, &escape(&line));
             }
             Event::DataSent { bytes, lines, tls } => {
                 let size = format!("{bytes} bytes, {lines} line{}", if lines == 1 { "" } else { "s" });
                 if self.data_lines_shown {
-                    self.line("* ", &format!("message sent: {size}"));
+                    self.note(&format!("message sent: {size}"));
                 } else {
-                    self.line(if tls { "C~ " } else { "C: " }, &format!("<message: {size}>"));
+                    self.line(CLIENT, if tls { "C~ " } else { "C: " }, &format!("<message: {size}>"));
+                }
+            }
+            Event::Tls { version, cipher, group } => {
+                self.note(&format!("TLS established: {version}, cipher {cipher}, key exchange {group}"))
+            }
+            Event::Certificate(c) => {
+                let names = if c.names.is_empty() { "none".to_string() } else { c.names.join(", ") };
+                self.note(&format!(
+                    "certificate {}: subject {}; issuer {}; names {names}; valid {} to {} ({})",
+                    c.index,
+                    c.subject,
+                    c.issuer,
+                    c.not_before,
+                    c.not_after,
+                    crate::tls::days_phrase(c.days_left)
+                ));
+            }
+            Event::Step { name, duration } => {
+                if self.style.timing {
+                    self.note(&format!("{name} took {:.3} ms", duration.as_secs_f64() * 1000.0));
+                }
+            }
+            Event::Recipient { recipient, status, phase, host, reply, reason } => {
+                let by = host.map(|h| format!(" by {h}")).unwrap_or_default();
+                let at = phase.map(|p| format!(" at {p}")).unwrap_or_default();
+                let line = match (status, reply, reason) {
+                    ("delivered" | "accepted", Some(reply), _) => format!("{status}{by}: {reply}"),
+                    (_, Some(reply), _) => format!("{status}{at}{by}: {reply}"),
+                    (_, None, Some(reason)) => format!("{status}: {reason}"),
+                    _ => status.to_string(),
+                };
+                self.recipients.push(format!("  {recipient}: {line}"));
+            }
+            Event::Summary { delivered, total, stopped_after, .. } => {
+                let word = if total == 1 { "recipient" } else { "recipients" };
+                match stopped_after {
+                    Some(point) if total > 0 && delivered <= total => {
+                        self.note(&format!("stopped after {point} as asked; {delivered} of {total} {word} accepted"))
+                    }
+                    Some(point) => self.note(&format!("stopped after {point} as asked")),
+                    None => self.note(&format!("delivered to {delivered} of {total} {word}")),
+                }
+                for line in std::mem::take(&mut self.recipients) {
+                    self.note(&line);
                 }
             }
         }
@@ -77,7 +214,11 @@ mod tests {
     use crate::smtp::reply::parse_reply;
 
     fn render(events: Vec<Event>) -> String {
-        let mut transcript = HumanTranscript::new(Vec::new());
+        render_styled(events, Style::default())
+    }
+
+    fn render_styled(events: Vec<Event>, style: Style) -> String {
+        let mut transcript = HumanTranscript::with_style(Vec::new(), style);
         for event in events {
             transcript.emit(event);
         }
@@ -87,7 +228,7 @@ mod tests {
     #[test]
     fn one_line_per_protocol_line() {
         let text = render(vec![
-            Event::Info("connected to 127.0.0.1:25".into()),
+            Event::Connected { address: "127.0.0.1:25".into(), local: "127.0.0.1:5000".into() },
             Event::Received { reply: parse_reply("220-mx.example.test\r\n220 ready\r\n"), tls: false },
             Event::Sent { line: "EHLO c.example.test".into(), tls: false },
             Event::Sent { line: "MAIL FROM:<a@x.test>".into(), tls: true },
@@ -97,10 +238,65 @@ mod tests {
         ]);
         assert_eq!(
             text,
-            "* connected to 127.0.0.1:25\nS: 220-mx.example.test\nS: 220 ready\nC: EHLO c.example.test\n\
-             C~ MAIL FROM:<a@x.test>\nS~ 250 ok\n\
-             C: <message: 1432 bytes, 28 lines>\n* warning: QUIT answered with 500\n"
+            "* connected to 127.0.0.1:25 from 127.0.0.1:5000\nS: 220-mx.example.test\nS: 220 ready\nC: EHLO c.example.test\n\
+             C~ MAIL FROM:<a@x.test>\nS~ 250 ok\nC: <message: 1432 bytes, 28 lines>\n* warning: QUIT answered with 500\n"
         );
+    }
+
+    #[test]
+    fn failures_are_explained() {
+        let text = render(vec![Event::Received { reply: parse_reply("550 5.1.1 unknown\r\n"), tls: false }]);
+        assert_eq!(
+            text,
+            "S: 550 5.1.1 unknown\n* 550 5.1.1: permanent failure (retrying will not help): mailbox unavailable (not \
+             found, no access, or refused for policy); bad destination mailbox address (the mailbox does not exist)\n"
+        );
+    }
+
+    #[test]
+    fn explain_all_covers_capabilities() {
+        let style = Style { explain_all: true, ..Style::default() };
+        let text = render_styled(
+            vec![
+                Event::Sent { line: "EHLO c".into(), tls: false },
+                Event::Received { reply: parse_reply("250-mx\r\n250 PIPELINING\r\n"), tls: false },
+            ],
+            style,
+        );
+        assert!(text.ends_with("* 250: success: requested action completed\n*   PIPELINING: commands may be sent in batches (RFC 2920)\n"), "{text}");
+    }
+
+    #[test]
+    fn timing_and_colour() {
+        let style = Style { timing: true, color: true, ..Style::default() };
+        let text = render_styled(
+            vec![
+                Event::Sent { line: "NOOP".into(), tls: false },
+                Event::Received { reply: parse_reply("250 ok\r\n"), tls: false },
+                Event::Step { name: "connect", duration: std::time::Duration::from_micros(1500) },
+            ],
+            style,
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with('[') && lines[0].contains(" ms] \x1b[36mC: NOOP\x1b[0m"), "{text}");
+        assert!(lines[1].contains(" ms +") && lines[1].contains("\x1b[32mS: 250 ok"), "{text}");
+        assert!(lines[2].ends_with("* connect took 1.500 ms\x1b[0m"), "{text}");
+    }
+
+    #[test]
+    fn summary_heads_the_recipients() {
+        let text = render(vec![
+            Event::Recipient {
+                recipient: "b@x.test".into(),
+                status: "refused",
+                phase: Some("RCPT TO".into()),
+                host: Some("mx".into()),
+                reply: Some(parse_reply("550 no\r\n")),
+                reason: None,
+            },
+            Event::Summary { delivered: 0, total: 1, exit: 69, stopped_after: None },
+        ]);
+        assert_eq!(text, "* delivered to 0 of 1 recipient\n*   b@x.test: refused at RCPT TO by mx: 550 no\n");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::command::Command;
 use super::ehlo::Capabilities;
 use super::extensions::{self, Dsn};
 use super::reply::{Reply, ReplyParser};
+use crate::deliver::StopPoint;
 use crate::error::{Error, Phase};
 use crate::event::{Event, Sink};
 
@@ -133,6 +134,8 @@ pub struct Session<'s, T: Transport> {
     tls: bool,
     /// A handshake failed half-way: the connection cannot carry a QUIT.
     broken: bool,
+    /// QUIT was sent already, or the session is to end without it.
+    dropped: bool,
     /// What the last EHLO offered.
     capabilities: Capabilities,
     /// Told how many bytes of the message went out, for a progress bar.
@@ -163,6 +166,7 @@ impl<'s, T: Transport> Session<'s, T> {
             show_data: false,
             tls: false,
             broken: false,
+            dropped: false,
             capabilities: Capabilities::default(),
             progress: None,
             read_buffer: vec![0; READ_CHUNK].into_boxed_slice(),
@@ -205,7 +209,8 @@ impl<'s, T: Transport> Session<'s, T> {
         let facts =
             codec::measure(|out| out.write_all(message)).map_err(|cause| Error::Io { phase: Phase::Data, cause })?;
         let dsn = Dsn::default();
-        let transaction = Transaction { envelope, content: &message, facts, dsn: &dsn, pipelining: false, bdat: false };
+        let transaction =
+            Transaction { envelope, content: &message, facts, dsn: &dsn, pipelining: false, bdat: false, stop: None };
         self.conclude(|session| {
             session.greeting()?;
             session.hello(client_name)?;
@@ -218,17 +223,45 @@ impl<'s, T: Transport> Session<'s, T> {
     /// garbage or a failed handshake, when the state of the connection is unknown.
     pub fn conclude<R>(&mut self, steps: impl FnOnce(&mut Self) -> Result<R, Error>) -> Result<R, Error> {
         let result = steps(self);
-        let polite = match &result {
-            Ok(_) => true,
-            Err(Error::Rejected { reply, .. } | Error::AuthRefused { reply }) => reply.code.0 != 421,
-            Err(Error::AuthNotAttempted(_)) => true,
-            Err(Error::Tls { .. }) => !self.broken,
-            Err(_) => false,
-        };
+        let polite = !self.dropped
+            && match &result {
+                Ok(_) => true,
+                Err(Error::Rejected { reply, .. } | Error::AuthRefused { reply }) => reply.code.0 != 421,
+                Err(Error::AuthNotAttempted(_)) => true,
+                Err(Error::Tls { .. }) => !self.broken,
+                Err(_) => false,
+            };
         if polite {
             self.quit();
         }
         result
+    }
+
+    /// End without QUIT: the caller closes the connection (`--drop-after`).
+    pub fn drop_connection(&mut self) {
+        self.dropped = true;
+        self.sink.emit(Event::Info("closing the connection without QUIT, as asked".into()));
+    }
+
+    /// `--quit-after connect`: QUIT before reading the greeting, then read what comes (the greeting, and
+    /// the reply to QUIT).
+    pub fn quit_before_greeting(&mut self) {
+        let line = Command::Quit.to_string();
+        if let Err(error) = self.send_line(&line, &line, Phase::Quit) {
+            self.sink.emit(Event::Warning(error.to_string()));
+            return;
+        }
+        for _ in 0..2 {
+            match self.read_reply(Phase::Quit) {
+                Ok(reply) if reply.code.0 == 221 || !reply.is_positive() => break,
+                Ok(_) => {}
+                Err(error) => {
+                    self.sink.emit(Event::Warning(error.to_string()));
+                    break;
+                }
+            }
+        }
+        self.dropped = true;
     }
 
     /// STARTTLS (RFC 3207): ask, check that nothing else arrived, then let `upgrade` run the handshake on the
@@ -397,7 +430,9 @@ impl<'s, T: Transport> Session<'s, T> {
     /// was accepted. With PIPELINING (RFC 2920) MAIL, every RCPT and DATA go out in one write and the replies
     /// are read in the same order.
     pub fn transaction(&mut self, transaction: &Transaction<'_>) -> Result<Delivery, Error> {
-        let Transaction { envelope, content, facts, dsn, pipelining, bdat } = *transaction;
+        let Transaction { envelope, content, facts, dsn, pipelining, bdat, stop } = *transaction;
+        let stop_at = |point: StopPoint| stop.is_some_and(|s| s.point == point);
+        let drop = stop.is_some_and(|s| s.drop);
         let capabilities = self.capabilities.clone();
         let parameters =
             extensions::parameters(&capabilities, &facts, envelope.reverse_path, envelope.recipients, dsn)?;
@@ -462,12 +497,21 @@ impl<'s, T: Transport> Session<'s, T> {
             }
         } else {
             let reply = self.completion_command(&mail, Phase::MailFrom)?;
-            if !reply.is_positive() {
+            if !reply.is_positive() || stop_at(StopPoint::Mail) {
+                if drop {
+                    self.drop_connection();
+                }
                 return Ok(refuse_all(Phase::MailFrom, &reply));
             }
             for (recipient, rcpt) in envelope.recipients.iter().zip(&rcpts) {
                 let reply = self.completion_command(rcpt, Phase::RcptTo)?;
                 outcomes.push(RecipientOutcome { recipient: recipient.clone(), phase: Phase::RcptTo, reply });
+            }
+            if stop_at(StopPoint::Rcpt) {
+                if drop {
+                    self.drop_connection();
+                }
+                return Ok(Delivery { recipients: outcomes });
             }
             if !outcomes.iter().any(|o| o.reply.is_positive()) {
                 self.sink.emit(Event::Info("no recipient was accepted; not sending the message".into()));
@@ -477,6 +521,16 @@ impl<'s, T: Transport> Session<'s, T> {
         }
 
         let accepted: Vec<usize> = (0..outcomes.len()).filter(|&i| outcomes[i].reply.is_positive()).collect();
+        if stop_at(StopPoint::Data) {
+            // --drop-after data: the server said 354 and waits for a message that never comes.
+            self.drop_connection();
+            let reply = data_reply.expect("DATA is sent when stopping after it");
+            for i in accepted {
+                outcomes[i].phase = Phase::Data;
+                outcomes[i].reply = reply.clone();
+            }
+            return Ok(Delivery { recipients: outcomes });
+        }
         let (phase, reply) = match data_reply {
             None => {
                 self.send_chunk(content, facts)?;
@@ -702,6 +756,8 @@ pub struct Transaction<'a> {
     pub pipelining: bool,
     /// Use BDAT when the server offers CHUNKING.
     pub bdat: bool,
+    /// End the transaction after MAIL, RCPT or the 354 to DATA (`--quit-after`, `--drop-after`).
+    pub stop: Option<crate::deliver::Stop>,
 }
 
 /// Counts the bytes that reach the socket, for a progress bar.
