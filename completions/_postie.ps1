@@ -27,6 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a message through an SMTP server and print the whole dialogue')
             [CompletionResult]::new('mx', 'mx', [CompletionResultType]::ParameterValue, 'Show where mail for each domain goes (MX hosts and their addresses) without sending any')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe every mail server of a domain (or one host) in parallel: timing, greeting, reverse DNS, capabilities, TLS and certificate, and optionally whether a recipient is accepted. Sends no mail')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages generated from this definition (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -127,6 +128,34 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'postie;probe' {
+            [CompletionResult]::new('--rcpt', '--rcpt', [CompletionResultType]::ParameterName, 'Also check that MAIL FROM and RCPT TO this address are accepted (then RSET and QUIT: nothing is sent)')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The sender for --rcpt [default: the null sender <>]')
+            [CompletionResult]::new('--helo', '--helo', [CompletionResultType]::ParameterName, 'The name to give in EHLO [default: this machine''s fully qualified name]')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'Trust the CA certificates in this PEM file too (repeatable)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Wait at most this long for the greeting and each reply (a slower greeting is reported as a delay)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'The port of every server [default: 25, or the one in --server]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The port of every server [default: 25, or the one in --server]')
+            [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf')
+            [CompletionResult]::new('--dns-timeout', '--dns-timeout', [CompletionResultType]::ParameterName, 'Give up on a DNS lookup after this long (a temporary failure)')
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Connect from this local address')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up on an address that does not accept the connection within this time')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour: auto (on a terminal, unless NO_COLOR is set), always, never')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Show the whole C:/S: transcript of each host before its report')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Show the whole C:/S: transcript of each host before its report')
+            [CompletionResult]::new('-4', '-4', [CompletionResultType]::ParameterName, 'Use IPv4 addresses only')
+            [CompletionResult]::new('--ipv4', '--ipv4', [CompletionResultType]::ParameterName, 'Use IPv4 addresses only')
+            [CompletionResult]::new('-6', '-6', [CompletionResultType]::ParameterName, 'Use IPv6 addresses only')
+            [CompletionResult]::new('--ipv6', '--ipv6', [CompletionResultType]::ParameterName, 'Use IPv6 addresses only')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md)')
+            [CompletionResult]::new('--timing', '--timing', [CompletionResultType]::ParameterName, 'The elapsed time on every line, and how long each step and each reply took')
+            [CompletionResult]::new('--explain', '--explain', [CompletionResultType]::ParameterName, 'Explain every reply and the EHLO capabilities, not only failures')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'postie;generate' {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'The project directory to write completions/ and man/ into')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -138,6 +167,7 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
         'postie;help' {
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a message through an SMTP server and print the whole dialogue')
             [CompletionResult]::new('mx', 'mx', [CompletionResultType]::ParameterValue, 'Show where mail for each domain goes (MX hosts and their addresses) without sending any')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe every mail server of a domain (or one host) in parallel: timing, greeting, reverse DNS, capabilities, TLS and certificate, and optionally whether a recipient is accepted. Sends no mail')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages generated from this definition (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -146,6 +176,9 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             break
         }
         'postie;help;mx' {
+            break
+        }
+        'postie;help;probe' {
             break
         }
         'postie;help;generate' {

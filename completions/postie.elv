@@ -24,6 +24,7 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand --version 'Print version'
             cand send 'Send a message through an SMTP server and print the whole dialogue'
             cand mx 'Show where mail for each domain goes (MX hosts and their addresses) without sending any'
+            cand probe 'Probe every mail server of a domain (or one host) in parallel: timing, greeting, reverse DNS, capabilities, TLS and certificate, and optionally whether a recipient is accepted. Sends no mail'
             cand generate 'Write shell completions and man pages generated from this definition (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -121,6 +122,33 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'postie;probe'= {
+            cand --rcpt 'Also check that MAIL FROM and RCPT TO this address are accepted (then RSET and QUIT: nothing is sent)'
+            cand --from 'The sender for --rcpt [default: the null sender <>]'
+            cand --helo 'The name to give in EHLO [default: this machine''s fully qualified name]'
+            cand --ca-file 'Trust the CA certificates in this PEM file too (repeatable)'
+            cand --timeout 'Wait at most this long for the greeting and each reply (a slower greeting is reported as a delay)'
+            cand -p 'The port of every server [default: 25, or the one in --server]'
+            cand --port 'The port of every server [default: 25, or the one in --server]'
+            cand --dns-server 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf'
+            cand --dns-timeout 'Give up on a DNS lookup after this long (a temporary failure)'
+            cand --bind 'Connect from this local address'
+            cand --connect-timeout 'Give up on an address that does not accept the connection within this time'
+            cand --color 'Colour: auto (on a terminal, unless NO_COLOR is set), always, never'
+            cand -v 'Show the whole C:/S: transcript of each host before its report'
+            cand --verbose 'Show the whole C:/S: transcript of each host before its report'
+            cand -4 'Use IPv4 addresses only'
+            cand --ipv4 'Use IPv4 addresses only'
+            cand -6 'Use IPv6 addresses only'
+            cand --ipv6 'Use IPv6 addresses only'
+            cand --json 'Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md)'
+            cand --timing 'The elapsed time on every line, and how long each step and each reply took'
+            cand --explain 'Explain every reply and the EHLO capabilities, not only failures'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'postie;generate'= {
             cand --out 'The project directory to write completions/ and man/ into'
             cand -h 'Print help'
@@ -131,12 +159,15 @@ set edit:completion:arg-completer[postie] = {|@words|
         &'postie;help'= {
             cand send 'Send a message through an SMTP server and print the whole dialogue'
             cand mx 'Show where mail for each domain goes (MX hosts and their addresses) without sending any'
+            cand probe 'Probe every mail server of a domain (or one host) in parallel: timing, greeting, reverse DNS, capabilities, TLS and certificate, and optionally whether a recipient is accepted. Sends no mail'
             cand generate 'Write shell completions and man pages generated from this definition (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'postie;help;send'= {
         }
         &'postie;help;mx'= {
+        }
+        &'postie;help;probe'= {
         }
         &'postie;help;generate'= {
         }

@@ -28,6 +28,7 @@ complete -c postie -n "__fish_postie_needs_command" -s h -l help -d 'Print help'
 complete -c postie -n "__fish_postie_needs_command" -s V -l version -d 'Print version'
 complete -c postie -n "__fish_postie_needs_command" -f -a "send" -d 'Send a message through an SMTP server and print the whole dialogue'
 complete -c postie -n "__fish_postie_needs_command" -f -a "mx" -d 'Show where mail for each domain goes (MX hosts and their addresses) without sending any'
+complete -c postie -n "__fish_postie_needs_command" -f -a "probe" -d 'Probe every mail server of a domain (or one host) in parallel: timing, greeting, reverse DNS, capabilities, TLS and certificate, and optionally whether a recipient is accepted. Sends no mail'
 complete -c postie -n "__fish_postie_needs_command" -f -a "generate" -d 'Write shell completions and man pages generated from this definition (for packagers)'
 complete -c postie -n "__fish_postie_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c postie -n "__fish_postie_using_subcommand send" -s s -l server -d 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain\'s MX' -r
@@ -130,10 +131,32 @@ complete -c postie -n "__fish_postie_using_subcommand mx" -s 6 -l ipv6 -d 'Use I
 complete -c postie -n "__fish_postie_using_subcommand mx" -l json -d 'Write JSON Lines to stdout: one object per domain (schema in README.md)'
 complete -c postie -n "__fish_postie_using_subcommand mx" -s h -l help -d 'Print help'
 complete -c postie -n "__fish_postie_using_subcommand mx" -s V -l version -d 'Print version'
+complete -c postie -n "__fish_postie_using_subcommand probe" -l rcpt -d 'Also check that MAIL FROM and RCPT TO this address are accepted (then RSET and QUIT: nothing is sent)' -r
+complete -c postie -n "__fish_postie_using_subcommand probe" -l from -d 'The sender for --rcpt [default: the null sender <>]' -r
+complete -c postie -n "__fish_postie_using_subcommand probe" -l helo -d 'The name to give in EHLO [default: this machine\'s fully qualified name]' -r
+complete -c postie -n "__fish_postie_using_subcommand probe" -l ca-file -d 'Trust the CA certificates in this PEM file too (repeatable)' -r -F
+complete -c postie -n "__fish_postie_using_subcommand probe" -l timeout -d 'Wait at most this long for the greeting and each reply (a slower greeting is reported as a delay)' -r
+complete -c postie -n "__fish_postie_using_subcommand probe" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
+complete -c postie -n "__fish_postie_using_subcommand probe" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
+complete -c postie -n "__fish_postie_using_subcommand probe" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r
+complete -c postie -n "__fish_postie_using_subcommand probe" -l bind -d 'Connect from this local address' -r
+complete -c postie -n "__fish_postie_using_subcommand probe" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
+complete -c postie -n "__fish_postie_using_subcommand probe" -l color -d 'Colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c postie -n "__fish_postie_using_subcommand probe" -s v -l verbose -d 'Show the whole C:/S: transcript of each host before its report'
+complete -c postie -n "__fish_postie_using_subcommand probe" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c postie -n "__fish_postie_using_subcommand probe" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c postie -n "__fish_postie_using_subcommand probe" -l json -d 'Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md)'
+complete -c postie -n "__fish_postie_using_subcommand probe" -l timing -d 'The elapsed time on every line, and how long each step and each reply took'
+complete -c postie -n "__fish_postie_using_subcommand probe" -l explain -d 'Explain every reply and the EHLO capabilities, not only failures'
+complete -c postie -n "__fish_postie_using_subcommand probe" -s h -l help -d 'Print help'
+complete -c postie -n "__fish_postie_using_subcommand probe" -s V -l version -d 'Print version'
 complete -c postie -n "__fish_postie_using_subcommand generate" -l out -d 'The project directory to write completions/ and man/ into' -r -F
 complete -c postie -n "__fish_postie_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c postie -n "__fish_postie_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx generate help" -f -a "send" -d 'Send a message through an SMTP server and print the whole dialogue'
-complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx generate help" -f -a "mx" -d 'Show where mail for each domain goes (MX hosts and their addresses) without sending any'
-complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx generate help" -f -a "generate" -d 'Write shell completions and man pages generated from this definition (for packagers)'
-complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx probe generate help" -f -a "send" -d 'Send a message through an SMTP server and print the whole dialogue'
+complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx probe generate help" -f -a "mx" -d 'Show where mail for each domain goes (MX hosts and their addresses) without sending any'
+complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx probe generate help" -f -a "probe" -d 'Probe every mail server of a domain (or one host) in parallel: timing, greeting, reverse DNS, capabilities, TLS and certificate, and optionally whether a recipient is accepted. Sends no mail'
+complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx probe generate help" -f -a "generate" -d 'Write shell completions and man pages generated from this definition (for packagers)'
+complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx probe generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

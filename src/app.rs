@@ -28,7 +28,7 @@ use crate::smtp::session::{Envelope, Timeouts};
 use crate::tls::{TlsClient, TlsMode, TlsOptions, Verify};
 use crate::transcript::HumanTranscript;
 use crate::transcript::Style;
-use crate::{generate, hostname, mx};
+use crate::{generate, hostname, mx, probe};
 use std::sync::Arc;
 
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
@@ -40,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             send(&plan)
         }
         Command::Mx(args) => mx::run(&args),
+        Command::Probe(args) => probe::run(&args),
         Command::Generate(args) => {
             generate::write_all(&args.out)?;
             Ok(Exit::Success)

@@ -28,6 +28,10 @@ pub enum Command {
     /// Show where mail for each domain goes (MX hosts and their addresses) without sending any.
     #[command(after_help = MX_EXIT_CODES)]
     Mx(MxArgs),
+    /// Probe every mail server of a domain (or one host) in parallel: timing, greeting, reverse DNS,
+    /// capabilities, TLS and certificate, and optionally whether a recipient is accepted. Sends no mail.
+    #[command(after_help = PROBE_EXIT_CODES)]
+    Probe(ProbeArgs),
     /// Write shell completions and man pages generated from this definition (for packagers).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -339,6 +343,49 @@ pub struct MxArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// A domain (its MX hosts are probed), or HOST[:PORT].
+    #[arg(value_name = "DOMAIN|HOST[:PORT]")]
+    pub target: String,
+
+    /// Also check that MAIL FROM and RCPT TO this address are accepted (then RSET and QUIT: nothing is sent).
+    #[arg(long, value_name = "ADDRESS")]
+    pub rcpt: Option<String>,
+
+    /// The sender for --rcpt [default: the null sender <>].
+    #[arg(long, value_name = "ADDRESS")]
+    pub from: Option<String>,
+
+    /// The name to give in EHLO [default: this machine's fully qualified name].
+    #[arg(long, value_name = "NAME")]
+    pub helo: Option<String>,
+
+    /// Trust the CA certificates in this PEM file too (repeatable).
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Vec<PathBuf>,
+
+    /// Wait at most this long for the greeting and each reply (a slower greeting is reported as a delay).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "30")]
+    pub timeout: Duration,
+
+    /// Show the whole C:/S: transcript of each host before its report.
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    #[command(flatten)]
+    pub route: RouteArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub const PROBE_EXIT_CODES: &str = "Exit codes (the worst finding over all addresses):
+   0  every address answered (warnings such as a greeting delay or a reverse DNS mismatch are allowed)
+   4  TLS: STARTTLS not offered or failed, or a certificate that does not verify
+  69  a 5xx: to the greeting, or to MAIL or RCPT with --rcpt
+  75  an address did not answer, a 4xx, or a DNS failure";
 
 pub const MX_EXIT_CODES: &str = "Exit codes:
    0  every domain has a route (with --check: at least one address of each domain answered)

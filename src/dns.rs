@@ -252,6 +252,21 @@ impl Dns {
         Ok(result)
     }
 
+    /// The PTR names of an address (reverse DNS); empty when there are none.
+    pub fn reverse(&self, ip: IpAddr) -> Result<Vec<String>, DnsFailure> {
+        let name = Name::from(ip);
+        match self.lookup(&format!("PTR lookup for {ip}"), name, RecordType::PTR)? {
+            Answer::Records(records) => Ok(records
+                .into_iter()
+                .filter_map(|data| match data {
+                    RData::PTR(ptr) => Some(ptr.0.to_ascii().trim_end_matches('.').to_string()),
+                    _ => None,
+                })
+                .collect()),
+            Answer::Empty | Answer::NoSuchName => Ok(Vec::new()),
+        }
+    }
+
     fn lookup(&self, what: &str, name: Name, record_type: RecordType) -> Result<Answer, DnsFailure> {
         // hickory has its own per-try timeout; this bounds the whole lookup, whatever it retries.
         let limit = self.timeout + Duration::from_millis(250);

@@ -90,7 +90,7 @@ impl<W: Write> Sink for JsonLines<W> {
             }
             Event::DataLine { line, tls } => json!({ "type": "data_line", "line": text(&line), "tls": tls }),
             Event::DataSent { bytes, lines, tls } => {
-                json!({ "type": "data", "bytes": bytes, "lines": lines, "tls": tls })
+                json!({ "type": "data", "bytes": bytes, "line_count": lines, "tls": tls })
             }
             Event::Tls { version, cipher, group } => {
                 json!({ "type": "tls", "version": version, "cipher": cipher, "group": group })

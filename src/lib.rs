@@ -18,6 +18,7 @@ pub mod json;
 pub mod message;
 pub mod mx;
 pub mod net;
+pub mod probe;
 pub mod sanitize;
 pub mod smtp;
 pub mod tls;

@@ -49,11 +49,14 @@ pub enum Verify {
     Insecure,
 }
 
-/// Everything needed to make TLS connections, checked and loaded once.
+/// Everything needed to make TLS connections, checked and loaded once. Each handshake gets its own verifier
+/// (and so its own record of what it saw), so parallel handshakes (`probe`) never mix their verdicts.
 #[derive(Debug)]
 pub struct TlsClient {
-    config: Arc<ClientConfig>,
-    verifier: Arc<RecordingVerifier>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    roots: Arc<RootCertStore>,
+    versions: &'static [&'static rustls::SupportedProtocolVersion],
+    client_auth: Option<(Vec<CertificateDer<'static>>, Arc<PrivateKeyDer<'static>>)>,
     pub verify: Verify,
 }
 
@@ -83,31 +86,43 @@ impl TlsClient {
                 })?;
             }
         }
-        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .build()
-            .map_err(|e| Error::BadInput(format!("cannot set up certificate verification: {e}")))?;
-        let verifier = Arc::new(RecordingVerifier { inner, policy: options.verify, seen: Mutex::new(None) });
-        let versions: &[&'static rustls::SupportedProtocolVersion] =
-            if options.min_version_13 { &[&rustls::version::TLS13] } else { rustls::ALL_VERSIONS };
-        let builder = ClientConfig::builder_with_provider(provider)
-            .with_protocol_versions(versions)
-            .map_err(|e| Error::BadInput(format!("TLS versions: {e}")))?
-            .dangerous()
-            .with_custom_certificate_verifier(verifier.clone());
-        let config = match options.client_cert {
-            None => builder.with_no_client_auth(),
+        static TLS13_ONLY: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
+        let versions: &'static [&'static rustls::SupportedProtocolVersion] =
+            if options.min_version_13 { &TLS13_ONLY } else { rustls::ALL_VERSIONS };
+        let client_auth = match options.client_cert {
+            None => None,
             Some((cert, key)) => {
                 let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
                     .and_then(|iter| iter.collect::<Result<_, _>>())
                     .map_err(|e| Error::BadInput(format!("--tls-cert {}: {e}", cert.display())))?;
                 let key = PrivateKeyDer::from_pem_file(key)
                     .map_err(|e| Error::BadInput(format!("--tls-key {}: {e}", key.display())))?;
-                builder
-                    .with_client_auth_cert(chain, key)
-                    .map_err(|e| Error::BadInput(format!("--tls-cert/--tls-key: {e}")))?
+                Some((chain, Arc::new(key)))
             }
         };
-        Ok(TlsClient { config: Arc::new(config), verifier, verify: options.verify })
+        let client = TlsClient { provider, roots: Arc::new(roots), versions, client_auth, verify: options.verify };
+        // Build one configuration now, so that a bad certificate or key is reported before connecting.
+        client.config()?;
+        Ok(client)
+    }
+
+    fn config(&self) -> Result<(Arc<ClientConfig>, Arc<RecordingVerifier>), Error> {
+        let inner = WebPkiServerVerifier::builder_with_provider(self.roots.clone(), self.provider.clone())
+            .build()
+            .map_err(|e| Error::BadInput(format!("cannot set up certificate verification: {e}")))?;
+        let verifier = Arc::new(RecordingVerifier { inner, policy: self.verify, seen: Mutex::new(None) });
+        let builder = ClientConfig::builder_with_provider(self.provider.clone())
+            .with_protocol_versions(self.versions)
+            .map_err(|e| Error::BadInput(format!("TLS versions: {e}")))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier.clone());
+        let config = match &self.client_auth {
+            None => builder.with_no_client_auth(),
+            Some((chain, key)) => builder
+                .with_client_auth_cert(chain.clone(), key.clone_key())
+                .map_err(|e| Error::BadInput(format!("--tls-cert/--tls-key: {e}")))?,
+        };
+        Ok((Arc::new(config), verifier))
     }
 
     /// Run the handshake over `tcp`, checking the certificate for `host` (sent as SNI when it is a name), and
@@ -121,9 +136,8 @@ impl TlsClient {
     ) -> Result<TlsStream, Error> {
         let phase = Phase::TlsHandshake;
         let name = server_name(host).map_err(|detail| Error::Tls { detail })?;
-        let connection =
-            ClientConnection::new(self.config.clone(), name).map_err(|e| Error::Tls { detail: e.to_string() })?;
-        *self.verifier.seen.lock().unwrap() = None;
+        let (config, verifier) = self.config()?;
+        let connection = ClientConnection::new(config, name).map_err(|e| Error::Tls { detail: e.to_string() })?;
         tcp.set_read_timeout(Some(timeout))
             .and_then(|()| tcp.set_write_timeout(Some(timeout)))
             .map_err(|cause| Error::Io { phase, cause })?;
@@ -132,7 +146,7 @@ impl TlsClient {
         while stream.conn.is_handshaking() {
             if let Err(error) = stream.conn.complete_io(&mut stream.sock) {
                 // A refused certificate arrives as an I/O error wrapping the rustls error: explain it in full.
-                if let Some(seen) = self.verifier.seen.lock().unwrap().take() {
+                if let Some(seen) = verifier.seen.lock().unwrap().take() {
                     if let Err(refusal) = &seen.verdict {
                         report_chain(&seen.chain, sink);
                         return Err(Error::Tls { detail: format!("{host}: {}", explain(refusal, &seen.chain, host)) });
@@ -153,7 +167,7 @@ impl TlsClient {
         let group = stream.conn.negotiated_key_exchange_group().map_or("?".into(), |g| format!("{:?}", g.name()));
         sink.emit(Event::Step { name: "TLS handshake", duration: started.elapsed() });
         sink.emit(Event::Tls { version, cipher, group });
-        let seen = self.verifier.seen.lock().unwrap().take();
+        let seen = verifier.seen.lock().unwrap().take();
         if let Some(seen) = seen {
             report_chain(&seen.chain, sink);
             match &seen.verdict {

@@ -26,7 +26,7 @@ fn committed_completions_and_man_pages_match_the_binary() {
             compared += 1;
         }
     }
-    assert_eq!(compared, 8, "five shells and three man pages (postie, postie-send, postie-mx)");
+    assert_eq!(compared, 9, "five shells and four man pages (postie, postie-send, postie-mx, postie-probe)");
     let _ = fs::remove_dir_all(&out);
 }
 

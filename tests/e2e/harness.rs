@@ -58,6 +58,15 @@ impl DnsServer {
         "--mx-host=slow.test,s2.slow.test,20",
         "--host-record=s1.slow.test,127.0.0.4",
         "--host-record=s2.slow.test,127.0.0.5",
+        // For postie probe: four MX hosts, one of each kind.
+        "--mx-host=probe.test,good.probe.test,10",
+        "--mx-host=probe.test,expired.probe.test,20",
+        "--mx-host=probe.test,dead.probe.test,30",
+        "--mx-host=probe.test,slow.probe.test,40",
+        "--host-record=good.probe.test,127.0.0.6",
+        "--host-record=expired.probe.test,127.0.0.7",
+        "--host-record=dead.probe.test,127.0.0.8",
+        "--host-record=slow.probe.test,127.0.0.9",
     ];
 
     fn start() -> Result<DnsServer, String> {
@@ -139,6 +148,9 @@ pub struct Postfix {
     pub small_port: u16,
     /// Offers none of 8BITMIME, SMTPUTF8, PIPELINING, CHUNKING, DSN, SIZE.
     pub bare_port: u16,
+    /// For `postie probe`: STARTTLS with a valid certificate on 127.0.0.6, with an expired one on 127.0.0.7;
+    /// nothing listens on 127.0.0.8, and a test's scripted server may take 127.0.0.9.
+    pub probe_port: u16,
     conf: PathBuf,
 }
 
@@ -168,7 +180,8 @@ fn make_certificates(dir: &Path) -> Result<(), String> {
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(err)?).map_err(err)?;
     fs::write(dir.join("ca.pem"), ca.pem()).map_err(|e| e.to_string())?;
     for (name, not_before, not_after) in [("valid", -1, 90), ("expired", -400, -3)] {
-        let names = vec!["mx.postie.test".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+        let names: Vec<String> =
+            ["mx.postie.test", "good.probe.test", "expired.probe.test", "127.0.0.1", "::1"].map(String::from).to_vec();
         let mut params = CertificateParams::new(names).map_err(err)?;
         params.is_ca = IsCa::ExplicitNoCa;
         params.distinguished_name.push(DnType::CommonName, "mx.postie.test");
@@ -291,6 +304,7 @@ impl Postfix {
         let port = free_port("127.0.0.1");
         let [starttls_port, expired_port, smtps_port, submission_port, plain_auth_port, small_port, bare_port] =
             std::array::from_fn(|_| free_port("127.0.0.1"));
+        let probe_port = free_port("127.0.0.6");
         let r = root.display();
         let main_cf = format!(
             "compatibility_level = 3.6\n\
@@ -353,6 +367,9 @@ impl Postfix {
                -o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=yes\n\
              127.0.0.1:{plain_auth_port} inet n - n - - smtpd -o smtpd_sasl_auth_enable=yes\n\
              127.0.0.1:{small_port} inet n - n - - smtpd -o message_size_limit=2000\n\
+             127.0.0.6:{probe_port} inet n - n - - smtpd -o smtpd_tls_security_level=may\n\
+             127.0.0.7:{probe_port} inet n - n - - smtpd -o smtpd_tls_security_level=may \
+               -o smtpd_tls_cert_file={r}/certs/expired.pem -o smtpd_tls_key_file={r}/certs/expired.key\n\
              127.0.0.1:{bare_port} inet n - n - - smtpd \
                -o smtpd_discard_ehlo_keywords=8bitmime,smtputf8,pipelining,chunking,dsn,size\n\
              tlsmgr unix - - n 1000? 1 tlsmgr\n\
@@ -409,6 +426,7 @@ impl Postfix {
             plain_auth_port,
             small_port,
             bare_port,
+            probe_port,
             conf,
         };
         postfix.wait_until_listening()?;
@@ -428,6 +446,8 @@ impl Postfix {
             ("127.0.0.1", self.plain_auth_port),
             ("127.0.0.1", self.small_port),
             ("127.0.0.1", self.bare_port),
+            ("127.0.0.6", self.probe_port),
+            ("127.0.0.7", self.probe_port),
         ];
         for (ip, port) in listeners {
             let address = SocketAddr::new(ip.parse().unwrap(), port);
@@ -697,6 +717,7 @@ impl FakeServer {
         let address = listener.local_addr().unwrap();
         let handle = thread::spawn(move || {
             let (stream, _) = listener.accept().unwrap();
+            drop(listener); // free the address for the next test at once
             stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
             let mut peer =
                 Peer { reader: BufReader::new(stream.try_clone().unwrap()), writer: stream, received: Vec::new() };
