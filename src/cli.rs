@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Send a message through an SMTP server and print the whole dialogue.
-    #[command(after_help = exit_code_table())]
+    #[command(after_help = exit_code_table(), after_long_help = format!("{}\n{JSON_SCHEMA}", exit_code_table()))]
     Send(SendArgs),
     /// Show where mail for each domain goes (MX hosts and their addresses) without sending any.
     #[command(after_help = MX_EXIT_CODES)]
@@ -380,6 +380,32 @@ pub struct ProbeArgs {
     #[command(flatten)]
     pub output: OutputArgs,
 }
+
+/// The JSON Lines schema of `send --json` (README.md carries the same text).
+pub const JSON_SCHEMA: &str =
+    "JSON Lines (--json): one object per line, each with \"type\" and \"elapsed_ms\" (since start).
+Text that is not valid UTF-8 is given as {\"base64\": \"...\"} instead of a string.
+  info, warning     text
+  lookup            name, kind (\"MX\" or \"address\"), answers [string]
+  connecting        address, host (null for an IP)
+  connected         address, local
+  moved_on          address, reason
+  closed            -
+  sent              line (secrets redacted), tls
+  reply             code, enhanced (\"5.1.1\" or null), lines [text], explanation, tls, wait_ms
+  data_line         line (text, dot-stuffed, only with --show-data), tls
+  data              bytes, line_count, tls
+  tls               version, cipher, group
+  certificate       index, subject, issuer, names [string], not_before, not_after, days_left
+  step              step (\"connect\", \"TLS handshake\"), ms
+  recipient         recipient, status (delivered|accepted|refused|deferred|failed|unreachable),
+                    phase, host, reply (as in reply, or null), reason
+  summary           delivered, total, exit_code, stopped_after
+mx --json: one \"route\" object per domain (domain, implicit, hosts [{preference, name, warnings, addresses
+[{ip, probe}], error}], problem), then a summary with exit_code. probe --json: one \"probe\" object per address
+(host, preference, address, connect_ms, greeting_ms, banner, reverse_dns, ehlo_name, capabilities, tls,
+certificate, days_left, mail, rcpt, findings [{severity, text}], verdict), then a summary with worst and
+exit_code.";
 
 pub const PROBE_EXIT_CODES: &str = "Exit codes (the worst finding over all addresses):
    0  every address answered (warnings such as a greeting delay or a reverse DNS mismatch are allowed)

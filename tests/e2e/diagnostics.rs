@@ -56,6 +56,7 @@ fn probe(extra: &[&str]) -> (Run, Duration, Vec<String>) {
 fn probe_reports_every_mx_in_parallel() {
     let (run, elapsed, slow) = probe(&[]);
     let run = run.expect_code(75);
+    eprintln!("probe of 4 hosts, one with a 2 s greeting delay, took {elapsed:?}");
     // Four hosts, one of which waits 2 s before its greeting: about 2 s in all, not the sum.
     assert!(elapsed < Duration::from_millis(3500), "took {elapsed:?}");
     let out = run.stdout();
