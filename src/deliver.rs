@@ -503,6 +503,9 @@ fn converse(
             return early(session);
         }
         let mut capabilities = session.hello(client_name)?;
+        if stops_at(StopPoint::Ehlo) {
+            return early(session);
+        }
         if !session.is_encrypted() && mode != TlsMode::None {
             if capabilities.has("STARTTLS") {
                 let client = client(options)?;
@@ -519,9 +522,6 @@ fn converse(
             } else {
                 session.note(Event::Warning(format!("{host} does not offer STARTTLS: going on unencrypted")));
             }
-        }
-        if stops_at(StopPoint::Ehlo) || (stops_at(StopPoint::Tls) && !session.is_encrypted()) {
-            return early(session);
         }
         if stops_at(StopPoint::Tls) {
             return early(session);

@@ -157,6 +157,8 @@ fn quit_after_every_step_sends_nothing() {
         let out = run.stdout();
         assert!(out.contains(last_step_line), "{step}: {last_step_line:?}\n{run:?}");
         assert!(out.contains("QUIT"), "{step}\n{run:?}");
+        let before_tls = ["connect", "banner", "ehlo"].contains(&step);
+        assert_eq!(out.contains("C: STARTTLS"), !before_tls, "{step}: STARTTLS only from the tls step on\n{run:?}");
         assert!(!out.contains("DATA"), "{step}\n{run:?}");
         assert!(out.contains(&format!("* stopped after ")), "{step}\n{run:?}");
         postfix.assert_not_delivered("bob", &mark);
