@@ -15,11 +15,17 @@ fn main() -> ExitCode {
     match postie::app::run(cli) {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(error) => {
-            // `{:#}` joins the cause chain with ": " on one line.
-            eprintln!("postie: error: {error:#}");
+            // `{:#}` joins the cause chain with ": " on one line; red on a terminal unless NO_COLOR.
+            let (red, reset) = if stderr_is_colour_terminal() { ("\x1b[31m", "\x1b[0m") } else { ("", "") };
+            eprintln!("{red}postie: error: {error:#}{reset}");
             ExitCode::from(exit_for(&error).code())
         }
     }
+}
+
+fn stderr_is_colour_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// clap's own rendering, reduced to its first line, with the usage exit code (64, not clap's 2).

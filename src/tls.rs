@@ -95,8 +95,15 @@ impl TlsClient {
                 let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
                     .and_then(|iter| iter.collect::<Result<_, _>>())
                     .map_err(|e| Error::BadInput(format!("--tls-cert {}: {e}", cert.display())))?;
-                let key = PrivateKeyDer::from_pem_file(key)
-                    .map_err(|e| Error::BadInput(format!("--tls-key {}: {e}", key.display())))?;
+                if chain.is_empty() {
+                    return Err(Error::BadInput(format!("--tls-cert {} holds no PEM certificate", cert.display())));
+                }
+                let key = PrivateKeyDer::from_pem_file(key).map_err(|e| match e {
+                    rustls::pki_types::pem::Error::NoItemsFound => {
+                        Error::BadInput(format!("--tls-key {} holds no PEM private key", key.display()))
+                    }
+                    other => Error::BadInput(format!("--tls-key {}: {other}", key.display())),
+                })?;
                 Some((chain, Arc::new(key)))
             }
         };

@@ -310,3 +310,31 @@ fn attachment_input_errors() {
         "postie: error: invalid --attach-type \"pdf\": write it as type/subtype, such as application/pdf\n"
     );
 }
+
+#[test]
+fn attachment_from_stdin() {
+    let postfix = postfix();
+    let mark = marker("attach-stdin");
+    let bytes: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 256) as u8).collect();
+    postie([
+        "send",
+        "--server",
+        &postfix.server(),
+        "--to",
+        "bob@example.test",
+        "--body",
+        &mark,
+        "--attach",
+        "-",
+        "--attach-name",
+        "piped.bin",
+    ])
+    .stdin(bytes.clone())
+    .run()
+    .expect_code(0);
+    let delivered = postfix.delivered("bob", &mark);
+    let parsed = MessageParser::default().parse(&delivered).unwrap();
+    let attachment = parsed.attachments().next().unwrap();
+    assert_eq!(attachment.attachment_name(), Some("piped.bin"));
+    assert!(attachment.contents() == bytes.as_slice());
+}

@@ -357,3 +357,31 @@ fn bearer_tokens_are_sent_and_redacted() {
         format!("n,a=a@example.test,\x01host=127.0.0.1\x01port={}\x01auth=Bearer {token}\x01\x01", address.port())
     );
 }
+
+#[test]
+fn tls_file_errors_are_named() {
+    let dir = std::env::temp_dir().join(format!("postie-tls-input-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let not_pem = dir.join("not.pem");
+    std::fs::write(&not_pem, "this is not a certificate\n").unwrap();
+    let not_pem = not_pem.to_str().unwrap();
+    let ca = crate::harness::postfix().ca_file();
+    let cases = [
+        (vec!["--ca-file", "/nonexistent/ca.pem"], "postie: error: cannot read --ca-file /nonexistent/ca.pem: "),
+        (vec!["--ca-file", not_pem], &*format!("postie: error: --ca-file {not_pem} holds no PEM certificate")),
+        (
+            vec!["--tls-cert", not_pem, "--tls-key", not_pem],
+            &*format!("postie: error: --tls-cert {not_pem} holds no PEM certificate"),
+        ),
+        (
+            vec!["--tls-cert", &ca, "--tls-key", not_pem],
+            &*format!("postie: error: --tls-key {not_pem} holds no PEM private key"),
+        ),
+    ];
+    for (args, start) in cases {
+        let mut all = vec!["send", "--server", "127.0.0.1:1", "--to", "b@example.test"];
+        all.extend(args);
+        let run = postie(&all).run().expect_code(65);
+        assert!(run.stderr().starts_with(start), "{run:?}");
+    }
+}
