@@ -27,7 +27,7 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a message through an SMTP server and print the whole dialogue')
             [CompletionResult]::new('mx', 'mx', [CompletionResultType]::ParameterValue, 'Show where mail for each domain goes (MX hosts and their addresses) without sending any')
-            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe every mail server of a domain (or one host) in parallel: timing, greeting, reverse DNS, capabilities, TLS and certificate, and optionally whether a recipient is accepted. Sends no mail')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe every mail server of a domain (or one host) in parallel and report what each says; sends no mail')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages generated from this definition (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -150,8 +150,8 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md)')
             [CompletionResult]::new('--timing', '--timing', [CompletionResultType]::ParameterName, 'The elapsed time on every line, and how long each step and each reply took')
             [CompletionResult]::new('--explain', '--explain', [CompletionResultType]::ParameterName, 'Explain every reply and the EHLO capabilities, not only failures')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -167,7 +167,7 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
         'postie;help' {
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Send a message through an SMTP server and print the whole dialogue')
             [CompletionResult]::new('mx', 'mx', [CompletionResultType]::ParameterValue, 'Show where mail for each domain goes (MX hosts and their addresses) without sending any')
-            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe every mail server of a domain (or one host) in parallel: timing, greeting, reverse DNS, capabilities, TLS and certificate, and optionally whether a recipient is accepted. Sends no mail')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe every mail server of a domain (or one host) in parallel and report what each says; sends no mail')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages generated from this definition (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break

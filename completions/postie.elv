@@ -24,7 +24,7 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand --version 'Print version'
             cand send 'Send a message through an SMTP server and print the whole dialogue'
             cand mx 'Show where mail for each domain goes (MX hosts and their addresses) without sending any'
-            cand probe 'Probe every mail server of a domain (or one host) in parallel: timing, greeting, reverse DNS, capabilities, TLS and certificate, and optionally whether a recipient is accepted. Sends no mail'
+            cand probe 'Probe every mail server of a domain (or one host) in parallel and report what each says; sends no mail'
             cand generate 'Write shell completions and man pages generated from this definition (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -144,8 +144,8 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand --json 'Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md)'
             cand --timing 'The elapsed time on every line, and how long each step and each reply took'
             cand --explain 'Explain every reply and the EHLO capabilities, not only failures'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -159,7 +159,7 @@ set edit:completion:arg-completer[postie] = {|@words|
         &'postie;help'= {
             cand send 'Send a message through an SMTP server and print the whole dialogue'
             cand mx 'Show where mail for each domain goes (MX hosts and their addresses) without sending any'
-            cand probe 'Probe every mail server of a domain (or one host) in parallel: timing, greeting, reverse DNS, capabilities, TLS and certificate, and optionally whether a recipient is accepted. Sends no mail'
+            cand probe 'Probe every mail server of a domain (or one host) in parallel and report what each says; sends no mail'
             cand generate 'Write shell completions and man pages generated from this definition (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }

@@ -130,10 +130,14 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
     if args.attach.iter().filter(|p| p.as_os_str() == "-").count()
         + [&args.data, &args.body_file, &args.html_file].iter().filter(|p| p.as_deref() == Some(Path::new("-"))).count()
         + usize::from(args.read_recipients && args.data.is_none())
+        + [&args.auth.password_file, &args.auth.oauth_token_file]
+            .iter()
+            .filter(|p| p.as_deref() == Some(Path::new("-")))
+            .count()
         > 1
     {
         return Err(Error::Usage(
-            "stdin can be read only once: give '-' to one of --data, --body-file, --html-file, --attach, -t".into(),
+            "stdin can be read only once: give '-' to one of --data, --body-file, --html-file, --attach, -t, --password-file, --oauth-token-file".into(),
         ));
     }
     if args.attach_type.len() > args.attach.len() || args.attach_name.len() > args.attach.len() {

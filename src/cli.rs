@@ -28,8 +28,10 @@ pub enum Command {
     /// Show where mail for each domain goes (MX hosts and their addresses) without sending any.
     #[command(after_help = MX_EXIT_CODES)]
     Mx(MxArgs),
-    /// Probe every mail server of a domain (or one host) in parallel: timing, greeting, reverse DNS,
-    /// capabilities, TLS and certificate, and optionally whether a recipient is accepted. Sends no mail.
+    /// Probe every mail server of a domain (or one host) in parallel and report what each says; sends no mail.
+    ///
+    /// For each address: connect and greeting times, reverse DNS, capabilities, TLS and certificate, and with
+    /// --rcpt whether the recipient is accepted.
     #[command(after_help = PROBE_EXIT_CODES)]
     Probe(ProbeArgs),
     /// Write shell completions and man pages generated from this definition (for packagers).

@@ -291,7 +291,7 @@ fn attachment_input_errors() {
     let cases: [(&[&str], &str, i32); 3] = [
         (&["--attach", "/nonexistent/file.pdf"], "postie: error: cannot read /nonexistent/file.pdf: No such file or directory", 66),
         (&["--attach-name", "x.txt"], "postie: error: more --attach-type or --attach-name than --attach: each names the --attach in the same position", 64),
-        (&["--attach", "-", "--body-file", "-"], "postie: error: stdin can be read only once: give '-' to one of --data, --body-file, --html-file, --attach, -t", 64),
+        (&["--attach", "-", "--body-file", "-"], "postie: error: stdin can be read only once: give '-' to one of --data, --body-file, --html-file, --attach, -t, --password-file, --oauth-token-file", 64),
     ];
     for (args, message, code) in cases {
         let mut all = vec!["--to", "bob@example.test"];
