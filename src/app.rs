@@ -36,7 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Send(args) => {
             let stdin = io::stdin();
             let stdin_is_terminal = stdin.is_terminal();
-            let plan = plan_send(args, &mut stdin.lock(), stdin_is_terminal)?;
+            let plan = plan_send(*args, &mut stdin.lock(), stdin_is_terminal)?;
             send(&plan)
         }
         Command::Mx(args) => mx::run(&args),
@@ -611,7 +611,7 @@ mod tests {
         argv.extend_from_slice(args);
         let cli = Cli::try_parse_from(argv).expect("flags parse");
         let Command::Send(send) = cli.command else { panic!("not send") };
-        plan_send(send, &mut &stdin[..], false)
+        plan_send(*send, &mut &stdin[..], false)
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub struct Cli {
 pub enum Command {
     /// Send a message through an SMTP server and print the whole dialogue.
     #[command(after_help = exit_code_table(), after_long_help = format!("{}\n{JSON_SCHEMA}", exit_code_table()))]
-    Send(SendArgs),
+    Send(Box<SendArgs>),
     /// Show where mail for each domain goes (MX hosts and their addresses) without sending any.
     #[command(after_help = MX_EXIT_CODES)]
     Mx(MxArgs),

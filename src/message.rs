@@ -268,7 +268,7 @@ fn remove_header(message: &[u8], header_end: usize, name: &str) -> Vec<u8> {
         if !continuation {
             removing = line.len() > name.len()
                 && line[..name.len()].eq_ignore_ascii_case(name.as_bytes())
-                && line[name.len()..].iter().skip_while(|b| **b == b' ' || **b == b'\t').next() == Some(&b':');
+                && line[name.len()..].iter().find(|b| **b != b' ' && **b != b'\t') == Some(&b':');
         }
         if !removing {
             out.extend_from_slice(line);

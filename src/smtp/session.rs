@@ -851,7 +851,7 @@ mod tests {
         let recipients: Vec<String> = recipients.iter().map(|r| r.to_string()).collect();
         let envelope = Envelope { reverse_path: "a@example.test", recipients: &recipients };
         let mut session = Session::new(Scripted::new(replies), &mut events, Timeouts::rfc5321());
-        let result = session.run("client.example.test", envelope, &mut &message[..]);
+        let result = session.run("client.example.test", envelope, message);
         let written = String::from_utf8(session.into_inner().written).unwrap();
         (result, written, events)
     }
@@ -1001,7 +1001,7 @@ mod tests {
         let recipients = vec!["b@x.test".to_string()];
         let envelope = Envelope { reverse_path: "", recipients: &recipients };
         let mut session = Session::new(Scripted::new(HAPPY), &mut events, Timeouts::rfc5321()).show_data(true);
-        session.run("c", envelope, &mut &b"a\n.b"[..]).unwrap();
+        session.run("c", envelope, &b"a\n.b"[..]).unwrap();
         assert!(String::from_utf8(session.into_inner().written).unwrap().starts_with("EHLO c\r\nMAIL FROM:<>\r\n"));
         let data: Vec<Event> = events.into_iter().filter(|e| matches!(e, Event::DataLine { .. })).collect();
         let line = |text: &[u8]| Event::DataLine { line: text.to_vec(), tls: false };

@@ -160,7 +160,7 @@ fn quit_after_every_step_sends_nothing() {
         let before_tls = ["connect", "banner", "ehlo"].contains(&step);
         assert_eq!(out.contains("C: STARTTLS"), !before_tls, "{step}: STARTTLS only from the tls step on\n{run:?}");
         assert!(!out.contains("DATA"), "{step}\n{run:?}");
-        assert!(out.contains(&format!("* stopped after ")), "{step}\n{run:?}");
+        assert!(out.contains(&"* stopped after ".to_string()), "{step}\n{run:?}");
         postfix.assert_not_delivered("bob", &mark);
     }
     // The classic deliverability check, quietly, by exit code.
