@@ -12,12 +12,7 @@ fn the_message_on_the_wire_is_normalised_and_stuffed() {
     let server = FakeServer::start(|peer| {
         peer.send(b"220 fake ESMTP\r\n");
         peer.reply("250-fake.example.test\r\n250 8BITMIME\r\n");
-        peer.reply("250 ok\r\n");
-        peer.reply("250 ok\r\n");
-        peer.reply("354 go\r\n");
-        peer.until(".");
-        peer.send(b"250 queued\r\n");
-        peer.reply("221 bye\r\n");
+        peer.accept_message("250 queued\r\n");
     });
     let message = b"Subject: wire\r\n\r\n.dot\nbare LF\nbare CR\rCRLF\r\n\r.\r\nend".to_vec();
     postie(["send", "--server", &server.server(), "--to", "b@example.test", "--data", "-"])
@@ -93,12 +88,7 @@ fn ehlo_refused_falls_back_to_helo() {
         peer.send(b"220 old\r\n");
         peer.reply("502 5.5.1 what is EHLO\r\n");
         peer.reply("250 old\r\n");
-        peer.reply("250 ok\r\n");
-        peer.reply("250 ok\r\n");
-        peer.reply("354 go\r\n");
-        peer.until(".");
-        peer.send(b"250 ok\r\n");
-        peer.reply("221 bye\r\n");
+        peer.accept_message("250 ok\r\n");
     });
     let run = postie(["send", "--server", &server.server(), "--helo", "c.example.test", "--to", "b@example.test"])
         .run()
@@ -128,12 +118,7 @@ fn multi_line_banner_and_replies() {
     let server = FakeServer::start(|peer| {
         peer.send(b"220-fake.example.test ESMTP\r\n220-no UCE\r\n220 welcome\r\n");
         peer.reply("250-fake\r\n250-SIZE 1000000\r\n250 HELP\r\n");
-        peer.reply("250 ok\r\n");
-        peer.reply("250 ok\r\n");
-        peer.reply("354 go\r\n");
-        peer.until(".");
-        peer.send(b"250-queued\r\n250 as 1234\r\n");
-        peer.reply("221 bye\r\n");
+        peer.accept_message("250-queued\r\n250 as 1234\r\n");
     });
     let run = postie(["send", "--server", &server.server(), "--to", "b@example.test"]).run().expect_code(0);
     let out = run.stdout();

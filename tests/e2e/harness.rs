@@ -698,6 +698,17 @@ impl Peer {
         line
     }
 
+    /// Accept one message for one recipient: MAIL and RCPT get 250, DATA gets 354, the content is read up to
+    /// the final dot and answered with `final_reply`, then QUIT gets 221.
+    pub fn accept_message(&mut self, final_reply: &str) {
+        self.reply("250 ok\r\n");
+        self.reply("250 ok\r\n");
+        self.reply("354 go\r\n");
+        self.until(".");
+        self.send(final_reply.as_bytes());
+        self.reply("221 bye\r\n");
+    }
+
     /// Everything the client sends until it closes.
     pub fn drain(&mut self) -> Vec<u8> {
         let mut rest = Vec::new();

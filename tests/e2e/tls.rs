@@ -322,12 +322,7 @@ fn bearer_tokens_are_sent_and_redacted() {
         peer.send(b"220 fake ESMTP\r\n");
         peer.reply("250-fake\r\n250 AUTH OAUTHBEARER XOAUTH2\r\n");
         peer.reply("235 2.7.0 ok\r\n");
-        peer.reply("250 ok\r\n");
-        peer.reply("250 ok\r\n");
-        peer.reply("354 go\r\n");
-        peer.until(".");
-        peer.send(b"250 queued\r\n");
-        peer.reply("221 bye\r\n");
+        peer.accept_message("250 queued\r\n");
     });
     let address = server.address;
     let run = postie([
