@@ -161,7 +161,8 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
     };
     let dns = dns_settings(&args.route)?;
 
-    let machine_name = hostname::fully_qualified();
+    // The machine's name (a resolver lookup) is needed only for a default sender or a default EHLO name.
+    let machine_name = if from.is_none() || args.helo.is_none() { hostname::fully_qualified() } else { None };
     let from = from.unwrap_or_else(|| default_sender(machine_name.as_deref()));
     let mut recipients: Vec<String> = to.iter().chain(&cc).chain(&bcc).map(|m| m.address.clone()).collect();
     let message = if args.read_recipients || args.data.is_some() {
@@ -224,10 +225,8 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
             check_header_value(&name).map_err(|reason| usage("--attach-name", &name, reason))?;
             attachments.push(Attachment { name, content_type, data });
         }
-        let message_id_domain = match from.domain() {
-            "" => machine_name.clone().unwrap_or_else(|| "localhost".into()),
-            domain => domain.to_string(),
-        };
+        // Every sender, given or default, has a domain: the Message-ID is made in it.
+        let message_id_domain = from.domain().to_string();
         let date = SystemTime::now();
         Message::Composed(Box::new(Composition {
             from: from.clone(),
@@ -588,10 +587,16 @@ fn dump(plan: &SendPlan) -> anyhow::Result<Exit> {
             writeln!(stderr, "* envelope: RCPT TO:<{recipient}>")?;
         }
     }
+    to_stdout(|out| plan.message.write_to(out)).context("writing the message")?;
+    Ok(Exit::Success)
+}
+
+/// Write a whole report to stdout. A reader that went away (`| head`) is not an error: output ends quietly.
+pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let mut stdout = io::stdout().lock();
-    match plan.message.write_to(&mut stdout).and_then(|()| stdout.flush()) {
-        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(error).context("writing the message"),
-        _ => Ok(Exit::Success),
+    match write(&mut stdout).and_then(|()| stdout.flush()) {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        result => result,
     }
 }
 

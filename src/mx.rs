@@ -3,7 +3,7 @@
 //! host, not the sum of all of them.
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -75,12 +75,7 @@ pub fn run(args: &MxArgs) -> anyhow::Result<Exit> {
         return Ok(exit);
     }
     let text = render(&routes, args.check);
-    let mut stdout = io::stdout().lock();
-    if let Err(error) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-        if error.kind() != io::ErrorKind::BrokenPipe {
-            return Err(error.into());
-        }
-    }
+    crate::app::to_stdout(|out| out.write_all(text.as_bytes()))?;
     Ok(exit)
 }
 

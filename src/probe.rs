@@ -4,7 +4,7 @@
 //! with `--rcpt`, whether MAIL and RCPT are accepted (then RSET and QUIT: no message is sent).
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::thread;
@@ -95,7 +95,8 @@ struct Settings {
     connect_timeout: Duration,
     timeout: Duration,
     bind: Option<IpAddr>,
-    client_name: String,
+    /// `--helo`, or this machine's name; `None`: the connection's local address as a literal.
+    client_name: Option<String>,
     tls: Arc<TlsClient>,
     from: String,
     rcpt: Option<String>,
@@ -122,10 +123,7 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<Exit> {
         client_cert: None,
         min_version_13: false,
     })?;
-    let client_name = match &args.helo {
-        Some(name) => name.clone(),
-        None => crate::hostname::fully_qualified().unwrap_or_else(|| "[127.0.0.1]".into()),
-    };
+    let client_name = args.helo.clone().or_else(crate::hostname::fully_qualified);
     let settings = Settings {
         connect_timeout: args.route.connect_timeout,
         timeout: args.timeout,
@@ -157,9 +155,8 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<Exit> {
     let worst = probes.iter().map(AddressProbe::severity).max().unwrap_or(Severity::Unreachable);
     let exit = if probes.is_empty() { Exit::TempFail } else { worst.exit() };
     let output = output_style(&args.output);
-    let mut stdout = io::stdout().lock();
     if output.json {
-        let mut out = crate::json::JsonLines::new(stdout);
+        let mut out = crate::json::JsonLines::new(io::stdout().lock());
         for probe in &probes {
             out.write(to_json(probe));
         }
@@ -179,11 +176,7 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<Exit> {
         text.push('\n');
     }
     text.push_str(&table(&probes));
-    if let Err(error) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-        if error.kind() != io::ErrorKind::BrokenPipe {
-            return Err(error.into());
-        }
-    }
+    crate::app::to_stdout(|out| out.write_all(text.as_bytes()))?;
     Ok(exit)
 }
 
@@ -234,6 +227,10 @@ fn probe_address(probe: &mut AddressProbe, settings: &Settings) {
         }
     };
     probe.connect_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+    let client_name = settings
+        .client_name
+        .clone()
+        .unwrap_or_else(|| crate::hostname::address_literal(tcp.local_addr().map_or(address.ip(), |local| local.ip())));
     let mut events = Vec::new();
     let mut greeting_ms = None;
     let mut banner = None;
@@ -248,11 +245,11 @@ fn probe_address(probe: &mut AddressProbe, settings: &Settings) {
             let before = Instant::now();
             banner = Some(s.greeting()?);
             greeting_ms = Some(before.elapsed().as_secs_f64() * 1000.0);
-            let mut caps = s.hello(&settings.client_name)?;
+            let mut caps = s.hello(&client_name)?;
             if caps.has("STARTTLS") {
                 let timeout = settings.timeout;
                 s.start_tls(|stream, sink| stream.start_tls(&settings.tls, &host, timeout, sink))?;
-                caps = s.hello(&settings.client_name)?;
+                caps = s.hello(&client_name)?;
             } else {
                 no_starttls = true;
             }

@@ -375,21 +375,13 @@ impl<'s, T: Transport> Session<'s, T> {
     /// A line of the AUTH exchange that holds nothing secret.
     fn auth_command(&mut self, line: &str) -> Result<Reply, Error> {
         self.send_line(line, line, Phase::Auth)?;
-        self.auth_reply()
+        self.checked_reply(Phase::Auth)
     }
 
     /// A line of the AUTH exchange that holds a secret: the transcript gets `shown` unless --show-secrets.
     fn secret_command(&mut self, line: &str, shown: &str, show_secrets: bool) -> Result<Reply, Error> {
         self.send_line(line, if show_secrets { line } else { shown }, Phase::Auth)?;
-        self.auth_reply()
-    }
-
-    fn auth_reply(&mut self) -> Result<Reply, Error> {
-        let reply = self.read_reply(Phase::Auth)?;
-        if reply.code.0 == 421 {
-            return Err(Error::Rejected { phase: Phase::Auth, reply });
-        }
-        Ok(reply)
+        self.checked_reply(Phase::Auth)
     }
 
     /// Read the server's greeting (RFC 5321 §4.3.1: 220, or 554 for "no service here").
@@ -591,44 +583,41 @@ impl<'s, T: Transport> Session<'s, T> {
     pub fn command(&mut self, command: &Command<'_>, phase: Phase) -> Result<Reply, Error> {
         let line = command.to_string();
         self.send_line(&line, &line, phase)?;
-        let reply = self.read_reply(phase)?;
-        if reply.code.0 == 421 {
-            return Err(Error::Rejected { phase, reply });
-        }
-        Ok(reply)
+        self.checked_reply(phase)
     }
 
     /// A command whose only proper answers are 2xx, 4xx or 5xx.
     fn completion_command(&mut self, command: &Command<'_>, phase: Phase) -> Result<Reply, Error> {
-        let reply = self.command(command, phase)?;
-        if reply.code.is_intermediate() {
-            return Err(unexpected(phase, &reply));
-        }
-        Ok(reply)
+        let line = command.to_string();
+        self.send_line(&line, &line, phase)?;
+        self.completion_reply(phase)
     }
 
     /// Several command lines in one write (PIPELINING).
     fn send_lines(&mut self, lines: &[String], phase: Phase) -> Result<(), Error> {
-        let limit = self.timeouts.for_phase(phase);
         let mut wire = Vec::new();
         for line in lines {
             self.sink.emit(Event::Sent { line: line.clone(), tls: self.tls });
             wire.extend_from_slice(line.as_bytes());
             wire.extend_from_slice(b"\r\n");
         }
-        self.stream.set_timeout(limit).map_err(|cause| Error::Io { phase, cause })?;
-        self.stream.write_all(&wire).and_then(|()| self.stream.flush()).map_err(|e| Error::from_io(phase, e, limit))
+        self.write_wire(&wire, phase)
     }
 
     /// Send one line; the transcript gets `shown` (the line itself, or a redacted form of it).
     fn send_line(&mut self, line: &str, shown: &str, phase: Phase) -> Result<(), Error> {
         self.sink.emit(Event::Sent { line: shown.to_string(), tls: self.tls });
-        let limit = self.timeouts.for_phase(phase);
         let mut wire = Vec::with_capacity(line.len() + 2);
         wire.extend_from_slice(line.as_bytes());
         wire.extend_from_slice(b"\r\n");
+        self.write_wire(&wire, phase)
+    }
+
+    /// Command bytes in one write, within the phase's timeout.
+    fn write_wire(&mut self, wire: &[u8], phase: Phase) -> Result<(), Error> {
+        let limit = self.timeouts.for_phase(phase);
         self.stream.set_timeout(limit).map_err(|cause| Error::Io { phase, cause })?;
-        self.stream.write_all(&wire).and_then(|()| self.stream.flush()).map_err(|e| Error::from_io(phase, e, limit))
+        self.stream.write_all(wire).and_then(|()| self.stream.flush()).map_err(|e| Error::from_io(phase, e, limit))
     }
 
     /// The message content, normalised and dot-stuffed, then the end-of-data marker, in 64 KiB writes.
@@ -642,15 +631,9 @@ impl<'s, T: Transport> Session<'s, T> {
             BufWriter::with_capacity(WRITE_BLOCK, Progress { inner: &mut self.stream, report: progress });
         let (bytes, lines) = if self.show_data {
             let tap = LineTap { inner: &mut buffered, sink: &mut *self.sink, line: Vec::new(), tls: self.tls };
-            let mut stuffer = DotStuffer::new(tap);
-            content.write_to(&mut stuffer).map_err(|e| content_error(phase, e, limit))?;
-            stuffer.end_content().map_err(io_error)?;
-            (stuffer.message_bytes(), stuffer.lines())
+            write_stuffed(DotStuffer::new(tap), content, limit)?
         } else {
-            let mut stuffer = DotStuffer::new(&mut buffered);
-            content.write_to(&mut stuffer).map_err(|e| content_error(phase, e, limit))?;
-            stuffer.end_content().map_err(io_error)?;
-            (stuffer.message_bytes(), stuffer.lines())
+            write_stuffed(DotStuffer::new(&mut buffered), content, limit)?
         };
         buffered.write_all(b".\r\n").and_then(|()| buffered.flush()).map_err(io_error)?;
         drop(buffered);
@@ -719,6 +702,18 @@ impl<'s, T: Transport> Session<'s, T> {
 
 fn unexpected(phase: Phase, reply: &Reply) -> Error {
     Error::Protocol { phase, detail: format!("unexpected reply {reply}") }
+}
+
+/// Write the content through the stuffer and complete its last line: the normalised size and line count.
+fn write_stuffed<W: Write>(
+    mut stuffer: DotStuffer<W>,
+    content: &dyn Content,
+    limit: Duration,
+) -> Result<(u64, u64), Error> {
+    let phase = Phase::EndOfData;
+    content.write_to(&mut stuffer).map_err(|e| content_error(phase, e, limit))?;
+    stuffer.end_content().map_err(|e| Error::from_io(phase, e, limit))?;
+    Ok((stuffer.message_bytes(), stuffer.lines()))
 }
 
 /// An error while writing the message: from the socket (a timeout, a drop) or from reading the message.
