@@ -314,7 +314,7 @@ fn absolute_name(domain: &str) -> Result<Name, DnsFailure> {
 pub fn ascii_domain(domain: &str) -> Result<String, String> {
     Name::from_str_relaxed(domain)
         .map(|name| name.to_ascii().trim_end_matches('.').to_string())
-        .map_err(|e| format!("{domain:?} is not a valid domain: {e}"))
+        .map_err(|_| format!("{domain:?} is not a valid domain name"))
 }
 
 #[cfg(test)]

@@ -387,3 +387,22 @@ fn output_into_a_closed_pipe_ends_quietly() {
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
     postfix.delivered("bob", &mark);
 }
+
+#[test]
+fn bad_mx_and_probe_input() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["mx", "bad..domain"], "postie: error: invalid domain: \"bad..domain\" is not a valid domain name"),
+        (&["probe", "example.test", "--rcpt", "bob"], "postie: error: invalid --rcpt \"bob\": it has no @"),
+        (&["probe", "example.test", "--from", "x"], "postie: error: invalid --from \"x\": it has no @"),
+        (
+            &["probe", "bad_host!"],
+            "postie: error: invalid target \"bad_host!\": \"bad_host!\" is not a valid host name",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut all = args.to_vec();
+        all.extend(["--dns-server", "127.0.0.1:1"]);
+        let run = postie(&all).run().expect_code(64);
+        assert_eq!(run.stderr(), format!("{message}\n"), "{run:?}");
+    }
+}
