@@ -188,11 +188,11 @@ pub struct SendArgs {
     /// End the session with QUIT after this step: connect, banner, ehlo, tls, auth, mail, rcpt
     /// (`--quit-after rcpt -q; echo $?` tells whether an address is accepted).
     #[arg(long, value_enum, value_name = "STEP", help_heading = "Control")]
-    pub quit_after: Option<crate::deliver::StopPoint>,
+    pub quit_after: Option<StepArg>,
 
     /// Close the connection without QUIT after this step (the same steps, and data: after the 354).
     #[arg(long, value_enum, value_name = "STEP", conflicts_with = "quit_after", help_heading = "Control")]
-    pub drop_after: Option<crate::deliver::StopPoint>,
+    pub drop_after: Option<StepArg>,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -224,12 +224,12 @@ pub struct TlsArgs {
     /// When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the
     /// first byte) [default: implicit on port 465, required on 587, else auto].
     #[arg(long, value_enum, value_name = "MODE", help_heading = "TLS")]
-    pub tls: Option<crate::tls::TlsMode>,
+    pub tls: Option<TlsModeArg>,
 
     /// How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on),
     /// insecure (go on with a warning).
     #[arg(long, value_enum, value_name = "POLICY", default_value = "strict", help_heading = "TLS")]
-    pub tls_verify: crate::tls::Verify,
+    pub tls_verify: VerifyArg,
 
     /// Same as --tls-verify insecure: no protection against a server in the middle.
     #[arg(short = 'k', long, conflicts_with = "tls_verify", help_heading = "TLS")]
@@ -261,7 +261,7 @@ pub struct AuthArgs {
 
     /// The mechanism [default: the strongest both sides have].
     #[arg(long, value_enum, value_name = "MECHANISM", requires = "user", help_heading = "Authentication")]
-    pub auth: Option<crate::smtp::auth::Mechanism>,
+    pub auth: Option<MechanismArg>,
 
     /// Read the password from this environment variable.
     #[arg(long, value_name = "VAR", help_heading = "Authentication")]
@@ -383,31 +383,9 @@ pub struct ProbeArgs {
     pub output: OutputArgs,
 }
 
-/// The JSON Lines schema of `send --json` (README.md carries the same text).
-pub const JSON_SCHEMA: &str =
-    "JSON Lines (--json): one object per line, each with \"type\" and \"elapsed_ms\" (since start).
-Text that is not valid UTF-8 is given as {\"base64\": \"...\"} instead of a string.
-  info, warning     text
-  lookup            name, kind (\"MX\" or \"address\"), answers [string]
-  connecting        address, host (null for an IP)
-  connected         address, local
-  moved_on          address, reason
-  closed            -
-  sent              line (secrets redacted), tls
-  reply             code, enhanced (\"5.1.1\" or null), lines [text], explanation, tls, wait_ms
-  data_line         line (text, dot-stuffed, only with --show-data), tls
-  data              bytes, line_count, tls
-  tls               version, cipher, group
-  certificate       index, subject, issuer, names [string], not_before, not_after, days_left
-  step              step (\"connect\", \"TLS handshake\"), ms
-  recipient         recipient, status (delivered|accepted|refused|deferred|failed|unreachable),
-                    phase, host, reply (as in reply, or null), reason
-  summary           delivered, total, exit_code, stopped_after
-mx --json: one \"route\" object per domain (domain, implicit, hosts [{preference, name, warnings, addresses
-[{ip, probe}], error}], problem), then a summary with exit_code. probe --json: one \"probe\" object per address
-(host, preference, address, connect_ms, greeting_ms, banner, reverse_dns, ehlo_name, capabilities, tls,
-certificate, days_left, mail, rcpt, findings [{severity, text}], verdict), then a summary with worst and
-exit_code.";
+/// The JSON Lines schema of `send --json` (README.md carries the same text); it lives beside the type that
+/// makes the JSON.
+pub const JSON_SCHEMA: &str = crate::render::json::SCHEMA;
 
 pub const PROBE_EXIT_CODES: &str = "Exit codes (the worst finding over all addresses):
    0  every address answered (warnings such as a greeting delay or a reverse DNS mismatch are allowed)
@@ -455,4 +433,60 @@ mod tests {
         assert!(parse_seconds("soon").is_err());
         assert!(parse_seconds("inf").is_err());
     }
+}
+
+/// When to use TLS (`--tls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TlsModeArg {
+    /// STARTTLS when the server offers it, plaintext otherwise. Protects against passive eavesdropping only:
+    /// an attacker in the path can strip the STARTTLS offer.
+    Auto,
+    /// STARTTLS, and fail before MAIL and AUTH when it is not offered or does not succeed. Protects against
+    /// eavesdropping and, with verification, against a server in the middle.
+    Required,
+    /// Never start TLS. Everything, AUTH included, goes in clear text.
+    None,
+    /// TLS from the first byte (port 465, RFC 8314). Nothing is ever sent in clear text.
+    Implicit,
+}
+
+/// How hard to check the server's certificate (`--tls-verify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifyArg {
+    /// Abort the handshake when the certificate does not verify.
+    Strict,
+    /// Complete the handshake, show the chain, say what was wrong, and go on.
+    Report,
+    /// Go on whatever the certificate says, with a warning: no protection against a server in the middle.
+    Insecure,
+}
+
+/// A step of the dialogue (`--quit-after`, `--drop-after`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StepArg {
+    Connect,
+    Banner,
+    Ehlo,
+    Tls,
+    Auth,
+    Mail,
+    Rcpt,
+    /// After the 354 to DATA, before any of the message (only with --drop-after).
+    Data,
+}
+
+/// An AUTH mechanism (`--auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MechanismArg {
+    /// RFC 4616: user and password in one base64 message.
+    Plain,
+    /// The old two-step user/password exchange.
+    Login,
+    /// RFC 2195: an HMAC-MD5 of the server's challenge; the password itself is never sent.
+    #[value(name = "cram-md5")]
+    CramMd5,
+    /// Google and Microsoft's OAuth 2.0 bearer token form.
+    Xoauth2,
+    /// RFC 7628: OAuth 2.0 bearer token.
+    Oauthbearer,
 }

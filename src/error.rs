@@ -4,11 +4,10 @@
 //! without parsing text. `Partial` is postie's own: some recipients have the message and some do not, so
 //! retrying the whole message would deliver it twice to the ones that accepted it.
 
-use std::fmt;
 use std::io;
-use std::time::Duration;
 
-use crate::smtp::reply::Reply;
+use crate::smtp;
+use crate::smtp::error::{AuthBlock, Error as SessionError};
 
 /// The process exit status. `EXIT_CODES` documents each one; README.md and `--help` show that table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +15,7 @@ pub enum Exit {
     Success = 0,
     Partial = 3,
     TlsFailure = 4,
+    Unknown = 5,
     Usage = 64,
     DataError = 65,
     NoInput = 66,
@@ -38,6 +38,7 @@ pub const EXIT_CODES: &[(Exit, &str)] = &[
     (Exit::Success, "delivered: every recipient accepted the message (or --dump printed it)"),
     (Exit::Partial, "partial delivery: some recipients have the message, some refused it; see the summary"),
     (Exit::TlsFailure, "TLS failed: not offered under --tls required, handshake failed, or certificate refused"),
+    (Exit::Unknown, "unknown: the connection failed after the message was sent; the server may have it, so a retry may deliver twice"),
     (Exit::Usage, "usage: a bad flag or flag value (address, header, --server, conflicting flags)"),
     (Exit::DataError, "bad input data: the message given on stdin or with --data cannot be sent"),
     (Exit::NoInput, "an input file (--data, --body-file) is missing or unreadable"),
@@ -49,44 +50,8 @@ pub const EXIT_CODES: &[(Exit, &str)] = &[
     (Exit::NoPermission, "authentication failed: refused by the server, or not tried over an unencrypted connection"),
 ];
 
-/// The step of the dialogue an error happened in; errors name it so the user knows where it broke.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    Connect,
-    Banner,
-    Ehlo,
-    Helo,
-    StartTls,
-    TlsHandshake,
-    Auth,
-    MailFrom,
-    RcptTo,
-    Data,
-    /// Sending the message content and waiting for the reply to the final dot.
-    EndOfData,
-    Quit,
-}
-
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Phase::Connect => "connect",
-            Phase::Banner => "banner",
-            Phase::Ehlo => "EHLO",
-            Phase::Helo => "HELO",
-            Phase::StartTls => "STARTTLS",
-            Phase::TlsHandshake => "TLS handshake",
-            Phase::Auth => "AUTH",
-            Phase::MailFrom => "MAIL FROM",
-            Phase::RcptTo => "RCPT TO",
-            Phase::Data => "DATA",
-            Phase::EndOfData => "end of data",
-            Phase::Quit => "QUIT",
-        })
-    }
-}
-
-/// The errors a caller branches on: each maps to one exit code.
+/// The errors a caller branches on: each maps to one exit code. A dialogue's own failure is wrapped whole,
+/// in its protocol words; this layer adds what only the application knows (which flag to use instead).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
@@ -97,36 +62,50 @@ pub enum Error {
     Input { path: String, cause: io::Error },
     #[error("{0}")]
     HostUnknown(String),
-    #[error("{phase} refused: {reply}")]
-    Rejected { phase: Phase, reply: Reply },
-    #[error("{phase}: no reply from the server within {}s", .after.as_secs())]
-    Timeout { phase: Phase, after: Duration },
-    #[error("{phase}: the server closed the connection")]
-    Closed { phase: Phase },
-    #[error("{phase}: protocol violation: {detail}")]
-    Protocol { phase: Phase, detail: String },
-    #[error("{phase}: {}", io_text(.cause))]
-    Io { phase: Phase, cause: io::Error },
+    /// The dialogue ended before its goal.
+    #[error("{}", session_text(.0))]
+    Session(smtp::error::Error),
     #[error("could not connect to {target}: {detail}")]
     Connect { target: String, detail: String },
-    /// TLS was required and could not be had, or the certificate was refused.
-    #[error("{detail}")]
-    Tls { detail: String },
-    /// The server refused the credentials (RFC 4954 §6: 535, 534, 538, or another 5xx to AUTH).
-    #[error("authentication refused: {reply}")]
-    AuthRefused { reply: Reply },
-    /// postie refused to authenticate, for the reason given (unencrypted connection, no mechanism in common).
-    #[error("{0}")]
-    AuthNotAttempted(String),
-    /// The message is larger than the server's SIZE limit (RFC 1870); found before MAIL FROM.
-    #[error("the message is {size} bytes and the server accepts at most {limit} (SIZE, RFC 1870)")]
-    MessageTooLarge { size: u64, limit: u64 },
-    /// The message needs an extension the server does not offer (8BITMIME, SMTPUTF8).
-    #[error("{0}")]
-    Unsupported(String),
     /// The resolver could not be set up or a lookup failed for a reason that may pass.
     #[error("{0}")]
     Dns(String),
+    /// The domain cannot receive mail (NXDOMAIN, null MX).
+    #[error("{0}")]
+    NoMail(String),
+}
+
+impl From<smtp::error::Error> for Error {
+    fn from(error: smtp::error::Error) -> Self {
+        Error::Session(error)
+    }
+}
+
+/// A dialogue's error with the hint a user needs (the flag that changes the decision).
+fn session_text(error: &SessionError) -> String {
+    match error {
+        SessionError::AuthNotAttempted(AuthBlock::Unencrypted { .. }) => {
+            format!("{error}; use TLS (--tls required) or --allow-plaintext-auth")
+        }
+        SessionError::StartTlsNotOffered { .. } => {
+            format!("{error}, and --tls required (the default on port 587) does not go on unencrypted")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The exit code of a dialogue's error.
+pub fn session_exit(error: &SessionError) -> Exit {
+    match error {
+        SessionError::Refused { reply, .. } if reply.is_transient() => Exit::TempFail,
+        SessionError::Refused { .. } => Exit::Unavailable,
+        SessionError::Timeout { .. } | SessionError::Closed { .. } | SessionError::Io { .. } => Exit::TempFail,
+        SessionError::Violation { .. } => Exit::Protocol,
+        SessionError::StartTlsNotOffered { .. } | SessionError::Tls { .. } => Exit::TlsFailure,
+        SessionError::AuthRefused { reply } if reply.is_transient() => Exit::TempFail,
+        SessionError::AuthRefused { .. } | SessionError::AuthNotAttempted(_) => Exit::NoPermission,
+        SessionError::MessageTooLarge { .. } | SessionError::Unsupported(_) => Exit::Unavailable,
+    }
 }
 
 impl Error {
@@ -136,39 +115,16 @@ impl Error {
             Error::BadInput(_) => Exit::DataError,
             Error::Input { .. } => Exit::NoInput,
             Error::HostUnknown(_) => Exit::NoHost,
-            Error::Rejected { reply, .. } if reply.is_transient() => Exit::TempFail,
-            Error::Rejected { .. } => Exit::Unavailable,
-            Error::Timeout { .. } | Error::Closed { .. } | Error::Io { .. } | Error::Connect { .. } | Error::Dns(_) => {
-                Exit::TempFail
-            }
-            Error::Protocol { .. } => Exit::Protocol,
-            Error::Tls { .. } => Exit::TlsFailure,
-            Error::MessageTooLarge { .. } | Error::Unsupported(_) => Exit::Unavailable,
-            Error::AuthRefused { reply } if reply.is_transient() => Exit::TempFail,
-            Error::AuthRefused { .. } | Error::AuthNotAttempted(_) => Exit::NoPermission,
-        }
-    }
-
-    /// Classify an I/O error from the socket: a timeout and a reset are not the same story for the user.
-    pub fn from_io(phase: Phase, source: io::Error, timeout: Duration) -> Error {
-        match source.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::Timeout { phase, after: timeout },
-            io::ErrorKind::UnexpectedEof
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::BrokenPipe => Error::Closed { phase },
-            _ => Error::Io { phase, cause: source },
+            Error::Session(error) => session_exit(error),
+            Error::Connect { .. } | Error::Dns(_) => Exit::TempFail,
+            Error::NoMail(_) => Exit::Unavailable,
         }
     }
 }
 
 /// An I/O error's words without std's "(os error N)" suffix: the words already say it.
 pub fn io_text(error: &io::Error) -> String {
-    let text = error.to_string();
-    match text.find(" (os error ") {
-        Some(at) => text[..at].to_string(),
-        None => text,
-    }
+    crate::net::io_text(error)
 }
 
 /// Find the exit code for any error chain: the first typed `Error` in it decides; anything else is a bug.
@@ -188,7 +144,9 @@ pub fn exit_code_table() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::smtp::error::Phase;
     use crate::smtp::reply::parse_reply;
+    use std::time::Duration;
 
     #[test]
     fn every_exit_code_is_documented_once() {
@@ -196,6 +154,7 @@ mod tests {
             Exit::Success,
             Exit::Partial,
             Exit::TlsFailure,
+            Exit::Unknown,
             Exit::Usage,
             Exit::DataError,
             Exit::NoInput,
@@ -214,20 +173,25 @@ mod tests {
 
     #[test]
     fn replies_map_to_temporary_or_permanent() {
-        let temporary = Error::Rejected { phase: Phase::MailFrom, reply: parse_reply("451 4.3.0 later\r\n") };
-        let permanent = Error::Rejected { phase: Phase::MailFrom, reply: parse_reply("550 5.7.1 no\r\n") };
-        assert_eq!(temporary.exit(), Exit::TempFail);
-        assert_eq!(permanent.exit(), Exit::Unavailable);
+        let temporary = SessionError::Refused { phase: Phase::MailFrom, reply: parse_reply("451 4.3.0 later\r\n") };
+        let permanent = SessionError::Refused { phase: Phase::MailFrom, reply: parse_reply("550 5.7.1 no\r\n") };
+        assert_eq!(Error::from(temporary).exit(), Exit::TempFail);
+        assert_eq!(Error::from(permanent).exit(), Exit::Unavailable);
     }
 
     #[test]
-    fn io_errors_are_classified() {
-        let timeout = Error::from_io(Phase::Banner, io::ErrorKind::WouldBlock.into(), Duration::from_secs(3));
-        assert!(matches!(timeout, Error::Timeout { phase: Phase::Banner, .. }));
+    fn session_failures_in_words() {
+        let timeout = Error::from(SessionError::Timeout { phase: Phase::Banner, after: Duration::from_secs(3) });
         assert_eq!(timeout.to_string(), "banner: no reply from the server within 3s");
-        let reset = Error::from_io(Phase::Data, io::ErrorKind::ConnectionReset.into(), Duration::from_secs(1));
-        assert_eq!(reset.to_string(), "DATA: the server closed the connection");
-        assert_eq!(reset.exit(), Exit::TempFail);
+        assert_eq!(timeout.exit(), Exit::TempFail);
+        let closed = Error::from(SessionError::Closed { phase: Phase::Data });
+        assert_eq!(closed.to_string(), "DATA: the server closed the connection");
+        let clear = Error::from(SessionError::AuthNotAttempted(AuthBlock::Unencrypted { host: "mx".into() }));
+        assert_eq!(
+            clear.to_string(),
+            "not sending credentials to mx over an unencrypted connection; use TLS (--tls required) or --allow-plaintext-auth"
+        );
+        assert_eq!(clear.exit(), Exit::NoPermission);
     }
 
     #[test]

@@ -1,21 +1,23 @@
-//! What happens during a run, as data. The protocol code emits events and never prints; the renderers turn
-//! them into the human transcript or JSON Lines, and tests collect them in a `Vec<Event>`.
+//! What happens during a run, as data: the dialogue's own events, and the route, connection and TLS facts
+//! around it. Drivers and the delivery loop emit them; the renderers (`render`) turn them into the human
+//! transcript or JSON Lines, and tests collect them in a `Vec<Event>`. Nothing downstream parses text.
 
 use std::time::Duration;
 
+use crate::net::tls::{Certificate, SessionFacts, Verdict, Verify};
+use crate::route::RouteFact;
+use crate::smtp;
 use crate::smtp::reply::Reply;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// postie's own note.
-    Info(String),
-    /// Something the user should know that does not stop the run.
-    Warning(String),
-    /// A DNS answer: `kind` is "MX" or "address"; `answers` as shown to the user.
-    Lookup {
-        name: String,
-        kind: &'static str,
-        answers: Vec<String>,
+    /// The dialogue's own events: lines sent and received, the content, its notes.
+    Smtp(smtp::event::Event),
+    /// What a DNS lookup found, or why a route is as it is.
+    Route(RouteFact),
+    /// Resolving a `--server` name.
+    Resolving {
+        host: String,
     },
     /// A connection attempt to `address` (for the host `host`, when it has a name).
     Connecting {
@@ -32,50 +34,23 @@ pub enum Event {
         reason: String,
     },
     Closed,
-    /// A command line the client sent, without its CRLF (secrets already replaced), and whether it went
-    /// over TLS.
-    Sent {
-        line: String,
-        tls: bool,
-    },
-    /// A whole reply from the server, and whether it came over TLS.
-    Received {
-        reply: Reply,
-        tls: bool,
-    },
-    /// One line of the message content as it went on the wire (dot-stuffed), only with --show-data.
-    DataLine {
-        line: Vec<u8>,
-        tls: bool,
-    },
-    /// The message content went out: its size after line endings were normalised, and its line count.
-    DataSent {
-        bytes: u64,
-        lines: u64,
-        tls: bool,
-    },
-    /// The TLS session after the handshake.
-    Tls {
-        version: String,
-        cipher: String,
-        group: String,
-    },
+    /// The TLS session after a handshake.
+    Tls(SessionFacts),
     /// One certificate of the chain the server sent.
-    Certificate(CertificateInfo),
-    /// How long a step took: "connect", "TLS handshake".
+    Certificate(Certificate),
+    /// What the check said of the chain, for `host`, and the policy that applied.
+    CertificateVerdict {
+        host: String,
+        verdict: Verdict,
+        policy: Verify,
+    },
+    /// How long a step took.
     Step {
-        name: &'static str,
+        step: Step,
         duration: Duration,
     },
     /// What became of one recipient.
-    Recipient {
-        recipient: String,
-        status: &'static str,
-        phase: Option<String>,
-        host: Option<String>,
-        reply: Option<Reply>,
-        reason: Option<String>,
-    },
+    Recipient(RecipientLine),
     /// The end: how many recipients have the message, and the exit code.
     Summary {
         delivered: usize,
@@ -85,15 +60,64 @@ pub enum Event {
     },
 }
 
+/// A step whose duration is reported with `--timing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Connect,
+    TlsHandshake,
+}
+
+impl Step {
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Connect => "connect",
+            Step::TlsHandshake => "TLS handshake",
+        }
+    }
+}
+
+/// The summary line of one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CertificateInfo {
-    pub index: usize,
-    pub subject: String,
-    pub issuer: String,
-    pub names: Vec<String>,
-    pub not_before: String,
-    pub not_after: String,
-    pub days_left: i64,
+pub struct RecipientLine {
+    pub recipient: String,
+    pub status: Status,
+    /// The step whose reply decided it.
+    pub phase: Option<smtp::error::Phase>,
+    /// The host that answered, as `name [address]`.
+    pub host: Option<String>,
+    pub reply: Option<Reply>,
+    /// Why, when no reply decided it.
+    pub reason: Option<String>,
+}
+
+/// What became of a recipient, in one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Delivered,
+    /// With a stop point: the last command sent was accepted.
+    Accepted,
+    Refused,
+    Deferred,
+    /// No route: the domain does not exist or accepts no mail.
+    Failed,
+    /// No server answered.
+    Unreachable,
+    /// The message went out and no answer came: the server may have it.
+    Unknown,
+}
+
+impl Status {
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Delivered => "delivered",
+            Status::Accepted => "accepted",
+            Status::Refused => "refused",
+            Status::Deferred => "deferred",
+            Status::Failed => "failed",
+            Status::Unreachable => "unreachable",
+            Status::Unknown => "unknown",
+        }
+    }
 }
 
 /// Where events go.

@@ -1,25 +1,24 @@
 //! postie: send mail and show, line by line, what an SMTP server says.
 //!
-//! The binary is a thin shell over [`app::run`]; the protocol core in [`smtp`] works on any byte stream and
-//! reports what happens as [`event::Event`]s, which [`transcript`] renders. [`deliver`] decides where each
-//! recipient's copy goes ([`dns`] for MX routing, [`net`] for connections).
+//! The binary is a thin shell over [`app::run`]. The SMTP dialogue is a sans-I/O state machine in [`smtp`];
+//! the drivers in [`drive`] do its I/O over [`net`]; [`route`] finds where mail goes; [`deliver`], [`probe`]
+//! and [`mx`] put these together; events ([`event`]) are rendered by [`render`].
 
 pub mod address;
 pub mod app;
 pub mod cli;
 pub mod deliver;
-pub mod dns;
+pub mod drive;
 pub mod error;
 pub mod event;
-pub mod explain;
 pub mod generate;
 pub mod hostname;
-pub mod json;
 pub mod message;
 pub mod mx;
 pub mod net;
 pub mod probe;
+pub mod render;
+pub mod report;
+pub mod route;
 pub mod sanitize;
 pub mod smtp;
-pub mod tls;
-pub mod transcript;

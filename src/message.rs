@@ -13,7 +13,7 @@ use mail_builder::mime::{BodyPart, MimePart};
 use mail_builder::MessageBuilder;
 
 use crate::address::Mailbox;
-use crate::smtp::session::Content;
+use crate::smtp::codec::Content;
 
 /// The body of the default test message (as swaks sends one), used when no body is given.
 pub const DEFAULT_BODY: &str = "This is a test mailing\n";

@@ -3,28 +3,19 @@
 //! server gives, the EHLO capabilities explained, STARTTLS with the certificate's verdict and days left, and
 //! with `--rcpt`, whether MAIL and RCPT are accepted (then RSET and QUIT: no message is sent).
 
-use std::fmt::Write as _;
-use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
-use crate::app::{dns_settings, families, output_style};
-use crate::cli::ProbeArgs;
-use crate::dns::{self, Dns, Route};
+use crate::drive::blocking::{self, Conversation};
 use crate::error::{Error, Exit};
 use crate::event::{Event, Sink};
-use crate::explain;
-use crate::net::{self, ServerSpec, SMTP_PORT};
-use crate::sanitize::escape;
-use crate::smtp::command::Command;
+use crate::net::{self, tls::TlsClient, tls::Verdict};
+use crate::route::{self, dns::Dns, dns::Families};
+use crate::smtp::error::Error as SessionError;
 use crate::smtp::reply::Reply;
-use crate::smtp::session::{Session, Timeouts};
-use crate::tls::{Stream, TlsClient, TlsOptions, Verify};
-use crate::transcript::HumanTranscript;
+use crate::smtp::settings::{Envelope, Settings as Dialogue, Stop, StopPoint, Timeouts, TlsPolicy};
 
 /// How bad a finding is; the worst one decides an address's verdict and the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,7 +31,7 @@ pub enum Severity {
 }
 
 impl Severity {
-    fn word(self) -> &'static str {
+    pub fn word(self) -> &'static str {
         match self {
             Severity::Ok => "ok",
             Severity::Warning => "warning",
@@ -86,57 +77,30 @@ impl AddressProbe {
         self.findings.iter().map(|(s, _)| *s).max().unwrap_or(Severity::Ok)
     }
 
-    fn find(&mut self, severity: Severity, text: impl Into<String>) {
+    pub fn find(&mut self, severity: Severity, text: impl Into<String>) {
         self.findings.push((severity, text.into()));
     }
 }
 
-struct Settings {
-    connect_timeout: Duration,
-    timeout: Duration,
-    bind: Option<IpAddr>,
+/// How to probe.
+pub struct Settings {
+    pub port: u16,
+    pub families: Families,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub bind: Option<IpAddr>,
     /// `--helo`, or this machine's name; `None`: the connection's local address as a literal.
-    client_name: Option<String>,
-    tls: Arc<TlsClient>,
-    from: String,
-    rcpt: Option<String>,
+    pub client_name: Option<String>,
+    pub tls: Arc<TlsClient>,
+    /// The sender for `--rcpt` (empty: the null sender).
+    pub from: String,
+    pub rcpt: Option<String>,
 }
 
-pub fn run(args: &ProbeArgs) -> anyhow::Result<Exit> {
-    let (target, port) = match args.target.parse::<ServerSpec>() {
-        Ok(spec) => (spec.host.to_string(), spec.port.or(args.route.port).unwrap_or(SMTP_PORT)),
-        Err(reason) => return Err(Error::Usage(format!("invalid target {:?}: {reason}", args.target)).into()),
-    };
-    if let Some(rcpt) = &args.rcpt {
-        crate::address::check_address(rcpt)
-            .map_err(|reason| Error::Usage(format!("invalid --rcpt {rcpt:?}: {reason}")))?;
-    }
-    let from = args.from.clone().unwrap_or_default();
-    if !from.is_empty() {
-        crate::address::check_address(&from)
-            .map_err(|reason| Error::Usage(format!("invalid --from {from:?}: {reason}")))?;
-    }
-    let dns = dns_settings(&args.route)?.resolver().map_err(|failure| Error::Dns(failure.to_string()))?;
-    let tls = TlsClient::new(&TlsOptions {
-        verify: Verify::Report,
-        ca_files: &args.ca_file,
-        client_cert: None,
-        min_version_13: false,
-    })?;
-    let client_name = args.helo.clone().or_else(crate::hostname::fully_qualified);
-    let settings = Settings {
-        connect_timeout: args.route.connect_timeout,
-        timeout: args.timeout,
-        bind: args.route.bind,
-        client_name,
-        tls: Arc::new(tls),
-        from,
-        rcpt: args.rcpt.clone(),
-    };
-
-    // Routing and reverse DNS first, in this thread (the resolver is single-threaded); then every address
-    // at once, each in its own thread.
-    let mut probes = targets(&dns, &target, families(&args.route), port)?;
+/// Probe every address of every host `target` routes to, at once. Routing and reverse DNS come first, in
+/// this thread (the resolver is single-threaded); then each address gets its own thread.
+pub fn probe_all(dns: &Dns, target: &str, settings: &Settings) -> Result<Vec<AddressProbe>, Error> {
+    let mut probes = targets(dns, target, settings.families, settings.port)?;
     for probe in &mut probes {
         if let Some(address) = probe.address {
             match dns.reverse(address.ip()) {
@@ -147,73 +111,60 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<Exit> {
     }
     thread::scope(|scope| {
         for probe in probes.iter_mut().filter(|p| p.address.is_some()) {
-            let settings = &settings;
             scope.spawn(move || probe_address(probe, settings));
         }
     });
-
-    let worst = probes.iter().map(AddressProbe::severity).max().unwrap_or(Severity::Unreachable);
-    let exit = if probes.is_empty() { Exit::TempFail } else { worst.exit() };
-    let output = output_style(&args.output);
-    if output.json {
-        let mut out = crate::json::JsonLines::new(io::stdout().lock());
-        for probe in &probes {
-            out.write(to_json(probe));
-        }
-        out.write(json!({ "type": "summary", "worst": worst.word(), "exit_code": exit.code() }));
-        return Ok(exit);
-    }
-    let mut text = String::new();
-    for probe in &probes {
-        if args.verbose && !probe.events.is_empty() {
-            let mut transcript = HumanTranscript::with_style(Vec::new(), output.style);
-            for event in probe.events.clone() {
-                transcript.emit(event);
-            }
-            text.push_str(&String::from_utf8_lossy(&transcript.into_inner()));
-        }
-        text.push_str(&report(probe));
-        text.push('\n');
-    }
-    text.push_str(&table(&probes));
-    crate::app::to_stdout(|out| out.write_all(text.as_bytes()))?;
-    Ok(exit)
+    Ok(probes)
 }
 
 /// One probe per address of every host the target routes to (a domain's MX hosts, or the host itself).
-fn targets(dns: &Dns, target: &str, families: dns::Families, port: u16) -> Result<Vec<AddressProbe>, Error> {
-    let hosts = if let Ok(ip) = target.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+fn targets(dns: &Dns, target: &str, families: Families, port: u16) -> Result<Vec<AddressProbe>, Error> {
+    let hosts = if let Some(ip) = route::address_literal(target) {
         vec![(None, ip.to_string())]
     } else {
-        let answer = dns.mx(target).map_err(|failure| Error::Dns(failure.to_string()))?;
-        match dns::route(target, answer, dns::random_seed()) {
-            Ok(route @ Route::Mx(_)) | Ok(route @ Route::Implicit(_)) => route.hosts(),
-            Err(error) => return Err(Error::Unsupported(error.to_string())),
+        match route::route(dns, target) {
+            Ok(route) => route.hosts(),
+            Err(route::RouteProblem::LookupFailed { reason, .. }) => return Err(Error::Dns(reason)),
+            Err(problem) => return Err(Error::NoMail(problem.to_string())),
         }
     };
     let mut probes = Vec::new();
     for (preference, host) in hosts {
         let base = AddressProbe { host: host.clone(), preference, ..AddressProbe::default() };
-        match dns.addresses(&host, families) {
-            Ok(found) if !found.addresses.is_empty() => {
-                for ip in found.addresses {
+        match route::host_addresses(dns, &host, families).1 {
+            Ok(addresses) => {
+                for ip in addresses {
                     probes.push(AddressProbe { address: Some(SocketAddr::new(ip, port)), ..base.clone() });
                 }
             }
-            Ok(found) => {
+            Err(problem) => {
                 let mut probe = base;
-                let why = if found.no_such_host { "does not exist (NXDOMAIN)" } else { "has no address" };
-                probe.find(Severity::Unreachable, format!("{host} {why}"));
-                probes.push(probe);
-            }
-            Err(failure) => {
-                let mut probe = base;
-                probe.find(Severity::Unreachable, failure.to_string());
+                probe.find(Severity::Unreachable, problem.describe(&host));
                 probes.push(probe);
             }
         }
     }
     Ok(probes)
+}
+
+/// Records when the greeting arrived, and keeps every event for `-v`.
+struct Recorder {
+    events: Vec<Event>,
+    greeting_at: Option<Instant>,
+}
+
+impl Sink for Recorder {
+    fn emit(&mut self, event: Event) {
+        if self.greeting_at.is_none()
+            && matches!(
+                &event,
+                Event::Smtp(crate::smtp::event::Event::Received { phase: crate::smtp::error::Phase::Banner, .. })
+            )
+        {
+            self.greeting_at = Some(Instant::now());
+        }
+        self.events.push(event);
+    }
 }
 
 fn probe_address(probe: &mut AddressProbe, settings: &Settings) {
@@ -226,63 +177,44 @@ fn probe_address(probe: &mut AddressProbe, settings: &Settings) {
             return;
         }
     };
-    probe.connect_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+    let connected = Instant::now();
+    probe.connect_ms = Some((connected - started).as_secs_f64() * 1000.0);
     let client_name = settings
         .client_name
         .clone()
         .unwrap_or_else(|| crate::hostname::address_literal(tcp.local_addr().map_or(address.ip(), |local| local.ip())));
-    let mut events = Vec::new();
-    let mut greeting_ms = None;
-    let mut banner = None;
-    let mut capabilities = None;
-    let mut mail = None;
-    let mut rcpt = None;
-    let mut no_starttls = false;
+    // The whole dialogue up to TLS, and with --rcpt, MAIL and RCPT, then RSET: no message is sent.
+    let mut dialogue = Dialogue::new(&client_name, &probe.host, address.port(), Timeouts::uniform(settings.timeout));
+    dialogue.tls = if address.port() == 465 { TlsPolicy::Implicit } else { TlsPolicy::Opportunistic };
+    dialogue.pipelining = false;
+    match &settings.rcpt {
+        Some(recipient) => {
+            dialogue.envelope = Some(Envelope {
+                reverse_path: settings.from.clone(),
+                recipients: vec![recipient.clone()],
+                ..Envelope::default()
+            });
+            dialogue.reset_after_recipients = true;
+        }
+        None => dialogue.stop = Some(Stop { point: StopPoint::Tls, drop: false }),
+    }
     let host = probe.host.clone();
-    let result = {
-        let mut session = Session::new(Stream::Plain(tcp), &mut events, Timeouts::uniform(settings.timeout));
-        session.conclude(|s| {
-            let before = Instant::now();
-            banner = Some(s.greeting()?);
-            greeting_ms = Some(before.elapsed().as_secs_f64() * 1000.0);
-            let mut caps = s.hello(&client_name)?;
-            if caps.has("STARTTLS") {
-                let timeout = settings.timeout;
-                s.start_tls(|stream, sink| stream.start_tls(&settings.tls, &host, timeout, sink))?;
-                caps = s.hello(&client_name)?;
-            } else {
-                no_starttls = true;
-            }
-            capabilities = Some(caps);
-            if let Some(recipient) = &settings.rcpt {
-                let reply = s.command(
-                    &Command::MailFrom { reverse_path: &settings.from, parameters: vec![] },
-                    crate::error::Phase::MailFrom,
-                )?;
-                let accepted = reply.is_positive();
-                mail = Some(reply);
-                if accepted {
-                    rcpt = Some(s.command(
-                        &Command::RcptTo { forward_path: recipient, parameters: vec![] },
-                        crate::error::Phase::RcptTo,
-                    )?);
-                }
-                s.command(&Command::Rset, crate::error::Phase::MailFrom)?;
-            }
-            Ok(())
-        })
-    };
-    probe.greeting_ms = greeting_ms;
-    probe.banner = banner.clone();
-    if let Err(error) = &result {
+    let conversation =
+        Conversation { tls: Some(&settings.tls), tls_name: &host, content: None, show_data: false, progress: None };
+    let mut recorder = Recorder { events: Vec::new(), greeting_at: None };
+    let finished = blocking::converse(tcp, dialogue, &conversation, &mut recorder);
+    let outcome = finished.outcome;
+    probe.greeting_ms = recorder.greeting_at.map(|at| (at - connected).as_secs_f64() * 1000.0);
+    probe.banner = outcome.greeting.clone();
+    if let Some(error) = &outcome.error {
         let severity = match error {
-            Error::Rejected { reply, .. } if reply.is_permanent() => Severity::Refused,
-            Error::Tls { .. } => Severity::Tls,
+            SessionError::Refused { reply, .. } if reply.is_permanent() => Severity::Refused,
+            SessionError::Tls { .. } | SessionError::StartTlsNotOffered { .. } => Severity::Tls,
             _ => Severity::Unreachable,
         };
-        probe.find(severity, error.to_string());
+        probe.find(severity, crate::error::Error::Session(error.clone()).to_string());
     }
-    if let Some(ms) = greeting_ms {
+    if let Some(ms) = probe.greeting_ms {
         if ms > 1000.0 {
             probe.find(
                 Severity::Warning,
@@ -293,28 +225,29 @@ fn probe_address(probe: &mut AddressProbe, settings: &Settings) {
             );
         }
     }
-    if let Some(caps) = capabilities {
-        probe.ehlo_name = Some(caps.server_name.clone());
-        probe.capabilities = caps.extensions;
+    let no_starttls = outcome.greeting.as_ref().is_some_and(Reply::is_positive)
+        && !outcome.encrypted
+        && outcome.capabilities.as_ref().is_some_and(|c| !c.has("STARTTLS"));
+    if let Some(capabilities) = &outcome.capabilities {
+        probe.ehlo_name = Some(capabilities.server_name.clone());
+        probe.capabilities = capabilities.extensions.clone();
     }
     if no_starttls {
         probe.find(Severity::Tls, "does not offer STARTTLS: mail to it travels in clear text");
     }
-    for event in &events {
-        match event {
-            Event::Tls { version, cipher, .. } => probe.tls = Some(format!("{version}, {cipher}")),
-            Event::Certificate(c) if c.index == 0 => probe.days_left = Some(c.days_left),
-            Event::Info(text) if text.starts_with("certificate verified for ") => {
-                probe.certificate = Some("verified".into())
+    for event in &recorder.events {
+        if let Event::Tls(session) = event {
+            probe.tls = Some(format!("{}, {}", session.version, session.cipher));
+        }
+    }
+    if let Some(certificates) = &finished.certificates {
+        probe.days_left = certificates.chain.first().filter(|c| c.unparsable_bytes.is_none()).map(|c| c.days_left);
+        match &certificates.verdict {
+            Verdict::Verified => probe.certificate = Some("verified".into()),
+            Verdict::Refused(problem) => {
+                probe.certificate = Some(problem.to_string());
+                probe.find(Severity::Tls, format!("certificate does not verify: {problem}"));
             }
-            Event::Warning(text) if text.starts_with("certificate does not verify: ") => {
-                let why = text
-                    .trim_start_matches("certificate does not verify: ")
-                    .trim_end_matches(" (--tls-verify report: going on)");
-                probe.certificate = Some(why.to_string());
-                probe.find(Severity::Tls, format!("certificate does not verify: {why}"));
-            }
-            _ => {}
         }
     }
     if let Some(days) = probe.days_left {
@@ -323,7 +256,13 @@ fn probe_address(probe: &mut AddressProbe, settings: &Settings) {
         }
     }
     check_reverse_dns(probe);
-    for (reply, what) in [(&mail, "MAIL FROM"), (&rcpt, "RCPT TO")] {
+    let rcpt = outcome.recipients.first().and_then(|r| match &r.verdict {
+        crate::smtp::client::Verdict::Replied { phase: crate::smtp::error::Phase::RcptTo, reply } => {
+            Some(reply.clone())
+        }
+        _ => None,
+    });
+    for (reply, what) in [(&outcome.mail, "MAIL FROM"), (&rcpt, "RCPT TO")] {
         if let Some(reply) = reply {
             if reply.is_permanent() {
                 probe.find(Severity::Refused, format!("{what} refused: {reply}"));
@@ -332,9 +271,9 @@ fn probe_address(probe: &mut AddressProbe, settings: &Settings) {
             }
         }
     }
-    probe.mail = mail;
+    probe.mail = outcome.mail;
     probe.rcpt = rcpt;
-    probe.events = events;
+    probe.events = recorder.events;
 }
 
 /// Does the reverse DNS name of the address match the name the server gives in its greeting or EHLO?
@@ -363,100 +302,6 @@ fn check_reverse_dns(probe: &mut AddressProbe) {
     }
 }
 
-/// The readable report for one address.
-pub fn report(probe: &AddressProbe) -> String {
-    let mut out = String::new();
-    let preference = probe.preference.map(|p| format!("MX {p} ")).unwrap_or_default();
-    let address = probe.address.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
-    let _ = writeln!(out, "{preference}{} {address}: {}", probe.host, probe.severity().word());
-    if let (Some(connect), Some(banner)) = (probe.connect_ms, &probe.banner) {
-        let greeting = probe.greeting_ms.unwrap_or_default();
-        let _ = writeln!(out, "  connect {connect:.1} ms, greeting {greeting:.1} ms: {banner}");
-    }
-    if !probe.reverse_dns.is_empty() {
-        let _ = writeln!(out, "  reverse DNS: {}", probe.reverse_dns.join(", "));
-    }
-    if let Some(name) = &probe.ehlo_name {
-        let _ = writeln!(out, "  EHLO name: {}", escape(name.as_bytes()));
-        for (keyword, parameters) in &probe.capabilities {
-            let _ = writeln!(out, "    {}", escape(explain::capability(keyword, parameters).as_bytes()));
-        }
-    }
-    if let Some(tls) = &probe.tls {
-        let days = probe.days_left.map(|d| format!(", {}", crate::tls::days_phrase(d))).unwrap_or_default();
-        let verdict = probe.certificate.as_deref().unwrap_or("not checked");
-        let _ = writeln!(out, "  TLS: {tls}; certificate {verdict}{days}");
-    }
-    for (reply, what) in [(&probe.mail, "MAIL FROM"), (&probe.rcpt, "RCPT TO")] {
-        if let Some(reply) = reply {
-            let _ = writeln!(out, "  {what}: {reply}");
-        }
-    }
-    for (severity, text) in &probe.findings {
-        if *severity > Severity::Ok {
-            let _ = writeln!(out, "  {}: {}", severity.word(), escape(text.as_bytes()));
-        }
-    }
-    out
-}
-
-/// The one-screen summary: a row per address.
-pub fn table(probes: &[AddressProbe]) -> String {
-    let header = ["HOST", "ADDRESS", "CONNECT", "BANNER", "TLS", "CERT DAYS", "VERDICT"];
-    let rows: Vec<[String; 7]> = probes
-        .iter()
-        .map(|p| {
-            let ms = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.1} ms"));
-            [
-                p.host.clone(),
-                p.address.map_or_else(|| "-".into(), |a| a.ip().to_string()),
-                ms(p.connect_ms),
-                ms(p.greeting_ms),
-                p.tls.as_deref().map_or("-", |t| t.split(',').next().unwrap_or("-")).to_string(),
-                p.days_left.map_or_else(|| "-".into(), |d| d.to_string()),
-                p.severity().word().to_string(),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let padded: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        padded.join("  ").trim_end().to_string() + "\n"
-    };
-    let mut out = line(&header.map(String::from));
-    for row in &rows {
-        out.push_str(&line(row));
-    }
-    out
-}
-
-pub fn to_json(probe: &AddressProbe) -> serde_json::Value {
-    json!({
-        "type": "probe",
-        "host": probe.host,
-        "preference": probe.preference,
-        "address": probe.address.map(|a| a.to_string()),
-        "connect_ms": probe.connect_ms,
-        "greeting_ms": probe.greeting_ms,
-        "banner": probe.banner.as_ref().map(crate::json::reply),
-        "reverse_dns": probe.reverse_dns,
-        "ehlo_name": probe.ehlo_name,
-        "capabilities": probe.capabilities.iter().map(|(k, p)| json!({ "keyword": k, "parameters": p, "explanation": explain::capability(k, p) })).collect::<Vec<_>>(),
-        "tls": probe.tls,
-        "certificate": probe.certificate,
-        "days_left": probe.days_left,
-        "mail": probe.mail.as_ref().map(crate::json::reply),
-        "rcpt": probe.rcpt.as_ref().map(crate::json::reply),
-        "findings": probe.findings.iter().map(|(s, t)| json!({ "severity": s.word(), "text": t })).collect::<Vec<_>>(),
-        "verdict": probe.severity().word(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,6 +316,12 @@ mod tests {
         probe.find(Severity::Unreachable, "u");
         assert_eq!(probe.severity().exit(), Exit::TempFail);
     }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+    use crate::render::probe::table;
 
     #[test]
     fn table_aligns_columns() {

@@ -32,14 +32,13 @@ impl fmt::Display for Secret {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mechanism {
     /// RFC 4616: user and password in one base64 message.
     Plain,
     /// The old two-step user/password exchange.
     Login,
     /// RFC 2195: an HMAC-MD5 of the server's challenge; the password itself is never sent.
-    #[value(name = "cram-md5")]
     CramMd5,
     /// Google and Microsoft's OAuth 2.0 bearer token form.
     Xoauth2,

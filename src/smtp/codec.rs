@@ -144,6 +144,18 @@ impl<W: Write> Write for DotStuffer<W> {
     }
 }
 
+/// The message content, written as often as needed: once to measure it, once to send it, so it is never
+/// held encoded in memory.
+pub trait Content {
+    fn write_to(&self, out: &mut dyn Write) -> io::Result<()>;
+}
+
+impl Content for &[u8] {
+    fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(self)
+    }
+}
+
 /// What the extensions need to know about a message before it is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Facts {

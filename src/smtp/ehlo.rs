@@ -25,6 +25,15 @@ impl Capabilities {
         Capabilities { server_name, extensions }
     }
 
+    /// The server's name for messages, or "the server" when its EHLO reply gave none.
+    pub fn display_name(&self) -> &str {
+        if self.server_name.is_empty() {
+            "the server"
+        } else {
+            &self.server_name
+        }
+    }
+
     pub fn has(&self, keyword: &str) -> bool {
         self.parameters(keyword).is_some()
     }

@@ -4,7 +4,7 @@
 
 use super::codec::Facts;
 use super::ehlo::Capabilities;
-use crate::error::Error;
+use super::error::{Error, Missing};
 
 /// Delivery status notification requests (RFC 3461), as the user gave them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -62,7 +62,8 @@ pub fn xtext(text: &str) -> String {
 pub struct Parameters {
     pub mail: Vec<String>,
     pub rcpt: Vec<Vec<String>>,
-    pub notes: Vec<String>,
+    /// DSN was asked for and the server does not offer it: the DSN parameters are left out.
+    pub dsn_ignored: bool,
 }
 
 pub fn parameters(
@@ -73,7 +74,7 @@ pub fn parameters(
     dsn: &Dsn,
 ) -> Result<Parameters, Error> {
     let mut parameters = Parameters::default();
-    let server = if capabilities.server_name.is_empty() { "the server" } else { capabilities.server_name.as_str() };
+    let server = capabilities.display_name().to_string();
     if let Some(limit) = capabilities.size_limit() {
         if facts.size > limit {
             return Err(Error::MessageTooLarge { size: facts.size, limit });
@@ -87,27 +88,19 @@ pub fn parameters(
         std::iter::once(reverse_path).chain(recipients.iter().map(String::as_str)).find(|a| !a.is_ascii());
     if utf8_address.is_some() || facts.eight_bit_headers {
         if !capabilities.has("SMTPUTF8") {
-            let what = match utf8_address {
-                Some(address) => format!("the address {address} needs"),
-                None => "the message's UTF-8 headers need".to_string(),
-            };
-            return Err(Error::Unsupported(format!("{what} SMTPUTF8 (RFC 6531), which {server} does not offer")));
+            let address = utf8_address.map(str::to_string);
+            return Err(Error::Unsupported(Missing::Smtputf8 { address, server }));
         }
         parameters.mail.push("SMTPUTF8".into());
     }
     if facts.eight_bit {
         if !capabilities.has("8BITMIME") {
-            return Err(Error::Unsupported(format!(
-                "the message has 8-bit content and {server} does not offer 8BITMIME (RFC 6152); give it a 7-bit \
-                 transfer encoding (quoted-printable or base64)"
-            )));
+            return Err(Error::Unsupported(Missing::EightBitMime { server }));
         }
         parameters.mail.push("BODY=8BITMIME".into());
     }
     let use_dsn = !dsn.is_empty() && capabilities.has("DSN");
-    if !dsn.is_empty() && !use_dsn {
-        parameters.notes.push(format!("{server} does not offer DSN: --notify, --ret and --envid are not sent"));
-    }
+    parameters.dsn_ignored = !dsn.is_empty() && !use_dsn;
     if use_dsn {
         if let Some(ret) = &dsn.ret {
             parameters.mail.push(format!("RET={ret}"));
@@ -156,7 +149,7 @@ mod tests {
     fn nothing_offered_nothing_sent() {
         let p = parameters(&capabilities(&[]), &facts(10, false), "a@x.test", &["b@x.test".into()], &Dsn::default())
             .unwrap();
-        assert_eq!(p, Parameters { mail: vec![], rcpt: vec![vec![]], notes: vec![] });
+        assert_eq!(p, Parameters { mail: vec![], rcpt: vec![vec![]], dsn_ignored: false });
     }
 
     #[test]
@@ -166,7 +159,6 @@ mod tests {
         assert_eq!(p.mail, ["SIZE=999", "BODY=8BITMIME"]);
         let error = parameters(&caps, &facts(1001, false), "a@x.test", &[], &Dsn::default()).unwrap_err();
         assert_eq!(error.to_string(), "the message is 1001 bytes and the server accepts at most 1000 (SIZE, RFC 1870)");
-        assert_eq!(error.exit(), crate::error::Exit::Unavailable);
     }
 
     #[test]
@@ -203,7 +195,7 @@ mod tests {
         assert_eq!(p.rcpt, [vec!["NOTIFY=SUCCESS,FAILURE".to_string(), "ORCPT=rfc822;b@x.test".to_string()]]);
         let without = parameters(&capabilities(&[]), &facts(5, false), "a@x.test", &["b@x.test".into()], &dsn).unwrap();
         assert_eq!(without.rcpt, [Vec::<String>::new()]);
-        assert_eq!(without.notes, ["mx.test does not offer DSN: --notify, --ret and --envid are not sent"]);
+        assert!(without.dsn_ignored);
     }
 
     #[test]

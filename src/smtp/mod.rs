@@ -1,9 +1,13 @@
-//! The SMTP protocol core: replies, commands, capabilities, the data codec, and the session over any stream.
+//! The SMTP protocol core, with no I/O: replies, commands, capabilities, the data codec, AUTH, extensions,
+//! and the client state machine that owns the dialogue. Nothing here uses anything outside `smtp/`.
 
 pub mod auth;
+pub mod client;
 pub mod codec;
 pub mod command;
 pub mod ehlo;
+pub mod error;
+pub mod event;
 pub mod extensions;
 pub mod reply;
-pub mod session;
+pub mod settings;

@@ -6,8 +6,6 @@
 
 use std::fmt;
 
-use crate::sanitize::escape;
-
 /// Longest reply line accepted. RFC 5321 §4.5.3.1.5 allows 512 octets; real servers send longer banners,
 /// so allow far more, but stop a server from making us buffer without end.
 pub const MAX_LINE: usize = 8192;
@@ -83,13 +81,14 @@ impl Reply {
     }
 }
 
-/// One line for error messages and summaries: the code and all the text, lines joined by spaces, escaped.
+/// One line for error messages and summaries: the code and all the text, lines joined by spaces. The text is
+/// the server's, raw (invalid UTF-8 replaced): whoever shows it escapes it, once, where it is rendered.
 impl fmt::Display for Reply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.code)?;
         for text in self.texts() {
             if !text.is_empty() {
-                write!(f, " {}", escape(text))?;
+                write!(f, " {}", String::from_utf8_lossy(text))?;
             }
         }
         Ok(())
@@ -99,9 +98,9 @@ impl fmt::Display for Reply {
 /// Why a reply could not be parsed: each is a protocol violation by the server.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplyError {
-    #[error("reply line does not start with a valid reply code: {0:?}")]
+    #[error("reply line does not start with a valid reply code: \"{0}\"")]
     BadCode(String),
-    #[error("reply line has {0:?} after the code where a space or hyphen belongs")]
+    #[error("reply line has \"{0}\" after the code where a space or hyphen belongs")]
     BadSeparator(String),
     #[error("reply line has code {found} inside a reply that started with {expected}")]
     CodeChanged { expected: u16, found: u16 },
@@ -178,7 +177,7 @@ impl ReplyParser {
 
 /// Code of one reply line and whether it is the last line of its reply.
 fn parse_line(line: &[u8]) -> Result<(u16, bool), ReplyError> {
-    let bad_code = || ReplyError::BadCode(escape(&line[..line.len().min(40)]));
+    let bad_code = || ReplyError::BadCode(String::from_utf8_lossy(&line[..line.len().min(40)]).into_owned());
     let [first, second, third, rest @ ..] = line else {
         return Err(bad_code());
     };
@@ -190,7 +189,7 @@ fn parse_line(line: &[u8]) -> Result<(u16, bool), ReplyError> {
     match rest.first() {
         None | Some(b' ') => Ok((code, true)),
         Some(b'-') => Ok((code, false)),
-        Some(_) => Err(ReplyError::BadSeparator(escape(&line[3..4.min(line.len())]))),
+        Some(_) => Err(ReplyError::BadSeparator(String::from_utf8_lossy(&line[3..4.min(line.len())]).into_owned())),
     }
 }
 
@@ -322,7 +321,8 @@ mod tests {
             (b"260 second digit\r\n", "reply line does not start with a valid reply code: \"260 second digit\""),
             (b"250:x\r\n", "reply line has \":\" after the code where a space or hyphen belongs"),
             (b"250-a\r\n251 b\r\n", "reply line has code 251 inside a reply that started with 250"),
-            (b"\x1b[31m\r\n", "reply line does not start with a valid reply code: \"\\\\x1b[31m\""),
+            // Raw here: the renderer escapes it, once.
+            (b"\x1b[31m\r\n", "reply line does not start with a valid reply code: \"\x1b[31m\""),
         ];
         for (input, message) in cases {
             let error = all_replies(input).unwrap_err();
@@ -349,7 +349,8 @@ mod tests {
     }
 
     #[test]
-    fn display_escapes_untrusted_text() {
-        assert_eq!(parse_reply("550 bad\x1b[0m\r\n").to_string(), "550 bad\\x1b[0m");
+    fn display_keeps_the_raw_text_for_the_renderer_to_escape() {
+        // Escaping happens once, where the text is rendered; escaping here too would show `\\x1b`.
+        assert_eq!(parse_reply("550 bad\x1b[0m\r\n").to_string(), "550 bad\x1b[0m");
     }
 }

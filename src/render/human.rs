@@ -9,10 +9,13 @@
 use std::io::{self, Write};
 use std::time::Instant;
 
-use crate::event::{Event, Sink};
-use crate::explain;
+use super::explain;
+use super::words::{self, Kind};
+use crate::event::{Event, RecipientLine, Sink, Status};
 use crate::sanitize::escape;
 use crate::smtp::ehlo::Capabilities;
+use crate::smtp::error::Phase;
+use crate::smtp::event::Event as Smtp;
 
 /// How to render.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,7 +35,7 @@ pub struct HumanTranscript<W: Write> {
     closed: bool,
     data_lines_shown: bool,
     started: Instant,
-    last_sent: Option<(Instant, String)>,
+    last_sent: Option<Instant>,
     /// Recipient lines wait for the summary line, which heads them.
     recipients: Vec<String>,
 }
@@ -108,15 +111,56 @@ impl<W: Write> HumanTranscript<W> {
 
 impl<W: Write> Sink for HumanTranscript<W> {
     fn emit(&mut self, event: Event) {
+        if let Some((kind, text)) = words::note(&event) {
+            return match kind {
+                Kind::Info => self.note(&text),
+                Kind::Warning => self.line(WARN, "* warning: ", &escape(text.as_bytes())),
+            };
+        }
         match event {
-            Event::Info(text) => self.note(&text),
-            Event::Warning(text) => self.line(WARN, "* warning: ", &escape(text.as_bytes())),
-            Event::Lookup { name, kind, answers } => {
-                let text = match kind {
-                    "MX" => format!("MX for {name}: {}", answers.join(", ")),
-                    _ => format!("{name}: {}", answers.join(", ")),
-                };
-                self.note(&text);
+            Event::Smtp(Smtp::Sent { line, tls }) => {
+                self.last_sent = Some(Instant::now());
+                self.line(CLIENT, if tls { "C~ " } else { "C: " }, &escape(line.as_bytes()));
+            }
+            Event::Smtp(Smtp::Received { reply, tls, phase }) => {
+                let waited = self.last_sent.map(|at| at.elapsed().as_secs_f64() * 1000.0);
+                let color = if reply.code.is_positive() || reply.code.is_intermediate() { GOOD } else { BAD };
+                for (i, line) in reply.lines.iter().enumerate() {
+                    let wait = if i == 0 { waited } else { None };
+                    self.line_with(color, if tls { "S~ " } else { "S: " }, &escape(line), wait);
+                }
+                if !reply.is_positive() && !reply.code.is_intermediate() {
+                    self.note(&explain::reply(&reply));
+                } else if self.style.explain_all {
+                    self.note(&explain::reply(&reply));
+                    if phase == Phase::Ehlo {
+                        for (keyword, parameters) in Capabilities::from_ehlo(&reply).extensions {
+                            self.note(&format!("  {}", explain::capability(&keyword, &parameters)));
+                        }
+                    }
+                }
+            }
+            Event::Smtp(Smtp::DataLine { line, tls }) => {
+                self.data_lines_shown = true;
+                self.line(CLIENT, if tls { "C~ " } else { "C: " }, &escape(&line));
+            }
+            Event::Smtp(Smtp::DataSent { bytes, lines, tls }) => {
+                let size = format!("{bytes} bytes, {lines} line{}", if lines == 1 { "" } else { "s" });
+                if self.data_lines_shown {
+                    self.note(&format!("message sent: {size}"));
+                } else {
+                    self.line(CLIENT, if tls { "C~ " } else { "C: " }, &format!("<message: {size}>"));
+                }
+            }
+            Event::Smtp(Smtp::Note(_)) | Event::Resolving { .. } | Event::CertificateVerdict { .. } => {}
+            Event::Route(fact) => {
+                if let Some((name, kind, answers)) = words::lookup(&fact) {
+                    let text = match kind {
+                        "MX" => format!("MX for {name}: {}", answers.join(", ")),
+                        _ => format!("{name}: {}", answers.join(", ")),
+                    };
+                    self.note(&text);
+                }
             }
             Event::Connecting { address, host } => {
                 let via = host.map(|h| format!(" ({h})")).unwrap_or_default();
@@ -125,71 +169,19 @@ impl<W: Write> Sink for HumanTranscript<W> {
             Event::Connected { address, local } => self.note(&format!("connected to {address} from {local}")),
             Event::MovedOn { address, reason } => self.note(&format!("{address}: {reason}; moving on")),
             Event::Closed => self.note("connection closed"),
-            Event::Sent { line, tls } => {
-                self.last_sent = Some((Instant::now(), line.clone()));
-                self.line(CLIENT, if tls { "C~ " } else { "C: " }, &escape(line.as_bytes()));
-            }
-            Event::Received { reply, tls } => {
-                let waited = self.last_sent.as_ref().map(|(at, _)| at.elapsed().as_secs_f64() * 1000.0);
-                let color = if reply.code.is_positive() || reply.code.is_intermediate() { GOOD } else { BAD };
-                for (i, line) in reply.lines.iter().enumerate() {
-                    let wait = if i == 0 { waited } else { None };
-                    self.line_with(color, if tls { "S~ " } else { "S: " }, &escape(line), wait);
-                }
-                let after_ehlo = self.last_sent.as_ref().is_some_and(|(_, line)| line.starts_with("EHLO "));
-                if !reply.is_positive() && !reply.code.is_intermediate() {
-                    self.note(&explain::reply(&reply));
-                } else if self.style.explain_all {
-                    self.note(&explain::reply(&reply));
-                    if after_ehlo {
-                        for (keyword, parameters) in Capabilities::from_ehlo(&reply).extensions {
-                            self.note(&format!("  {}", explain::capability(&keyword, &parameters)));
-                        }
-                    }
-                }
-            }
-            Event::DataLine { line, tls } => {
-                self.data_lines_shown = true;
-                self.line(CLIENT, if tls { "C~ " } else { "C: " }, &escape(&line));
-            }
-            Event::DataSent { bytes, lines, tls } => {
-                let size = format!("{bytes} bytes, {lines} line{}", if lines == 1 { "" } else { "s" });
-                if self.data_lines_shown {
-                    self.note(&format!("message sent: {size}"));
-                } else {
-                    self.line(CLIENT, if tls { "C~ " } else { "C: " }, &format!("<message: {size}>"));
-                }
-            }
-            Event::Tls { version, cipher, group } => {
-                self.note(&format!("TLS established: {version}, cipher {cipher}, key exchange {group}"))
-            }
-            Event::Certificate(c) => {
-                let names = if c.names.is_empty() { "none".to_string() } else { c.names.join(", ") };
-                self.note(&format!(
-                    "certificate {}: subject {}; issuer {}; names {names}; valid {} to {} ({})",
-                    c.index,
-                    c.subject,
-                    c.issuer,
-                    c.not_before,
-                    c.not_after,
-                    crate::tls::days_phrase(c.days_left)
-                ));
-            }
-            Event::Step { name, duration } => {
+            Event::Tls(session) => self.note(&format!(
+                "TLS established: {}, cipher {}, key exchange {}",
+                session.version, session.cipher, session.group
+            )),
+            Event::Certificate(certificate) => self.note(&words::certificate(&certificate)),
+            Event::Step { step, duration } => {
                 if self.style.timing {
-                    self.note(&format!("{name} took {:.3} ms", duration.as_secs_f64() * 1000.0));
+                    self.note(&format!("{} took {:.3} ms", step.name(), duration.as_secs_f64() * 1000.0));
                 }
             }
-            Event::Recipient { recipient, status, phase, host, reply, reason } => {
-                let by = host.map(|h| format!(" by {h}")).unwrap_or_default();
-                let at = phase.map(|p| format!(" at {p}")).unwrap_or_default();
-                let line = match (status, reply, reason) {
-                    ("delivered" | "accepted", Some(reply), _) => format!("{status}{by}: {reply}"),
-                    (_, Some(reply), _) => format!("{status}{at}{by}: {reply}"),
-                    (_, None, Some(reason)) => format!("{status}: {reason}"),
-                    _ => status.to_string(),
-                };
-                self.recipients.push(format!("  {recipient}: {line}"));
+            Event::Recipient(line) => {
+                let text = recipient_line(&line);
+                self.recipients.push(text);
             }
             Event::Summary { delivered, total, stopped_after, .. } => {
                 let word = if total == 1 { "recipient" } else { "recipients" };
@@ -208,10 +200,39 @@ impl<W: Write> Sink for HumanTranscript<W> {
     }
 }
 
+/// `  bob@example.test: refused at RCPT TO by mx [127.0.0.1]: 550 5.1.1 unknown` (raw: escaped when written).
+pub fn recipient_line(line: &RecipientLine) -> String {
+    let by = line.host.as_ref().map(|h| format!(" by {h}")).unwrap_or_default();
+    let at = line.phase.map(|p| format!(" at {p}")).unwrap_or_default();
+    let status = line.status.word();
+    let text = match (&line.reply, &line.reason) {
+        (Some(reply), _) if matches!(line.status, Status::Delivered | Status::Accepted) => {
+            format!("{status}{by}: {reply}")
+        }
+        (Some(reply), _) => format!("{status}{at}{by}: {reply}"),
+        (None, Some(reason)) if line.status == Status::Unknown => {
+            format!("{status}{by}: the server may have the message ({reason}); do not resend it blindly")
+        }
+        (None, Some(reason)) => format!("{status}: {reason}"),
+        _ => status.to_string(),
+    };
+    format!("  {}: {text}", line.recipient)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Step;
+    use crate::smtp::event::Note;
     use crate::smtp::reply::parse_reply;
+
+    fn sent(line: &str, tls: bool) -> Event {
+        Event::Smtp(Smtp::Sent { line: line.into(), tls })
+    }
+
+    fn received(text: &str, tls: bool, phase: Phase) -> Event {
+        Event::Smtp(Smtp::Received { reply: parse_reply(text), tls, phase })
+    }
 
     fn render(events: Vec<Event>) -> String {
         render_styled(events, Style::default())
@@ -229,12 +250,12 @@ mod tests {
     fn one_line_per_protocol_line() {
         let text = render(vec![
             Event::Connected { address: "127.0.0.1:25".into(), local: "127.0.0.1:5000".into() },
-            Event::Received { reply: parse_reply("220-mx.example.test\r\n220 ready\r\n"), tls: false },
-            Event::Sent { line: "EHLO c.example.test".into(), tls: false },
-            Event::Sent { line: "MAIL FROM:<a@x.test>".into(), tls: true },
-            Event::Received { reply: parse_reply("250 ok\r\n"), tls: true },
-            Event::DataSent { bytes: 1432, lines: 28, tls: false },
-            Event::Warning("QUIT answered with 500".into()),
+            received("220-mx.example.test\r\n220 ready\r\n", false, Phase::Banner),
+            sent("EHLO c.example.test", false),
+            sent("MAIL FROM:<a@x.test>", true),
+            received("250 ok\r\n", true, Phase::MailFrom),
+            Event::Smtp(Smtp::DataSent { bytes: 1432, lines: 28, tls: false }),
+            Event::Smtp(Smtp::Note(Note::QuitProblem { detail: "QUIT answered with 500".into() })),
         ]);
         assert_eq!(
             text,
@@ -245,7 +266,7 @@ mod tests {
 
     #[test]
     fn failures_are_explained() {
-        let text = render(vec![Event::Received { reply: parse_reply("550 5.1.1 unknown\r\n"), tls: false }]);
+        let text = render(vec![received("550 5.1.1 unknown\r\n", false, Phase::RcptTo)]);
         assert_eq!(
             text,
             "S: 550 5.1.1 unknown\n* 550 5.1.1: permanent failure (retrying will not help): mailbox unavailable (not \
@@ -257,10 +278,7 @@ mod tests {
     fn explain_all_covers_capabilities() {
         let style = Style { explain_all: true, ..Style::default() };
         let text = render_styled(
-            vec![
-                Event::Sent { line: "EHLO c".into(), tls: false },
-                Event::Received { reply: parse_reply("250-mx\r\n250 PIPELINING\r\n"), tls: false },
-            ],
+            vec![sent("EHLO c", false), received("250-mx\r\n250 PIPELINING\r\n", false, Phase::Ehlo)],
             style,
         );
         assert!(text.ends_with("* 250: success: requested action completed\n*   PIPELINING: commands may be sent in batches (RFC 2920)\n"), "{text}");
@@ -271,9 +289,9 @@ mod tests {
         let style = Style { timing: true, color: true, ..Style::default() };
         let text = render_styled(
             vec![
-                Event::Sent { line: "NOOP".into(), tls: false },
-                Event::Received { reply: parse_reply("250 ok\r\n"), tls: false },
-                Event::Step { name: "connect", duration: std::time::Duration::from_micros(1500) },
+                sent("NOOP", false),
+                received("250 ok\r\n", false, Phase::Quit),
+                Event::Step { step: Step::Connect, duration: std::time::Duration::from_micros(1500) },
             ],
             style,
         );
@@ -286,14 +304,14 @@ mod tests {
     #[test]
     fn summary_heads_the_recipients() {
         let text = render(vec![
-            Event::Recipient {
+            Event::Recipient(RecipientLine {
                 recipient: "b@x.test".into(),
-                status: "refused",
-                phase: Some("RCPT TO".into()),
+                status: Status::Refused,
+                phase: Some(Phase::RcptTo),
                 host: Some("mx".into()),
                 reply: Some(parse_reply("550 no\r\n")),
                 reason: None,
-            },
+            }),
             Event::Summary { delivered: 0, total: 1, exit: 69, stopped_after: None },
         ]);
         assert_eq!(text, "* delivered to 0 of 1 recipient\n*   b@x.test: refused at RCPT TO by mx: 550 no\n");
@@ -301,16 +319,15 @@ mod tests {
 
     #[test]
     fn server_text_is_escaped() {
-        let text =
-            render(vec![Event::Received { reply: parse_reply("220 hi\x1b]0;owned\x07\rthere\r\n"), tls: false }]);
+        let text = render(vec![received("220 hi\x1b]0;owned\x07\rthere\r\n", false, Phase::Banner)]);
         assert_eq!(text, "S: 220 hi\\x1b]0;owned\\x07\\x0dthere\n");
     }
 
     #[test]
     fn shown_data_ends_with_a_size_note() {
         let text = render(vec![
-            Event::DataLine { line: b"..dot".to_vec(), tls: false },
-            Event::DataSent { bytes: 5, lines: 1, tls: false },
+            Event::Smtp(Smtp::DataLine { line: b"..dot".to_vec(), tls: false }),
+            Event::Smtp(Smtp::DataSent { bytes: 5, lines: 1, tls: false }),
         ]);
         assert_eq!(text, "C: ..dot\n* message sent: 5 bytes, 1 line\n");
     }
@@ -328,8 +345,8 @@ mod tests {
     #[test]
     fn a_closed_reader_stops_output_quietly() {
         let mut transcript = HumanTranscript::new(BrokenPipe);
-        transcript.emit(Event::Info("a".into()));
+        transcript.emit(Event::Closed);
         assert!(transcript.closed);
-        transcript.emit(Event::Info("b".into()));
+        transcript.emit(Event::Closed);
     }
 }

@@ -1,4 +1,8 @@
-//! Reaching a server: parsing `HOST[:PORT]`, resolving it, and connecting to each address in turn.
+//! Reaching a server: parsing `HOST[:PORT]` and opening TCP connections; the stream that carries the bytes
+//! within deadlines ([`stream`]), and TLS ([`tls`]). Nothing here knows the SMTP dialogue.
+
+pub mod stream;
+pub mod tls;
 
 use std::fmt;
 use std::io;
@@ -7,8 +11,6 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
-
-use crate::smtp::session::Transport;
 
 /// The port MX hosts listen on for SMTP.
 pub const SMTP_PORT: u16 = 25;
@@ -102,34 +104,36 @@ pub fn parse_port(port: &str) -> Result<u16, String> {
 /// reason in a few words ("connection refused", "timed out after 30s").
 pub fn connect_one(address: SocketAddr, timeout: Duration, bind: Option<IpAddr>) -> Result<TcpStream, String> {
     let socket = Socket::new(Domain::for_address(address), Type::STREAM, Some(Protocol::TCP))
-        .map_err(|e| crate::error::io_text(&e).to_lowercase())?;
+        .map_err(|e| io_text(&e).to_lowercase())?;
     if let Some(local) = bind {
         if local.is_ipv4() != address.is_ipv4() {
             return Err(format!("--bind {local} cannot reach an IPv{} address", if address.is_ipv4() { 4 } else { 6 }));
         }
         socket
             .bind(&SocketAddr::new(local, 0).into())
-            .map_err(|e| format!("cannot bind to {local}: {}", crate::error::io_text(&e)))?;
+            .map_err(|e| format!("cannot bind to {local}: {}", io_text(&e)))?;
     }
     socket.connect_timeout(&address.into(), timeout).map_err(|e| connect_message(&e, timeout))?;
     // Each command goes out in one write; without this, Nagle's algorithm holds the last small write until
     // the previous one is acknowledged (the 40 ms stall other clients show before the final dot).
-    socket.set_tcp_nodelay(true).map_err(|e| crate::error::io_text(&e))?;
+    socket.set_tcp_nodelay(true).map_err(|e| io_text(&e))?;
     Ok(socket.into())
+}
+
+/// An I/O error's words without std's "(os error N)" suffix: the words already say it.
+pub fn io_text(error: &io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
 }
 
 fn connect_message(error: &io::Error, timeout: Duration) -> String {
     match error.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!("timed out after {}s", timeout.as_secs_f32()),
         io::ErrorKind::ConnectionRefused => "connection refused".into(),
-        _ => crate::error::io_text(error).to_lowercase(),
-    }
-}
-
-impl Transport for TcpStream {
-    fn set_timeout(&mut self, timeout: Duration) -> io::Result<()> {
-        self.set_read_timeout(Some(timeout))?;
-        self.set_write_timeout(Some(timeout))
+        _ => io_text(error).to_lowercase(),
     }
 }
 

@@ -1,52 +1,26 @@
-//! One function per subcommand. Flags become a validated plan before any connection is made, so bad input
-//! never sends anything; then the plan is carried out and its events rendered.
+//! The plan of `send`: every flag checked and turned into plain, validated data before any connection is
+//! made, so bad input never sends anything. Nothing below `app` sees clap.
 
 use std::fs;
-use std::io::{self, IsTerminal, Read, Write};
-use std::net::SocketAddr;
+use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::SystemTime;
 
-use anyhow::Context;
-
+use super::{dns_settings, families, output_style, Output};
 use crate::address::{check_address, parse_mailbox, Mailbox};
-use crate::cli::OutputArgs;
-use crate::cli::{AuthArgs, Cli, Command, RouteArgs, SendArgs, TlsArgs};
-use crate::deliver::{self, Outcome, Outgoing, Report, SessionOptions, Stop, StopPoint};
-use crate::dns::{DnsSettings, Families};
-use crate::error::{Error, Exit};
-use crate::event::{Discard, Event, Sink};
-use crate::json::JsonLines;
+use crate::cli::{AuthArgs, MechanismArg, SendArgs, StepArg, TlsArgs, TlsModeArg, VerifyArg};
+use crate::deliver::SessionOptions;
+use crate::error::Error;
+use crate::hostname;
 use crate::message::{self, check_header_value, parse_header, Attachment, Composition, Message};
-use crate::net::{Host, ServerSpec, SMTP_PORT};
-use crate::smtp::auth::Secret;
-use crate::smtp::codec::{self, Facts};
+use crate::net::tls::{TlsClient, TlsOptions, Verify};
+use crate::net::{ServerSpec, SMTP_PORT};
+use crate::route::dns::DnsSettings;
+use crate::smtp::auth::{Mechanism, Secret};
+use crate::smtp::codec::{self, Content, Facts};
 use crate::smtp::extensions::{check_envid, parse_notify, Dsn};
-use crate::smtp::session::Content;
-use crate::smtp::session::Credentials;
-use crate::smtp::session::{Envelope, Timeouts};
-use crate::tls::{TlsClient, TlsMode, TlsOptions, Verify};
-use crate::transcript::HumanTranscript;
-use crate::transcript::Style;
-use crate::{generate, hostname, mx, probe};
-use std::sync::Arc;
-
-pub fn run(cli: Cli) -> anyhow::Result<Exit> {
-    match cli.command {
-        Command::Send(args) => {
-            let stdin = io::stdin();
-            let stdin_is_terminal = stdin.is_terminal();
-            let plan = plan_send(*args, &mut stdin.lock(), stdin_is_terminal)?;
-            send(&plan)
-        }
-        Command::Mx(args) => mx::run(&args),
-        Command::Probe(args) => probe::run(&args),
-        Command::Generate(args) => {
-            generate::write_all(&args.out)?;
-            Ok(Exit::Success)
-        }
-    }
-}
+use crate::smtp::settings::{Credentials, Stop, StopPoint, Timeouts, TlsPolicy};
 
 /// Everything `send` needs, checked.
 #[derive(Debug)]
@@ -63,22 +37,6 @@ pub struct SendPlan {
     pub quiet: bool,
     pub dump: bool,
     pub output: Output,
-}
-
-/// Which renderer, and how.
-#[derive(Debug, Clone, Copy)]
-pub struct Output {
-    pub json: bool,
-    pub style: Style,
-}
-
-pub fn output_style(args: &OutputArgs) -> Output {
-    let color = match args.color.as_str() {
-        "always" => true,
-        "never" => false,
-        _ => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-    };
-    Output { json: args.json, style: Style { color, timing: args.timing, explain_all: args.explain } }
 }
 
 /// Check every flag and read the message. `stdin` is read only when the message comes from it.
@@ -258,7 +216,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
             pipelining: !args.no_pipelining,
             bdat: args.bdat,
             progress: None,
-            stop: match (args.quit_after, args.drop_after) {
+            stop: match (args.quit_after.map(stop_point), args.drop_after.map(stop_point)) {
                 (Some(StopPoint::Data), _) => {
                     return Err(Error::Usage(
                         "--quit-after data is not a step: use --drop-after data, or --quit-after rcpt".into(),
@@ -268,7 +226,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
                 (None, Some(point)) => Some(Stop { point, drop: true }),
                 (None, None) => None,
             },
-            tls_mode: args.tls.tls,
+            tls_policy: args.tls.tls.map(tls_policy),
             tls: tls_client(&args.tls)?,
             credentials: credentials(&args.auth, stdin, stdin_is_terminal)?,
             allow_plaintext_auth: args.auth.allow_plaintext_auth,
@@ -288,10 +246,14 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
 
 /// The TLS client, unless TLS is off.
 fn tls_client(args: &TlsArgs) -> Result<Option<Arc<TlsClient>>, Error> {
-    if args.tls == Some(TlsMode::None) {
+    if args.tls == Some(TlsModeArg::None) {
         return Ok(None);
     }
-    let verify = if args.insecure { Verify::Insecure } else { args.tls_verify };
+    let verify = match (args.insecure, args.tls_verify) {
+        (true, _) | (_, VerifyArg::Insecure) => Verify::Insecure,
+        (_, VerifyArg::Report) => Verify::Report,
+        (_, VerifyArg::Strict) => Verify::Strict,
+    };
     let options = TlsOptions {
         verify,
         ca_files: &args.ca_file,
@@ -301,7 +263,39 @@ fn tls_client(args: &TlsArgs) -> Result<Option<Arc<TlsClient>>, Error> {
     if verify == Verify::Insecure {
         eprintln!("postie: warning: certificates are not verified (--insecure): a server in the middle goes unnoticed");
     }
-    TlsClient::new(&options).map(|client| Some(Arc::new(client)))
+    TlsClient::new(&options).map(|client| Some(Arc::new(client))).map_err(|e| Error::BadInput(e.to_string()))
+}
+
+pub fn tls_policy(mode: TlsModeArg) -> TlsPolicy {
+    match mode {
+        TlsModeArg::Auto => TlsPolicy::Opportunistic,
+        TlsModeArg::Required => TlsPolicy::Required,
+        TlsModeArg::None => TlsPolicy::Never,
+        TlsModeArg::Implicit => TlsPolicy::Implicit,
+    }
+}
+
+fn stop_point(step: StepArg) -> StopPoint {
+    match step {
+        StepArg::Connect => StopPoint::Connect,
+        StepArg::Banner => StopPoint::Banner,
+        StepArg::Ehlo => StopPoint::Ehlo,
+        StepArg::Tls => StopPoint::Tls,
+        StepArg::Auth => StopPoint::Auth,
+        StepArg::Mail => StopPoint::Mail,
+        StepArg::Rcpt => StopPoint::Rcpt,
+        StepArg::Data => StopPoint::Data,
+    }
+}
+
+fn mechanism(arg: MechanismArg) -> Mechanism {
+    match arg {
+        MechanismArg::Plain => Mechanism::Plain,
+        MechanismArg::Login => Mechanism::Login,
+        MechanismArg::CramMd5 => Mechanism::CramMd5,
+        MechanismArg::Xoauth2 => Mechanism::Xoauth2,
+        MechanismArg::Oauthbearer => Mechanism::Oauthbearer,
+    }
 }
 
 /// The user and secret for AUTH, from wherever the user said, never from the command line unwarned.
@@ -347,7 +341,7 @@ fn credentials(args: &AuthArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) -
             "no password for --user {user}: give --password-env, --password-file or --password (stdin is not a terminal, so postie cannot ask)"
         )));
     };
-    if let Some(mechanism) = args.auth {
+    if let Some(mechanism) = args.auth.map(mechanism) {
         if mechanism.uses_token() && !is_token {
             return Err(Error::Usage(format!(
                 "--auth {} needs a token: --oauth-token-env or --oauth-token-file",
@@ -362,7 +356,7 @@ fn credentials(args: &AuthArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) -
         user: user.clone(),
         secret: Secret::new(secret),
         is_token,
-        mechanism: args.auth,
+        mechanism: args.auth.map(mechanism),
         show_secrets: args.show_secrets,
     }))
 }
@@ -377,30 +371,6 @@ fn first_line(path: &Path, stdin: &mut dyn Read) -> Result<String, Error> {
         return Err(Error::BadInput(format!("{} is empty", display_path(path))));
     }
     Ok(line)
-}
-
-pub fn families(route: &RouteArgs) -> Families {
-    match (route.ipv4, route.ipv6) {
-        (true, _) => Families::V4,
-        (_, true) => Families::V6,
-        _ => Families::Both,
-    }
-}
-
-/// `--dns-server IP[:PORT]` (port 53 by default) and `--dns-timeout`.
-pub fn dns_settings(route: &RouteArgs) -> Result<DnsSettings, Error> {
-    let server = match &route.dns_server {
-        None => None,
-        Some(text) => {
-            let invalid = |reason: &str| Error::Usage(format!("invalid --dns-server {text:?}: {reason}"));
-            let spec = text.parse::<ServerSpec>().map_err(|reason| invalid(&reason))?;
-            let Host::Ip(ip) = spec.host else {
-                return Err(invalid("give the DNS server's IP address, not a name"));
-            };
-            Some(SocketAddr::new(ip, spec.port.unwrap_or(53)))
-        }
-    };
-    Ok(DnsSettings { server, timeout: route.dns_timeout })
 }
 
 /// Whether some flag already takes the message or a part of it from stdin.
@@ -459,150 +429,10 @@ fn display_path(path: &Path) -> String {
     }
 }
 
-/// Carry out a send plan: route, connect, run the dialogues, summarise.
-pub fn send(plan: &SendPlan) -> anyhow::Result<Exit> {
-    if plan.dump {
-        return dump(plan);
-    }
-    let stdout = io::stdout();
-    let mut transcript;
-    let mut json;
-    let mut discard = Discard;
-    let sink: &mut dyn Sink = if plan.quiet {
-        &mut discard
-    } else if plan.output.json {
-        json = JsonLines::new(stdout.lock());
-        &mut json
-    } else {
-        transcript = HumanTranscript::with_style(stdout.lock(), plan.output.style);
-        &mut transcript
-    };
-    let outgoing = Outgoing { content: &plan.message, facts: plan.facts };
-    let mut session = plan.session.clone();
-    session.progress = progress_bar(plan);
-    let report = match &plan.server {
-        Some(server) => {
-            let envelope = Envelope { reverse_path: &plan.reverse_path, recipients: &plan.recipients };
-            match deliver::via_server(server, &plan.dns, envelope, &outgoing, &session, sink) {
-                Ok(report) => report,
-                // These name the server already.
-                Err(
-                    error @ (Error::Connect { .. }
-                    | Error::HostUnknown(_)
-                    | Error::Dns(_)
-                    | Error::Usage(_)
-                    | Error::Tls { .. }
-                    | Error::AuthNotAttempted(_)),
-                ) => return Err(error.into()),
-                Err(error) => {
-                    let target = format!("sending through {}:{}", server.host, plan.session.port);
-                    return Err(anyhow::Error::new(error).context(target));
-                }
-            }
-        }
-        None => {
-            let dns = plan.dns.resolver().map_err(|failure| Error::Dns(failure.to_string()))?;
-            deliver::via_mx(&dns, &plan.reverse_path, &plan.recipients, &outgoing, &session, sink)
-        }
-    };
-    if let Some(bar) = &session.progress {
-        bar.finish_and_clear();
-    }
-    let mut report = report;
-    report.stopped_after = session.stop.map(|stop| stop.point);
-    summarise(&report, sink);
-    report_failures(&report);
-    Ok(report.exit())
-}
-
-/// A progress bar on stderr while a message over 1 MiB goes out, when stderr is a terminal and not quiet.
-fn progress_bar(plan: &SendPlan) -> Option<indicatif::ProgressBar> {
-    if plan.quiet || plan.facts.size <= 1 << 20 || !io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(plan.facts.size);
-    let style = indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-    bar.set_style(style);
-    Some(bar)
-}
-
-/// The closing events: every recipient, what became of it and who said so, then the summary.
-fn summarise(report: &Report, sink: &mut dyn Sink) {
-    for recipient in &report.recipients {
-        let (status, phase, reply, reason) = match &recipient.outcome {
-            Outcome::Replied { phase, reply } => {
-                let status = if report.succeeded(recipient) {
-                    if report.stopped_after.is_some() {
-                        "accepted"
-                    } else {
-                        "delivered"
-                    }
-                } else if reply.is_transient() {
-                    "deferred"
-                } else {
-                    "refused"
-                };
-                (status, Some(phase.to_string()), Some(reply.clone()), None)
-            }
-            Outcome::Failed { permanent: true, reason } => ("failed", None, None, Some(reason.clone())),
-            Outcome::Failed { permanent: false, reason } => ("unreachable", None, None, Some(reason.clone())),
-        };
-        sink.emit(Event::Recipient {
-            recipient: recipient.recipient.clone(),
-            status,
-            phase,
-            host: recipient.host.clone(),
-            reply,
-            reason,
-        });
-    }
-    sink.emit(Event::Summary {
-        delivered: report.delivered_count(),
-        total: report.recipients.len(),
-        exit: report.exit().code(),
-        stopped_after: report.stopped_after.map(|point| point.to_string()),
-    });
-}
-
-/// One stderr line per recipient that did not get the message: scripts and quiet mode see them too.
-fn report_failures(report: &Report) {
-    let mut stderr = io::stderr().lock();
-    for recipient in report.recipients.iter().filter(|r| !report.succeeded(r)) {
-        let _ = match &recipient.outcome {
-            Outcome::Replied { phase, reply } => {
-                writeln!(stderr, "postie: error: {phase} refused {}: {reply}", recipient.recipient)
-            }
-            Outcome::Failed { reason, .. } => writeln!(stderr, "postie: error: {}: {reason}", recipient.recipient),
-        };
-    }
-}
-
-/// `--dump`: the exact message on stdout, the envelope on stderr, nothing sent.
-fn dump(plan: &SendPlan) -> anyhow::Result<Exit> {
-    if !plan.quiet {
-        let mut stderr = io::stderr().lock();
-        writeln!(stderr, "* envelope: MAIL FROM:<{}>", plan.reverse_path)?;
-        for recipient in &plan.recipients {
-            writeln!(stderr, "* envelope: RCPT TO:<{recipient}>")?;
-        }
-    }
-    to_stdout(|out| plan.message.write_to(out)).context("writing the message")?;
-    Ok(Exit::Success)
-}
-
-/// Write a whole report to stdout. A reader that went away (`| head`) is not an error: output ends quietly.
-pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
-    let mut stdout = io::stdout().lock();
-    match write(&mut stdout).and_then(|()| stdout.flush()) {
-        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        result => result,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::{Cli, Command};
     use clap::Parser;
 
     fn text_of(message: &Message) -> String {

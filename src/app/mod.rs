@@ -1,0 +1,93 @@
+//! One function per subcommand: flags become a validated plan (`plan`), the plan is carried out (`send`,
+//! `mx`, `probe`), its events rendered. Only `main`, `cli` and `app` know clap.
+
+mod mx;
+pub mod plan;
+mod probe;
+mod send;
+
+use std::io::{self, IsTerminal, Write};
+use std::net::SocketAddr;
+
+use crate::cli::{Cli, Command, OutputArgs, RouteArgs};
+use crate::error::{Error, Exit};
+use crate::generate;
+use crate::net::{Host, ServerSpec};
+use crate::render::human::Style;
+use crate::route::dns::{DnsSettings, Families};
+
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Send(args) => {
+            let stdin = io::stdin();
+            let stdin_is_terminal = stdin.is_terminal();
+            let plan = plan::plan_send(*args, &mut stdin.lock(), stdin_is_terminal)?;
+            send::send(&plan)
+        }
+        Command::Mx(args) => mx::run(&args),
+        Command::Probe(args) => probe::run(&args),
+        Command::Generate(args) => {
+            generate::write_all(&args.out)?;
+            Ok(Exit::Success)
+        }
+    }
+}
+
+/// Which renderer, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub json: bool,
+    pub style: Style,
+}
+
+pub fn output_style(args: &OutputArgs) -> Output {
+    let color = match args.color.as_str() {
+        "always" => true,
+        "never" => false,
+        _ => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    Output { json: args.json, style: Style { color, timing: args.timing, explain_all: args.explain } }
+}
+
+pub fn families(route: &RouteArgs) -> Families {
+    match (route.ipv4, route.ipv6) {
+        (true, _) => Families::V4,
+        (_, true) => Families::V6,
+        _ => Families::Both,
+    }
+}
+
+/// `--dns-server IP[:PORT]` (port 53 by default) and `--dns-timeout`.
+pub fn dns_settings(route: &RouteArgs) -> Result<DnsSettings, Error> {
+    let server = match &route.dns_server {
+        None => None,
+        Some(text) => {
+            let invalid = |reason: &str| Error::Usage(format!("invalid --dns-server {text:?}: {reason}"));
+            let spec = text.parse::<ServerSpec>().map_err(|reason| invalid(&reason))?;
+            let Host::Ip(ip) = spec.host else {
+                return Err(invalid("give the DNS server's IP address, not a name"));
+            };
+            Some(SocketAddr::new(ip, spec.port.unwrap_or(53)))
+        }
+    };
+    Ok(DnsSettings { server, timeout: route.dns_timeout })
+}
+
+/// Write a whole report to stdout. A reader that went away (`| head`) is not an error: output ends quietly.
+pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let mut stdout = io::stdout().lock();
+    match write(&mut stdout).and_then(|()| stdout.flush()) {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        result => result,
+    }
+}
+
+/// Escape every line of a report for the terminal: server and certificate text is untrusted.
+pub fn escape_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        out.push_str(&crate::sanitize::escape(line.as_bytes()));
+        out.push('\n');
+    }
+    out
+}

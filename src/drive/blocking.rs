@@ -1,0 +1,259 @@
+//! The blocking driver: the one loop that reads and writes a socket for SMTP. It feeds the client state
+//! machine, writes what it asks, runs the TLS handshake when asked, streams the message content through the
+//! codec, and enforces every deadline the client gives (the stream bounds each read and write by them).
+//! `send`, `probe` and `mx --check` all run their dialogues here.
+
+use std::io::{self, BufWriter, Write};
+use std::net::TcpStream;
+use std::time::Instant;
+
+use crate::event::{Event, Sink, Step};
+use crate::net::stream::{Connection, Failure, HandshakeError};
+use crate::net::tls::{Certificates, SessionFacts, TlsClient, Verdict};
+use crate::smtp::client::{Action, Client, Outcome};
+use crate::smtp::codec::{Content, DotStuffer};
+use crate::smtp::event::Event as SmtpEvent;
+use crate::smtp::settings::{Settings, TlsPolicy};
+
+/// Message content is written in blocks of this size: few system calls, little memory.
+const WRITE_BLOCK: usize = 64 * 1024;
+/// The largest read from the server at once; replies are small.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// What the driver needs besides the dialogue's settings.
+pub struct Conversation<'a> {
+    /// Needed when the dialogue may start TLS.
+    pub tls: Option<&'a TlsClient>,
+    /// The name the certificate is checked against, sent as SNI.
+    pub tls_name: &'a str,
+    /// The message, when the dialogue has a transaction.
+    pub content: Option<&'a dyn Content>,
+    /// Report every line of the content, not only its size.
+    pub show_data: bool,
+    /// Told how many bytes of the message went out (a progress bar).
+    pub progress: Option<&'a dyn Fn(u64)>,
+}
+
+/// The end of one dialogue.
+pub struct Finished {
+    pub outcome: Outcome,
+    /// The chain and verdict of the last handshake, if there was one.
+    pub certificates: Option<Certificates>,
+}
+
+/// Run one dialogue over `tcp` to its end.
+pub fn converse(tcp: TcpStream, settings: Settings, conversation: &Conversation<'_>, sink: &mut dyn Sink) -> Finished {
+    let implicit = settings.tls == TlsPolicy::Implicit;
+    let handshake_timeout = settings.timeouts.other;
+    let mut connection = Connection::new(tcp);
+    let mut client = Client::new(settings);
+    let mut certificates = None;
+    if implicit {
+        let deadline = Instant::now() + handshake_timeout;
+        certificates = handshake(&mut connection, &mut client, conversation, deadline, sink, false);
+    }
+    let mut buffer = vec![0; READ_CHUNK];
+    loop {
+        forward(&mut client, sink);
+        match client.poll(Instant::now()) {
+            Action::Send { bytes, deadline } => {
+                if let Err(failure) = connection.write_all(&bytes, deadline) {
+                    report(&mut client, failure);
+                }
+            }
+            Action::Receive { deadline } => match connection.read(&mut buffer, deadline) {
+                Ok(0) => client.closed(),
+                Ok(n) => client.receive(&buffer[..n]),
+                Err(failure) => report(&mut client, failure),
+            },
+            Action::StartTls { deadline } => {
+                certificates = handshake(&mut connection, &mut client, conversation, deadline, sink, true);
+            }
+            Action::SendContent { header, dot_stuffing, trailer, stall } => {
+                let tls = client.is_encrypted();
+                let mut writer = connection.stream_writer(stall);
+                let result = write_content(&mut writer, &header, dot_stuffing, &trailer, conversation, tls, sink);
+                match (result, writer.failure.take()) {
+                    (Ok((bytes, lines)), _) => client.content_sent(bytes, lines),
+                    (Err(_), Some(failure)) => report(&mut client, failure),
+                    (Err(error), None) => client.io_failed(&format!("cannot read the message: {error}")),
+                }
+            }
+            Action::Close => connection.close(),
+            Action::Finished => break,
+        }
+    }
+    forward(&mut client, sink);
+    Finished { outcome: client.outcome(), certificates }
+}
+
+fn forward(client: &mut Client, sink: &mut dyn Sink) {
+    while let Some(event) = client.next_event() {
+        sink.emit(Event::Smtp(event));
+    }
+}
+
+fn report(client: &mut Client, failure: Failure) {
+    match failure {
+        Failure::Timeout => client.timed_out(),
+        Failure::Closed => client.closed(),
+        Failure::Other(detail) => client.io_failed(&detail),
+    }
+}
+
+/// Run the handshake and report the session, the chain and the verdict; tell the client how it went.
+fn handshake(
+    connection: &mut Connection,
+    client: &mut Client,
+    conversation: &Conversation<'_>,
+    deadline: Instant,
+    sink: &mut dyn Sink,
+    starttls: bool,
+) -> Option<Certificates> {
+    let host = conversation.tls_name;
+    let Some(tls) = conversation.tls else {
+        client.tls_failed("TLS is not set up");
+        return None;
+    };
+    let (session, recorder) = match tls.connect(host) {
+        Ok(pair) => pair,
+        Err(detail) => {
+            client.tls_failed(&detail);
+            return None;
+        }
+    };
+    let started = Instant::now();
+    let result = connection.handshake(session, deadline);
+    let certificates = recorder.take(host);
+    let show_chain = |sink: &mut dyn Sink, certificates: &Certificates| {
+        for certificate in &certificates.chain {
+            sink.emit(Event::Certificate(certificate.clone()));
+        }
+        sink.emit(Event::CertificateVerdict {
+            host: host.to_string(),
+            verdict: certificates.verdict.clone(),
+            policy: tls.verify,
+        });
+    };
+    match result {
+        Ok(()) => {
+            sink.emit(Event::Step { step: Step::TlsHandshake, duration: started.elapsed() });
+            if let Some(session) = connection.tls() {
+                sink.emit(Event::Tls(SessionFacts::of(session)));
+            }
+            if let Some(certificates) = &certificates {
+                show_chain(sink, certificates);
+            }
+            if starttls {
+                client.tls_established();
+            }
+        }
+        Err(HandshakeError::Io(failure)) => report(client, failure),
+        Err(HandshakeError::Tls(error)) => match &certificates {
+            Some(seen @ Certificates { verdict: Verdict::Refused(problem), .. }) => {
+                show_chain(sink, seen);
+                client.tls_failed(&format!("{host}: {problem}"));
+            }
+            _ => client.tls_failed(&format!("handshake with {host} failed: {error}")),
+        },
+    }
+    certificates
+}
+
+/// The content as one stream: the BDAT header, the message through the codec, the trailer ("." and maybe
+/// QUIT); what the codec counted.
+fn write_content(
+    writer: &mut dyn Write,
+    header: &[u8],
+    dot_stuffing: bool,
+    trailer: &[u8],
+    conversation: &Conversation<'_>,
+    tls: bool,
+    sink: &mut dyn Sink,
+) -> io::Result<(u64, u64)> {
+    let content = conversation.content.ok_or_else(|| io::Error::other("no message to send"))?;
+    let mut buffered = BufWriter::with_capacity(WRITE_BLOCK, Progress { inner: writer, report: conversation.progress });
+    buffered.write_all(header)?;
+    let (bytes, lines) = if conversation.show_data {
+        let tap = LineTap { inner: &mut buffered, sink, line: Vec::new(), tls };
+        write_through(stuffer(tap, dot_stuffing), content)?
+    } else {
+        write_through(stuffer(&mut buffered, dot_stuffing), content)?
+    };
+    if !dot_stuffing {
+        // BDAT announced the size before the content: a message that changed since it was measured would
+        // leave the server reading the wrong number of bytes.
+        let announced = std::str::from_utf8(header).ok().and_then(|h| h.split(' ').nth(1)?.parse::<u64>().ok());
+        if announced.is_some_and(|size| size != bytes) {
+            return Err(io::Error::other(format!(
+                "the message changed while it was sent ({bytes} bytes, not {})",
+                announced.unwrap_or_default()
+            )));
+        }
+    }
+    buffered.write_all(trailer)?;
+    buffered.flush()?;
+    Ok((bytes, lines))
+}
+
+fn stuffer<W: Write>(inner: W, dot_stuffing: bool) -> DotStuffer<W> {
+    if dot_stuffing {
+        DotStuffer::new(inner)
+    } else {
+        DotStuffer::without_dot_stuffing(inner)
+    }
+}
+
+/// Write the content through the codec and complete its last line: the normalised size and line count.
+fn write_through<W: Write>(mut stuffer: DotStuffer<W>, content: &dyn Content) -> io::Result<(u64, u64)> {
+    content.write_to(&mut stuffer)?;
+    stuffer.end_content()?;
+    Ok((stuffer.message_bytes(), stuffer.lines()))
+}
+
+/// Counts the bytes that reach the socket, for a progress bar.
+struct Progress<'p, W: Write> {
+    inner: W,
+    report: Option<&'p dyn Fn(u64)>,
+}
+
+impl<W: Write> Write for Progress<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if let Some(report) = self.report {
+            report(n as u64);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Passes bytes through and reports each whole line to the sink (--show-data).
+struct LineTap<'a, W: Write> {
+    inner: W,
+    sink: &'a mut dyn Sink,
+    line: Vec<u8>,
+    tls: bool,
+}
+
+impl<W: Write> Write for LineTap<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write_all(buf)?;
+        for piece in buf.split_inclusive(|&b| b == b'\n') {
+            self.line.extend_from_slice(piece);
+            if self.line.ends_with(b"\r\n") {
+                self.line.truncate(self.line.len() - 2);
+                let line = std::mem::take(&mut self.line);
+                self.sink.emit(Event::Smtp(SmtpEvent::DataLine { line, tls: self.tls }));
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}

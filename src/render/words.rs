@@ -1,0 +1,131 @@
+//! Typed facts in words, once, for every renderer: the notes of the dialogue, the route, the certificate
+//! verdict. The text is raw (it may hold a server's or a certificate's bytes); renderers escape it.
+
+use crate::event::Event;
+use crate::net::tls::{days_phrase, Certificate, Verdict, Verify};
+use crate::route::{HostWarning, RouteFact};
+use crate::smtp::event::Note;
+
+/// Whether an event's words are a warning or an ordinary note; `None` for events that are not notes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Info,
+    Warning,
+}
+
+/// The words of an event that is a note (not a protocol line, a lookup or a summary).
+pub fn note(event: &Event) -> Option<(Kind, String)> {
+    let info = |text: String| Some((Kind::Info, text));
+    let warning = |text: String| Some((Kind::Warning, text));
+    match event {
+        Event::Smtp(crate::smtp::event::Event::Note(note)) => {
+            let text = smtp_note(note);
+            if note.is_warning() {
+                warning(text)
+            } else {
+                info(text)
+            }
+        }
+        Event::Resolving { host } => info(format!("resolving {host}")),
+        Event::Route(fact) => route_note(fact),
+        Event::CertificateVerdict { host, verdict, policy } => match verdict {
+            Verdict::Verified => info(format!("certificate verified for {host}")),
+            Verdict::Refused(problem) => match policy {
+                Verify::Report => {
+                    warning(format!("certificate does not verify: {problem} (--tls-verify report: going on)"))
+                }
+                Verify::Insecure => warning(format!(
+                    "certificate does not verify: {problem}; going on anyway (--insecure): the connection is not \
+                     protected against a server in the middle"
+                )),
+                // Strict: the refusal is the error itself.
+                Verify::Strict => None,
+            },
+        },
+        _ => None,
+    }
+}
+
+pub fn smtp_note(note: &Note) -> String {
+    match note {
+        Note::HeloFallback => "EHLO refused; falling back to HELO".into(),
+        Note::NoStartTls { host } => format!("{host} does not offer STARTTLS: going on unencrypted"),
+        Note::Pipelining { commands } => {
+            format!("pipelining {commands} commands in one write (RFC 2920); the replies follow in the same order")
+        }
+        Note::QuitWithDot => "QUIT goes in the same write as the final dot (PIPELINING, RFC 2920)".into(),
+        Note::NoChunking => "the server does not offer CHUNKING: sending with DATA".into(),
+        Note::NoDsn { server } => format!("{server} does not offer DSN: --notify, --ret and --envid are not sent"),
+        Note::NoRecipientAccepted => "no recipient was accepted; not sending the message".into(),
+        Note::EmptyDataEnded => "the server said 354 to a DATA nobody needed: ending an empty message at once".into(),
+        Note::ClosingWithoutQuit => "closing the connection without QUIT, as asked".into(),
+        Note::QuitProblem { detail } => detail.clone(),
+    }
+}
+
+fn route_note(fact: &RouteFact) -> Option<(Kind, String)> {
+    let text = match fact {
+        RouteFact::LookingUpMx { domain } => format!("looking up MX for {domain}"),
+        RouteFact::Implicit { domain, port } => format!(
+            "{domain} has no MX records: delivering to its own address (implicit MX, RFC 5321 §5.1), port {port}"
+        ),
+        RouteFact::AddressLiteral { domain } => format!("{domain} is an address literal: delivering to it directly"),
+        RouteFact::NoRoute { problem } => problem.to_string(),
+        RouteFact::HostWarning { host, warning } => return Some((Kind::Warning, host_warning(host, warning))),
+        RouteFact::HostSkipped { host, problem } => format!("{}; trying the next host", problem.describe(host)),
+        RouteFact::MxRecords { .. } | RouteFact::Addresses { .. } => return None,
+    };
+    Some((Kind::Info, text))
+}
+
+/// An odd MX host, as a sentence about it.
+pub fn host_warning(host: &str, warning: &HostWarning) -> String {
+    match warning {
+        HostWarning::IpAddress => {
+            format!("the MX {host} is an IP address, not a host name (RFC 5321 §5.1 wants a name); using it as given")
+        }
+        HostWarning::Alias { canonical } => {
+            format!("the MX {host} is an alias (CNAME) for {canonical}, which RFC 2181 §10.3 forbids; using it anyway")
+        }
+    }
+}
+
+/// An odd MX host, as a phrase in a list (`postie mx`).
+pub fn host_warning_phrase(warning: &HostWarning) -> String {
+    match warning {
+        HostWarning::IpAddress => "an IP address where RFC 5321 §5.1 wants a host name".into(),
+        HostWarning::Alias { canonical } => format!("an alias (CNAME) for {canonical}, which RFC 2181 §10.3 forbids"),
+    }
+}
+
+/// A lookup's answer line: `MX for example.test: 10 mx1, 20 mx2` or `mx1.example.test: 192.0.2.1`.
+pub fn lookup(fact: &RouteFact) -> Option<(String, &'static str, Vec<String>)> {
+    match fact {
+        RouteFact::MxRecords { domain, records } => Some((
+            domain.clone(),
+            "MX",
+            records.iter().map(|(preference, host)| format!("{preference} {host}")).collect(),
+        )),
+        RouteFact::Addresses { host, addresses } => {
+            Some((host.clone(), "address", addresses.iter().map(ToString::to_string).collect()))
+        }
+        _ => None,
+    }
+}
+
+/// One certificate of a chain, on one line.
+pub fn certificate(c: &Certificate) -> String {
+    if let Some(bytes) = c.unparsable_bytes {
+        return format!("certificate {}: cannot be parsed ({bytes} bytes)", c.index);
+    }
+    let names = if c.names.is_empty() { "none".to_string() } else { c.names.join(", ") };
+    format!(
+        "certificate {}: subject {}; issuer {}; names {names}; valid {} to {} ({})",
+        c.index,
+        c.subject,
+        c.issuer,
+        c.not_before,
+        c.not_after,
+        days_phrase(c.days_left)
+    )
+}
