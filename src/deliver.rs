@@ -349,6 +349,7 @@ fn gave_no_answer(error: &SessionError) -> bool {
         SessionError::Refused { phase: Phase::Banner | Phase::Ehlo | Phase::Helo, .. } => true,
         SessionError::Refused { reply, .. } => reply.code.0 == 421,
         SessionError::Timeout { .. }
+        | SessionError::Stalled { .. }
         | SessionError::Closed { .. }
         | SessionError::Violation { .. }
         | SessionError::Io { .. } => true,

@@ -99,7 +99,10 @@ pub fn session_exit(error: &SessionError) -> Exit {
     match error {
         SessionError::Refused { reply, .. } if reply.is_transient() => Exit::TempFail,
         SessionError::Refused { .. } => Exit::Unavailable,
-        SessionError::Timeout { .. } | SessionError::Closed { .. } | SessionError::Io { .. } => Exit::TempFail,
+        SessionError::Timeout { .. }
+        | SessionError::Stalled { .. }
+        | SessionError::Closed { .. }
+        | SessionError::Io { .. } => Exit::TempFail,
         SessionError::Violation { .. } => Exit::Protocol,
         SessionError::StartTlsNotOffered { .. } | SessionError::Tls { .. } => Exit::TlsFailure,
         SessionError::AuthRefused { reply } if reply.is_transient() => Exit::TempFail,

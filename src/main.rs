@@ -6,6 +6,7 @@ use clap::error::ErrorKind;
 use clap::Parser;
 use postie::cli::Cli;
 use postie::error::{exit_for, Exit};
+use postie::sanitize::escape;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -15,9 +16,11 @@ fn main() -> ExitCode {
     match postie::app::run(cli) {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(error) => {
-            // `{:#}` joins the cause chain with ": " on one line; red on a terminal unless NO_COLOR.
+            // `{:#}` joins the cause chain with ": " on one line; red on a terminal unless NO_COLOR. The line can
+            // hold a server's reply or a certificate's names: escaped here, once, like every rendered line.
             let (red, reset) = if stderr_is_colour_terminal() { ("\x1b[31m", "\x1b[0m") } else { ("", "") };
-            eprintln!("{red}postie: error: {error:#}{reset}");
+            let line = escape(format!("{error:#}").as_bytes());
+            eprintln!("{red}postie: error: {line}{reset}");
             ExitCode::from(exit_for(&error).code())
         }
     }

@@ -43,6 +43,8 @@ impl Failure {
 
 /// Socket timeouts may overshoot a deadline by this much rather than be set again before every call.
 const SLACK: Duration = Duration::from_millis(250);
+/// How often a blocked stream write looks at what the peer acknowledged.
+const PROGRESS_CHECK: Duration = Duration::from_millis(500);
 
 /// The socket, with the timeouts currently set on it.
 pub struct Socket {
@@ -144,7 +146,13 @@ impl Write for Bounded<'_, '_> {
             if !self.time_left() {
                 return Err(io::ErrorKind::TimedOut.into());
             }
-            self.socket.write_by(self.deadline)?;
+            // With a deadline that moves on the peer's progress, wake up often enough to notice it soon after
+            // it happens: a late look would grant a whole new period for progress long past.
+            let wake = match self.extend {
+                Some(_) => self.deadline.min(Instant::now() + PROGRESS_CHECK),
+                None => self.deadline,
+            };
+            self.socket.write_by(wake)?;
             match self.socket.tcp.write(buf) {
                 Err(e) if retry(&e) => {}
                 Ok(n) => {

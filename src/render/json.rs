@@ -165,7 +165,7 @@ impl<W: Write> JsonLines<W> {
         if let Value::Object(map) = &mut value {
             map.insert("elapsed_ms".into(), json!(round(self.started.elapsed().as_secs_f64() * 1000.0)));
         }
-        let mut line = value.to_string();
+        let mut line = json_safe(&value.to_string());
         line.push('\n');
         if let Err(error) = self.out.write_all(line.as_bytes()).and_then(|()| self.out.flush()) {
             self.closed = true;
@@ -179,6 +179,26 @@ impl<W: Write> JsonLines<W> {
     fn into_inner(self) -> W {
         self.out
     }
+}
+
+/// serde_json escapes C0 controls but leaves C1 controls (U+0080 to U+009F, which some terminals obey),
+/// Unicode line and paragraph separators (which tools that split on Unicode line breaks obey) and
+/// bidirectional overrides as they are. As `\uXXXX` escapes they mean the same to a JSON reader and nothing
+/// to a terminal.
+fn json_safe(line: &str) -> String {
+    let unsafe_char = |c: char| matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{061c}');
+    if !line.contains(unsafe_char) {
+        return line.to_string();
+    }
+    let mut out = String::with_capacity(line.len() + 16);
+    for c in line.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn round(ms: f64) -> f64 {
@@ -271,5 +291,20 @@ mod tests {
         assert!(lines[1]["explanation"].as_str().unwrap().starts_with("550 5.1.1"));
         assert_eq!(lines[2]["lines"][0]["base64"], BASE64.encode(b"250 \xff\xfe"));
         assert!(lines.iter().all(|l| l["elapsed_ms"].is_number()));
+    }
+
+    #[test]
+    fn c1_controls_and_unicode_line_breaks_are_escaped_in_the_json_text() {
+        let mut sink = JsonLines::new(Vec::new());
+        let text = "550 a\u{9b}31mb\u{2028}c\u{202e}d\x1b";
+        sink.emit(Event::Smtp(Smtp::Received {
+            reply: parse_reply(&format!("{text}\r\n")),
+            tls: false,
+            phase: Phase::RcptTo,
+        }));
+        let out = String::from_utf8(sink.into_inner()).unwrap();
+        assert!(!out.contains(['\u{9b}', '\u{2028}', '\u{202e}', '\x1b']), "{out:?}");
+        let value: Value = serde_json::from_str(out.trim_end()).unwrap();
+        assert_eq!(value["lines"][0], text, "the same text for a JSON reader");
     }
 }

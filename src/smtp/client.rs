@@ -280,11 +280,11 @@ impl Client {
     /// The deadline of the last action passed.
     pub fn timed_out(&mut self) {
         let phase = self.current_phase();
-        let after = match self.pending {
-            Some(Pending::SendingContent { .. }) => self.settings.timeouts.data_block,
-            _ => self.settings.timeouts.for_phase(phase),
+        let error = match self.pending {
+            Some(Pending::SendingContent { .. }) => Error::Stalled { phase, after: self.settings.timeouts.data_block },
+            _ => Error::Timeout { phase, after: self.settings.timeouts.for_phase(phase) },
         };
-        self.connection_failed(Error::Timeout { phase, after });
+        self.connection_failed(error);
     }
 
     /// Reading or writing failed for another reason.

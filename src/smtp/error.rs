@@ -75,6 +75,9 @@ pub enum Error {
     Refused { phase: Phase, reply: Reply },
     #[error("{phase}: no reply from the server within {}s", .after.as_secs())]
     Timeout { phase: Phase, after: Duration },
+    /// The peer acknowledged none of the message content for `after`.
+    #[error("{phase}: the server took none of the message for {}s", .after.as_secs())]
+    Stalled { phase: Phase, after: Duration },
     #[error("{phase}: the server closed the connection")]
     Closed { phase: Phase },
     #[error("{phase}: {detail}")]
@@ -105,6 +108,7 @@ impl Error {
         match self {
             Error::Refused { phase, .. }
             | Error::Timeout { phase, .. }
+            | Error::Stalled { phase, .. }
             | Error::Closed { phase }
             | Error::Io { phase, .. }
             | Error::Violation { phase, .. } => *phase,

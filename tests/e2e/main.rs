@@ -5,6 +5,7 @@ mod diagnostics;
 mod faults;
 mod generated;
 mod harness;
+mod hostile;
 mod input;
 mod message;
 mod route;
