@@ -18,17 +18,17 @@ fn main() -> ExitCode {
         Err(error) => {
             // `{:#}` joins the cause chain with ": " on one line; red on a terminal unless NO_COLOR. The line can
             // hold a server's reply or a certificate's names: escaped here, once, like every rendered line.
-            let (red, reset) = if stderr_is_colour_terminal() { ("\x1b[31m", "\x1b[0m") } else { ("", "") };
+            let red =
+                if stderr_is_colour_terminal() { anstyle::AnsiColor::Red.on_default() } else { anstyle::Style::new() };
             let line = escape(format!("{error:#}").as_bytes());
-            eprintln!("{red}postie: error: {line}{reset}");
+            eprintln!("{}postie: error: {line}{}", red.render(), red.render_reset());
             ExitCode::from(exit_for(&error).code())
         }
     }
 }
 
 fn stderr_is_colour_terminal() -> bool {
-    use std::io::IsTerminal;
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
 }
 
 /// clap's own rendering, reduced to its first line, with the usage exit code (64, not clap's 2).

@@ -69,7 +69,8 @@ pub struct AddressProbe {
     pub mail: Option<Reply>,
     pub rcpt: Option<Reply>,
     pub findings: Vec<(Severity, String)>,
-    pub events: Vec<Event>,
+    /// The whole dialogue, each event with the time it happened (for `-v`).
+    pub events: Vec<(Instant, Event)>,
 }
 
 impl AddressProbe {
@@ -149,7 +150,7 @@ fn targets(dns: &Dns, target: &str, families: Families, port: u16) -> Result<Vec
 
 /// Records when the greeting arrived, and keeps every event for `-v`.
 struct Recorder {
-    events: Vec<Event>,
+    events: Vec<(Instant, Event)>,
     greeting_at: Option<Instant>,
 }
 
@@ -163,7 +164,7 @@ impl Sink for Recorder {
         {
             self.greeting_at = Some(Instant::now());
         }
-        self.events.push(event);
+        self.events.push((Instant::now(), event));
     }
 }
 
@@ -235,7 +236,7 @@ fn probe_address(probe: &mut AddressProbe, settings: &Settings) {
     if no_starttls {
         probe.find(Severity::Tls, "does not offer STARTTLS: mail to it travels in clear text");
     }
-    for event in &recorder.events {
+    for (_, event) in &recorder.events {
         if let Event::Tls(session) = event {
             probe.tls = Some(format!("{}, {}", session.version, session.cipher));
         }

@@ -44,7 +44,8 @@ pub fn output_style(args: &OutputArgs) -> Output {
     let color = match args.color.as_str() {
         "always" => true,
         "never" => false,
-        _ => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        // A terminal, unless NO_COLOR, CLICOLOR=0 or TERM=dumb says otherwise (anstream's rules).
+        _ => anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never,
     };
     Output { json: args.json, style: Style { color, timing: args.timing, explain_all: args.explain } }
 }

@@ -8,7 +8,6 @@ use serde_json::json;
 use super::{dns_settings, escape_lines, families, output_style, to_stdout};
 use crate::cli::ProbeArgs;
 use crate::error::{Error, Exit};
-use crate::event::Sink;
 use crate::net::tls::{TlsClient, TlsOptions, Verify};
 use crate::net::{ServerSpec, SMTP_PORT};
 use crate::probe::{self, AddressProbe, Settings, Severity};
@@ -49,6 +48,7 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<Exit> {
         from,
         rcpt: args.rcpt.clone(),
     };
+    let started = std::time::Instant::now();
     let probes = probe::probe_all(&dns, &target, &settings)?;
 
     let worst = probes.iter().map(AddressProbe::severity).max().unwrap_or(Severity::Unreachable);
@@ -62,14 +62,14 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<Exit> {
         out.write(json!({ "type": "summary", "worst": worst.word(), "exit_code": exit.code() }));
         return Ok(exit);
     }
+    // --timing and --explain are about the transcript: they show it.
+    let verbose = args.verbose || args.output.timing || args.output.explain;
     let mut text = String::new();
     for probe in &probes {
-        if args.verbose && !probe.events.is_empty() {
+        if verbose && !probe.events.is_empty() {
             // The transcript escapes as it renders.
             let mut transcript = HumanTranscript::with_style(Vec::new(), output.style);
-            for event in probe.events.clone() {
-                transcript.emit(event);
-            }
+            transcript.replay(started, &probe.events);
             text.push_str(&String::from_utf8_lossy(&transcript.into_inner()));
         }
         text.push_str(&escape_lines(&report(probe)));

@@ -433,9 +433,26 @@ fn problem(error: &rustls::Error, leaf: Option<&Certificate>, host: &str) -> Pro
         (CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. }, _) => {
             Problem::NotForServers
         }
-        (CertificateError::Other(other), _) => Problem::Other { detail: other.to_string() },
-        (other, _) => Problem::Other { detail: format!("{other:?}") },
+        (CertificateError::Other(other), _) => Problem::Other { detail: in_words(&other.to_string()) },
+        (other, _) => Problem::Other { detail: in_words(&format!("{other:?}")) },
     }
+}
+
+/// A verifier's error name (`MaximumPathDepthExceeded`, `Other(OtherError(UnsupportedSignatureAlgorithm))`)
+/// as words: "maximum path depth exceeded". Text that is already words is kept.
+fn in_words(name: &str) -> String {
+    let innermost = name.rsplit('(').next().unwrap_or(name).trim_end_matches(')');
+    if innermost.contains(' ') || innermost.is_empty() {
+        return name.to_string();
+    }
+    let mut words = String::new();
+    for (i, c) in innermost.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            words.push(' ');
+        }
+        words.extend(c.to_lowercase());
+    }
+    words
 }
 
 #[cfg(test)]
@@ -450,6 +467,13 @@ mod tests {
         assert_eq!(days_between(now - 3_600, now), -1, "expired within the last day: yesterday");
         assert_eq!(days_between(now - 3 * 86_400 - 80_000, now), -3);
         assert_eq!(utc_date(0), "1970-01-01");
+    }
+
+    #[test]
+    fn verifier_errors_in_words() {
+        assert_eq!(in_words("Other(OtherError(MaximumPathDepthExceeded))"), "maximum path depth exceeded");
+        assert_eq!(in_words("UnsupportedSignatureAlgorithm"), "unsupported signature algorithm");
+        assert_eq!(in_words("the chain is too long"), "the chain is too long");
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! line explains it (`--explain` explains every reply and the EHLO capabilities).
 
 use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style as Look};
 use std::time::Instant;
 
 use super::explain;
@@ -35,17 +37,19 @@ pub struct HumanTranscript<W: Write> {
     closed: bool,
     data_lines_shown: bool,
     started: Instant,
+    /// When replaying recorded events: the time the current one happened.
+    at: Option<Instant>,
     last_sent: Option<Instant>,
     /// Recipient lines wait for the summary line, which heads them.
     recipients: Vec<String>,
 }
 
-const RESET: &str = "\x1b[0m";
-const CLIENT: &str = "\x1b[36m";
-const GOOD: &str = "\x1b[32m";
-const BAD: &str = "\x1b[31m";
-const NOTE: &str = "\x1b[2m";
-const WARN: &str = "\x1b[33m";
+// Each kind of line's look; anstyle renders the escape sequences.
+const CLIENT: Look = AnsiColor::Cyan.on_default();
+const GOOD: Look = AnsiColor::Green.on_default();
+const BAD: Look = AnsiColor::Red.on_default();
+const NOTE: Look = Look::new().dimmed();
+const WARN: Look = AnsiColor::Yellow.on_default();
 
 impl<W: Write> HumanTranscript<W> {
     pub fn new(out: W) -> Self {
@@ -59,36 +63,52 @@ impl<W: Write> HumanTranscript<W> {
             closed: false,
             data_lines_shown: false,
             started: Instant::now(),
+            at: None,
             last_sent: None,
             recipients: Vec::new(),
         }
+    }
+
+    /// Render events recorded earlier (a probe's, after all its threads ended) with the times they happened,
+    /// counted from `started`.
+    pub fn replay(&mut self, started: Instant, events: &[(Instant, Event)]) {
+        self.started = started;
+        for (at, event) in events {
+            self.at = Some(*at);
+            self.emit(event.clone());
+        }
+        self.at = None;
+    }
+
+    fn now(&self) -> Instant {
+        self.at.unwrap_or_else(Instant::now)
     }
 
     pub fn into_inner(self) -> W {
         self.out
     }
 
-    fn line(&mut self, color: &str, prefix: &str, text: &str) {
+    fn line(&mut self, color: Look, prefix: &str, text: &str) {
         self.line_with(color, prefix, text, None);
     }
 
-    fn line_with(&mut self, color: &str, prefix: &str, text: &str, waited: Option<f64>) {
+    fn line_with(&mut self, color: Look, prefix: &str, text: &str, waited: Option<f64>) {
         if self.closed {
             return;
         }
         let mut line = String::with_capacity(prefix.len() + text.len() + 24);
         if self.style.timing {
-            let elapsed = self.started.elapsed().as_secs_f64() * 1000.0;
+            let elapsed = self.now().saturating_duration_since(self.started).as_secs_f64() * 1000.0;
             match waited {
                 Some(wait) => line.push_str(&format!("[{elapsed:>9.3} ms +{wait:.3}] ")),
                 None => line.push_str(&format!("[{elapsed:>9.3} ms] ")),
             }
         }
-        if self.style.color && !color.is_empty() {
-            line.push_str(color);
+        if self.style.color {
+            line.push_str(&color.render().to_string());
             line.push_str(prefix);
             line.push_str(text);
-            line.push_str(RESET);
+            line.push_str(&color.render_reset().to_string());
         } else {
             line.push_str(prefix);
             line.push_str(text);
@@ -119,11 +139,12 @@ impl<W: Write> Sink for HumanTranscript<W> {
         }
         match event {
             Event::Smtp(Smtp::Sent { line, tls }) => {
-                self.last_sent = Some(Instant::now());
+                self.last_sent = Some(self.now());
                 self.line(CLIENT, if tls { "C~ " } else { "C: " }, &escape(line.as_bytes()));
             }
             Event::Smtp(Smtp::Received { reply, tls, phase }) => {
-                let waited = self.last_sent.map(|at| at.elapsed().as_secs_f64() * 1000.0);
+                let now = self.now();
+                let waited = self.last_sent.map(|at| now.saturating_duration_since(at).as_secs_f64() * 1000.0);
                 let color = if reply.code.is_positive() || reply.code.is_intermediate() { GOOD } else { BAD };
                 for (i, line) in reply.lines.iter().enumerate() {
                     let wait = if i == 0 { waited } else { None };

@@ -209,6 +209,7 @@ fn escape_sequences_in_every_server_field_are_escaped() {
     .expect_code(77);
     assert!(run.stdout().contains("S: 250-evil\\x1b[2J"), "{run:?}");
     assert!(run.stderr().contains("535 5.7.8 no \\x1b]8;;http://x\\x07link"), "{run:?}");
+    assert!(!run.stdout().contains("\\\\x") && !run.stderr().contains("\\\\x"), "escaped once, not twice\n{run:?}");
     assert_no_raw_controls(&run);
     server.join().unwrap();
 
