@@ -176,7 +176,7 @@ fn escape_sequences_in_every_server_field_are_escaped() {
     // Banner, EHLO name and keywords, an AUTH challenge, every reply: each carries escapes.
     let (address, server) = serve(|mut stream| {
         let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut say = |stream: &mut TcpStream, text: &[u8]| {
+        let say = |stream: &mut TcpStream, text: &[u8]| {
             let _ = stream.write_all(text);
         };
         say(&mut stream, b"220-\x1b]0;title\x07 banner\r\n220 \xc2\x9b31m \xe2\x80\xa8 ok\r\n");
