@@ -33,8 +33,9 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             break
         }
         'postie;send' {
-            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain''s MX')
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain''s MX')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain''s MX. Also smtp://HOST[:PORT], and smtps://HOST[:PORT] for implicit TLS (port 465), as curl writes them')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain''s MX. Also smtp://HOST[:PORT], and smtps://HOST[:PORT] for implicit TLS (port 465), as curl writes them')
+            [CompletionResult]::new('--resolve', '--resolve', [CompletionResultType]::ParameterName, 'Connect to ADDRESS for --server HOST on PORT, without looking HOST up (repeatable; curl''s --resolve)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'The port of every server [default: 25, or the one in --server]')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The port of every server [default: 25, or the one in --server]')
             [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf')
@@ -42,7 +43,8 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Connect from this local address')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up on an address that does not accept the connection within this time')
             [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the first byte) [default: implicit on port 465, required on 587, else auto]')
-            [CompletionResult]::new('--tls-verify', '--tls-verify', [CompletionResultType]::ParameterName, 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning)')
+            [CompletionResult]::new('--tls-verify', '--tls-verify', [CompletionResultType]::ParameterName, 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning) [default: strict for --tls required and implicit; with auto, report (mail servers encrypt to unverified certificates, RFC 7435), but credentials need a verified one]')
+            [CompletionResult]::new('--tls-name', '--tls-name', [CompletionResultType]::ParameterName, 'Check the certificate against NAME and send NAME as SNI, wherever --server points')
             [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'Trust the CA certificates in this PEM file too (repeatable), besides the built-in web PKI roots')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Present this client certificate chain (PEM); needs --tls-key')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The private key (PEM) of --tls-cert')

@@ -29,8 +29,9 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'postie;send'= {
-            cand -s 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain''s MX'
-            cand --server 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain''s MX'
+            cand -s 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain''s MX. Also smtp://HOST[:PORT], and smtps://HOST[:PORT] for implicit TLS (port 465), as curl writes them'
+            cand --server 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain''s MX. Also smtp://HOST[:PORT], and smtps://HOST[:PORT] for implicit TLS (port 465), as curl writes them'
+            cand --resolve 'Connect to ADDRESS for --server HOST on PORT, without looking HOST up (repeatable; curl''s --resolve)'
             cand -p 'The port of every server [default: 25, or the one in --server]'
             cand --port 'The port of every server [default: 25, or the one in --server]'
             cand --dns-server 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf'
@@ -38,7 +39,8 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand --bind 'Connect from this local address'
             cand --connect-timeout 'Give up on an address that does not accept the connection within this time'
             cand --tls 'When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the first byte) [default: implicit on port 465, required on 587, else auto]'
-            cand --tls-verify 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning)'
+            cand --tls-verify 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning) [default: strict for --tls required and implicit; with auto, report (mail servers encrypt to unverified certificates, RFC 7435), but credentials need a verified one]'
+            cand --tls-name 'Check the certificate against NAME and send NAME as SNI, wherever --server points'
             cand --ca-file 'Trust the CA certificates in this PEM file too (repeatable), besides the built-in web PKI roots'
             cand --tls-cert 'Present this client certificate chain (PEM); needs --tls-key'
             cand --tls-key 'The private key (PEM) of --tls-cert'

@@ -31,7 +31,8 @@ complete -c postie -n "__fish_postie_needs_command" -f -a "mx" -d 'Show where ma
 complete -c postie -n "__fish_postie_needs_command" -f -a "probe" -d 'Probe every mail server of a domain (or one host) in parallel and report what each says; sends no mail'
 complete -c postie -n "__fish_postie_needs_command" -f -a "generate" -d 'Write shell completions and man pages generated from this definition (for packagers)'
 complete -c postie -n "__fish_postie_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c postie -n "__fish_postie_using_subcommand send" -s s -l server -d 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain\'s MX' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -s s -l server -d 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain\'s MX. Also smtp://HOST[:PORT], and smtps://HOST[:PORT] for implicit TLS (port 465), as curl writes them' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l resolve -d 'Connect to ADDRESS for --server HOST on PORT, without looking HOST up (repeatable; curl\'s --resolve)' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r
@@ -41,9 +42,10 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l tls -d 'When to u
 required\t'STARTTLS, and fail before MAIL and AUTH when it is not offered or does not succeed. Protects against eavesdropping and, with verification, against a server in the middle'
 none\t'Never start TLS. Everything, AUTH included, goes in clear text'
 implicit\t'TLS from the first byte (port 465, RFC 8314). Nothing is ever sent in clear text'"
-complete -c postie -n "__fish_postie_using_subcommand send" -l tls-verify -d 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning)' -r -f -a "strict\t'Abort the handshake when the certificate does not verify'
+complete -c postie -n "__fish_postie_using_subcommand send" -l tls-verify -d 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning) [default: strict for --tls required and implicit; with auto, report (mail servers encrypt to unverified certificates, RFC 7435), but credentials need a verified one]' -r -f -a "strict\t'Abort the handshake when the certificate does not verify'
 report\t'Complete the handshake, show the chain, say what was wrong, and go on'
 insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'"
+complete -c postie -n "__fish_postie_using_subcommand send" -l tls-name -d 'Check the certificate against NAME and send NAME as SNI, wherever --server points' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l ca-file -d 'Trust the CA certificates in this PEM file too (repeatable), besides the built-in web PKI roots' -r -F
 complete -c postie -n "__fish_postie_using_subcommand send" -l tls-cert -d 'Present this client certificate chain (PEM); needs --tls-key' -r -F
 complete -c postie -n "__fish_postie_using_subcommand send" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F

@@ -46,8 +46,13 @@ pub struct SendArgs {
     pub recipients: Vec<String>,
 
     /// Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain's MX.
+    /// Also smtp://HOST[:PORT], and smtps://HOST[:PORT] for implicit TLS (port 465), as curl writes them.
     #[arg(long, short = 's', value_name = "HOST[:PORT]", help_heading = "Connection")]
     pub server: Option<String>,
+
+    /// Connect to ADDRESS for --server HOST on PORT, without looking HOST up (repeatable; curl's --resolve).
+    #[arg(long, value_name = "HOST:PORT:ADDRESS", help_heading = "Connection")]
+    pub resolve: Vec<String>,
 
     #[command(flatten)]
     pub route: RouteArgs,
@@ -150,7 +155,7 @@ pub struct SendArgs {
     pub ignore_dots: bool,
 
     /// Accepted for sendmail compatibility: -oi.
-    #[arg(short = 'o', value_name = "OPTION", value_parser = ["i"], hide = true)]
+    #[arg(ignore_case = true, short = 'o', value_name = "OPTION", value_parser = ["i"], hide = true)]
     pub sendmail_option: Vec<String>,
 
     /// DSN (RFC 3461): when to report delivery, "never" or a comma list of success, failure, delay.
@@ -158,7 +163,7 @@ pub struct SendArgs {
     pub notify: Option<String>,
 
     /// DSN: return the full message or only its headers in a bounce.
-    #[arg(long, value_name = "WHAT", value_parser = ["full", "hdrs"], help_heading = "Extensions")]
+    #[arg(ignore_case = true, long, value_name = "WHAT", value_parser = ["full", "hdrs"], help_heading = "Extensions")]
     pub ret: Option<String>,
 
     /// DSN: an envelope identifier to find in reports.
@@ -187,11 +192,18 @@ pub struct SendArgs {
 
     /// End the session with QUIT after this step: connect, banner, ehlo, tls, auth, mail, rcpt
     /// (`--quit-after rcpt -q; echo $?` tells whether an address is accepted).
-    #[arg(long, value_enum, value_name = "STEP", help_heading = "Control")]
+    #[arg(ignore_case = true, long, value_enum, value_name = "STEP", help_heading = "Control")]
     pub quit_after: Option<StepArg>,
 
     /// Close the connection without QUIT after this step (the same steps, and data: after the 354).
-    #[arg(long, value_enum, value_name = "STEP", conflicts_with = "quit_after", help_heading = "Control")]
+    #[arg(
+        ignore_case = true,
+        long,
+        value_enum,
+        value_name = "STEP",
+        conflicts_with = "quit_after",
+        help_heading = "Control"
+    )]
     pub drop_after: Option<StepArg>,
 
     #[command(flatten)]
@@ -214,7 +226,7 @@ pub struct OutputArgs {
     pub explain: bool,
 
     /// Colour: auto (on a terminal, unless NO_COLOR is set), always, never.
-    #[arg(long, value_name = "WHEN", value_parser = ["auto", "always", "never"], default_value = "auto", help_heading = "Output")]
+    #[arg(ignore_case = true, long, value_name = "WHEN", value_parser = ["auto", "always", "never"], default_value = "auto", help_heading = "Output")]
     pub color: String,
 }
 
@@ -223,13 +235,18 @@ pub struct OutputArgs {
 pub struct TlsArgs {
     /// When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the
     /// first byte) [default: implicit on port 465, required on 587, else auto].
-    #[arg(long, value_enum, value_name = "MODE", help_heading = "TLS")]
+    #[arg(ignore_case = true, long, value_enum, value_name = "MODE", help_heading = "TLS")]
     pub tls: Option<TlsModeArg>,
 
     /// How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on),
-    /// insecure (go on with a warning).
-    #[arg(long, value_enum, value_name = "POLICY", default_value = "strict", help_heading = "TLS")]
-    pub tls_verify: VerifyArg,
+    /// insecure (go on with a warning) [default: strict for --tls required and implicit; with auto, report
+    /// (mail servers encrypt to unverified certificates, RFC 7435), but credentials need a verified one].
+    #[arg(long, value_enum, ignore_case = true, value_name = "POLICY", help_heading = "TLS")]
+    pub tls_verify: Option<VerifyArg>,
+
+    /// Check the certificate against NAME and send NAME as SNI, wherever --server points.
+    #[arg(long, value_name = "NAME", help_heading = "TLS")]
+    pub tls_name: Option<String>,
 
     /// Same as --tls-verify insecure: no protection against a server in the middle.
     #[arg(short = 'k', long, conflicts_with = "tls_verify", help_heading = "TLS")]
@@ -248,7 +265,7 @@ pub struct TlsArgs {
     pub tls_key: Option<PathBuf>,
 
     /// The lowest TLS version to accept.
-    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"], default_value = "1.2", help_heading = "TLS")]
+    #[arg(ignore_case = true, long, value_name = "VERSION", value_parser = ["1.2", "1.3"], default_value = "1.2", help_heading = "TLS")]
     pub tls_min_version: String,
 }
 
@@ -260,7 +277,14 @@ pub struct AuthArgs {
     pub user: Option<String>,
 
     /// The mechanism [default: the strongest both sides have].
-    #[arg(long, value_enum, value_name = "MECHANISM", requires = "user", help_heading = "Authentication")]
+    #[arg(
+        ignore_case = true,
+        long,
+        value_enum,
+        value_name = "MECHANISM",
+        requires = "user",
+        help_heading = "Authentication"
+    )]
     pub auth: Option<MechanismArg>,
 
     /// Read the password from this environment variable.

@@ -15,8 +15,9 @@ use crate::drive::blocking::{self, Conversation};
 use crate::error::{Error, Exit};
 use crate::event::{Event, Sink, Step};
 use crate::hostname;
-use crate::net::{self, tls::TlsClient};
-use crate::report::{Outcome, Report};
+use crate::net::tls::{Certificates, TlsClient, Verdict as TlsVerdict, Verify};
+use crate::net::{self};
+use crate::report::{Outcome, Report, Transport};
 use crate::route::{self, dns, dns::Dns, dns::DnsSettings, dns::Families, dns::Route, RouteFact};
 use crate::smtp::client::{self, Verdict};
 use crate::smtp::codec::{Content, Facts};
@@ -33,6 +34,12 @@ pub struct SessionOptions {
     pub tls: Option<Arc<TlsClient>>,
     pub credentials: Option<Credentials>,
     pub allow_plaintext_auth: bool,
+    /// Credentials may go over TLS whose certificate did not verify (--insecure, --allow-plaintext-auth).
+    pub allow_unverified_auth: bool,
+    /// `--tls-name`: the name the certificate is checked against, whatever --server says.
+    pub tls_name: Option<String>,
+    /// `--resolve HOST:PORT:ADDRESS`: connect there instead of looking HOST up.
+    pub resolve: Vec<(String, u16, IpAddr)>,
     pub dsn: Dsn,
     /// Use PIPELINING when offered (not with --no-pipelining).
     pub pipelining: bool,
@@ -91,6 +98,11 @@ pub fn via_server(
     let addresses = match &server.host {
         net::Host::Ip(ip) if options.families.allows(*ip) => vec![*ip],
         net::Host::Ip(ip) => return Err(Error::Usage(format!("--server {ip} is not of the address family asked for"))),
+        net::Host::Name(host) if resolved(options, host).is_some() => {
+            let ip = resolved(options, host).expect("checked");
+            sink.emit(Event::Resolved { host: host.clone(), address: ip });
+            vec![ip]
+        }
         net::Host::Name(host) => {
             sink.emit(Event::Resolving { host: host.clone() });
             let resolver = dns.resolver().map_err(|failure| Error::Dns(failure.to_string()))?;
@@ -114,6 +126,24 @@ pub fn via_server(
     Err(attempts.into_error(&format!("{name}:{}", options.port)))
 }
 
+/// The address `--resolve` gives for `host` on the port in use.
+fn resolved(options: &SessionOptions, host: &str) -> Option<IpAddr> {
+    options
+        .resolve
+        .iter()
+        .find(|(name, port, _)| name.eq_ignore_ascii_case(host) && *port == options.port)
+        .map(|(_, _, ip)| *ip)
+}
+
+/// How hard to check certificates when the user did not say: as a mail server does, opportunistic TLS
+/// encrypts to any certificate (RFC 7435) and reports what is wrong; TLS that was asked for must verify.
+fn default_verify(policy: TlsPolicy) -> Verify {
+    match policy {
+        TlsPolicy::Opportunistic => Verify::Report,
+        TlsPolicy::Required | TlsPolicy::Implicit | TlsPolicy::Never => Verify::Strict,
+    }
+}
+
 /// Deliver the way an MTA does: group recipients by domain, route each domain over DNS, one session each.
 pub fn via_mx(
     dns: &Dns,
@@ -126,16 +156,19 @@ pub fn via_mx(
     let mut report = Report::default();
     for (domain, group) in group_by_domain(recipients) {
         let envelope = Recipients { reverse_path, recipients: &group };
-        let failed = |report: &mut Report, permanent: bool, reason: &str| {
+        let failed = |report: &mut Report, permanent: bool, tls: bool, reason: &str| {
             for recipient in &group {
-                report.add(recipient, Outcome::Failed { permanent, reason: reason.to_string() }, None);
+                report.add(recipient, Outcome::Failed { permanent, tls, reason: reason.to_string() }, None, None);
             }
         };
         match route_domain(dns, &domain, options.port, sink) {
-            Err(problem) => failed(&mut report, problem.permanent(), &problem.to_string()),
+            Err(problem) => failed(&mut report, problem.permanent(), false, &problem.to_string()),
             Ok(route) => match deliver_route(dns, &route, envelope, message, options, sink) {
                 Ok(answer) => answer.add_to(&mut report),
-                Err(error) => failed(&mut report, error.exit() == Exit::Unavailable, &error.to_string()),
+                Err(error) => {
+                    let exit = error.exit();
+                    failed(&mut report, exit == Exit::Unavailable, exit == Exit::TlsFailure, &error.to_string())
+                }
             },
         }
     }
@@ -212,10 +245,12 @@ fn route_domain(dns: &Dns, domain: &str, port: u16, sink: &mut dyn Sink) -> Resu
     result
 }
 
-/// A session that answered the transaction: its outcome and the host, as `name [address]`.
+/// A session that answered the transaction: its outcome, the host, as `name [address]`, and how it was
+/// protected.
 struct Answer {
     outcome: client::Outcome,
     host: String,
+    transport: Transport,
 }
 
 impl Answer {
@@ -225,8 +260,19 @@ impl Answer {
                 Verdict::Replied { phase, reply } => Outcome::Replied { phase, reply },
                 Verdict::Unknown { error } => Outcome::Unknown { reason: error.to_string() },
             };
-            report.add(&recipient.recipient, outcome, Some(&self.host));
+            report.add(&recipient.recipient, outcome, Some(&self.host), Some(self.transport.clone()));
         }
+    }
+}
+
+fn transport(finished: &blocking::Finished) -> Transport {
+    match (&finished.outcome, &finished.certificates) {
+        (outcome, _) if !outcome.encrypted => Transport::Plain,
+        (outcome, _) if outcome.verified => Transport::Verified,
+        (_, Some(Certificates { verdict: TlsVerdict::Refused(problem), .. })) => {
+            Transport::Unverified { reason: problem.to_string() }
+        }
+        _ => Transport::Unverified { reason: "no certificate was checked".into() },
     }
 }
 
@@ -271,44 +317,36 @@ impl<'o> Attempts<'o> {
                     continue;
                 }
             };
-            let local = tcp.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
             sink.emit(Event::Step { step: Step::Connect, duration: started.elapsed() });
-            sink.emit(Event::Connected { address: address.to_string(), local });
-            let client_name = match &options.client_name {
-                Some(name) => name.clone(),
-                None => hostname::address_literal(tcp.local_addr().map(|a| a.ip()).unwrap_or(ip)),
-            };
-            let bare_name = name.trim_start_matches('[').trim_end_matches(']');
-            let mut settings = Settings::new(&client_name, name, options.port, options.timeouts);
-            settings.tls = options.tls_policy.unwrap_or_else(|| default_tls_policy(options.port));
-            settings.credentials = options.credentials.clone();
-            settings.allow_plaintext_auth = options.allow_plaintext_auth;
-            settings.envelope = Some(Envelope {
-                reverse_path: envelope.reverse_path.to_string(),
-                recipients: envelope.recipients.to_vec(),
-                facts: message.facts,
-                dsn: options.dsn.clone(),
-            });
-            settings.stop = options.stop;
-            settings.pipelining = options.pipelining;
-            settings.bdat = options.bdat;
-            if let Some(bar) = &options.progress {
-                bar.set_position(0);
+            sink.emit(Event::Connected { address: address.to_string(), local: local_of(&tcp) });
+            let policy = options.tls_policy.unwrap_or_else(|| default_tls_policy(options.port));
+            let mut finished = self.session(tcp, name, ip, policy, envelope, message, sink);
+            // A handshake that fails under opportunistic TLS: a new connection without TLS, as Postfix does
+            // (OpenSMTPD 6.8 offers STARTTLS and fails every handshake). Never when TLS was asked for.
+            if let Some(SessionError::Tls { detail }) = &finished.outcome.error {
+                let fallback = policy == TlsPolicy::Opportunistic
+                    && options.tls.as_ref().is_none_or(|tls| tls.verify != Some(Verify::Strict))
+                    && !finished.outcome.message_sent;
+                if fallback {
+                    sink.emit(Event::TlsFallback { address: address.to_string(), reason: detail.clone() });
+                    match net::connect_one(address, options.connect_timeout, options.bind) {
+                        Ok(tcp) => {
+                            sink.emit(Event::Connected { address: address.to_string(), local: local_of(&tcp) });
+                            finished = self.session(tcp, name, ip, TlsPolicy::Never, envelope, message, sink);
+                        }
+                        Err(reason) => {
+                            sink.emit(Event::MovedOn { address: address.to_string(), reason: reason.clone() });
+                            self.failures.push(format!("{address}: {reason}"));
+                            continue;
+                        }
+                    }
+                }
             }
-            let progress = options.progress.clone().map(|bar| move |sent: u64| bar.inc(sent));
-            let conversation = Conversation {
-                tls: options.tls.as_deref(),
-                tls_name: bare_name,
-                content: Some(message.content),
-                show_data: options.show_data,
-                progress: progress.as_ref().map(|p| p as &dyn Fn(u64)),
-            };
-            let finished = blocking::converse(tcp, settings, &conversation, sink);
-            sink.emit(Event::Closed);
+            let transport = transport(&finished);
             let outcome = finished.outcome;
             match outcome.error.clone() {
-                None => return Ok(Some(Answer { outcome, host: label })),
-                Some(_) if outcome.message_sent => return Ok(Some(Answer { outcome, host: label })),
+                None => return Ok(Some(Answer { outcome, host: label, transport })),
+                Some(_) if outcome.message_sent => return Ok(Some(Answer { outcome, host: label, transport })),
                 Some(error) if gave_no_answer(&error) => {
                     sink.emit(Event::MovedOn { address: address.to_string(), reason: error.to_string() });
                     self.failures.push(format!("{address}: {error}"));
@@ -318,6 +356,56 @@ impl<'o> Attempts<'o> {
             }
         }
         Ok(None)
+    }
+
+    /// One dialogue over `tcp` with `policy`, to its end.
+    #[allow(clippy::too_many_arguments)]
+    fn session(
+        &self,
+        tcp: std::net::TcpStream,
+        name: &str,
+        ip: IpAddr,
+        policy: TlsPolicy,
+        envelope: Recipients<'_>,
+        message: &Outgoing<'_>,
+        sink: &mut dyn Sink,
+    ) -> blocking::Finished {
+        let options = self.options;
+        let client_name = match &options.client_name {
+            Some(name) => name.clone(),
+            None => hostname::address_literal(tcp.local_addr().map(|a| a.ip()).unwrap_or(ip)),
+        };
+        let bare_name = name.trim_start_matches('[').trim_end_matches(']');
+        let tls_name = options.tls_name.as_deref().unwrap_or(bare_name);
+        let mut settings = Settings::new(&client_name, name, options.port, options.timeouts);
+        settings.tls = policy;
+        settings.credentials = options.credentials.clone();
+        settings.allow_plaintext_auth = options.allow_plaintext_auth;
+        settings.allow_unverified_auth = options.allow_unverified_auth;
+        settings.envelope = Some(Envelope {
+            reverse_path: envelope.reverse_path.to_string(),
+            recipients: envelope.recipients.to_vec(),
+            facts: message.facts,
+            dsn: options.dsn.clone(),
+        });
+        settings.stop = options.stop;
+        settings.pipelining = options.pipelining;
+        settings.bdat = options.bdat;
+        if let Some(bar) = &options.progress {
+            bar.set_position(0);
+        }
+        let progress = options.progress.clone().map(|bar| move |sent: u64| bar.inc(sent));
+        let conversation = Conversation {
+            tls: options.tls.as_deref(),
+            tls_name,
+            verify: default_verify(policy),
+            content: Some(message.content),
+            show_data: options.show_data,
+            progress: progress.as_ref().map(|p| p as &dyn Fn(u64)),
+        };
+        let finished = blocking::converse(tcp, settings, &conversation, sink);
+        sink.emit(Event::Closed);
+        finished
     }
 
     /// The error to report when no attempt got an answer.
@@ -339,6 +427,10 @@ impl<'o> Attempts<'o> {
             },
         }
     }
+}
+
+fn local_of(tcp: &std::net::TcpStream) -> String {
+    tcp.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into())
 }
 
 /// Whether a failed session left the transaction unanswered, so another address may be tried: the server

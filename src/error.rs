@@ -87,6 +87,9 @@ fn session_text(error: &SessionError) -> String {
         SessionError::AuthNotAttempted(AuthBlock::Unencrypted { .. }) => {
             format!("{error}; use TLS (--tls required) or --allow-plaintext-auth")
         }
+        SessionError::AuthNotAttempted(AuthBlock::Unverified { .. }) => {
+            format!("{error}; trust its CA with --ca-file, or accept the risk with --insecure")
+        }
         SessionError::StartTlsNotOffered { .. } => {
             format!("{error}, and --tls required (the default on port 587) does not go on unencrypted")
         }

@@ -19,6 +19,16 @@ pub enum Event {
     Resolving {
         host: String,
     },
+    /// `--resolve` gave the address of a `--server` name.
+    Resolved {
+        host: String,
+        address: std::net::IpAddr,
+    },
+    /// The TLS handshake failed under opportunistic TLS: trying the address again without TLS.
+    TlsFallback {
+        address: String,
+        reason: String,
+    },
     /// A connection attempt to `address` (for the host `host`, when it has a name).
     Connecting {
         address: String,
@@ -38,11 +48,13 @@ pub enum Event {
     Tls(SessionFacts),
     /// One certificate of the chain the server sent.
     Certificate(Certificate),
-    /// What the check said of the chain, for `host`, and the policy that applied.
+    /// What the check said of the chain, for `host`, and the policy that applied (`chosen`: by the user, not
+    /// by default).
     CertificateVerdict {
         host: String,
         verdict: Verdict,
         policy: Verify,
+        chosen: bool,
     },
     /// How long a step took.
     Step {
@@ -88,6 +100,8 @@ pub struct RecipientLine {
     pub reply: Option<Reply>,
     /// Why, when no reply decided it.
     pub reason: Option<String>,
+    /// How the session that decided it was protected.
+    pub transport: Option<crate::report::Transport>,
 }
 
 /// What became of a recipient, in one word.

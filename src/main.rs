@@ -20,7 +20,9 @@ fn main() -> ExitCode {
             // hold a server's reply or a certificate's names: escaped here, once, like every rendered line.
             let red =
                 if stderr_is_colour_terminal() { anstyle::AnsiColor::Red.on_default() } else { anstyle::Style::new() };
-            let line = escape(format!("{error:#}").as_bytes());
+            // Flag values are quoted with `{:?}` already (their backslashes are escapes), so only what is still
+            // raw gets escaped: backslashes are kept as written.
+            let line = escape(format!("{error:#}").as_bytes()).replace("\\\\", "\\");
             eprintln!("{}postie: error: {line}{}", red.render(), red.render_reset());
             ExitCode::from(exit_for(&error).code())
         }

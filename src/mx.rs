@@ -111,7 +111,14 @@ pub fn probe(address: SocketAddr, connect_timeout: Duration, timeout: Duration, 
     let mut settings = Settings::new(&name, &address.ip().to_string(), address.port(), Timeouts::uniform(timeout));
     settings.tls = TlsPolicy::Never;
     settings.stop = Some(Stop { point: StopPoint::Banner, drop: false });
-    let conversation = Conversation { tls: None, tls_name: "", content: None, show_data: false, progress: None };
+    let conversation = Conversation {
+        tls: None,
+        tls_name: "",
+        verify: crate::net::tls::Verify::Strict,
+        content: None,
+        show_data: false,
+        progress: None,
+    };
     let finished = blocking::converse(tcp, settings, &conversation, &mut Discard);
     let greeting = started.elapsed() - connect;
     match (finished.outcome.greeting, finished.outcome.error) {

@@ -200,8 +200,14 @@ fn probe_address(probe: &mut AddressProbe, settings: &Settings) {
         None => dialogue.stop = Some(Stop { point: StopPoint::Tls, drop: false }),
     }
     let host = probe.host.clone();
-    let conversation =
-        Conversation { tls: Some(&settings.tls), tls_name: &host, content: None, show_data: false, progress: None };
+    let conversation = Conversation {
+        tls: Some(&settings.tls),
+        tls_name: &host,
+        verify: crate::net::tls::Verify::Report,
+        content: None,
+        show_data: false,
+        progress: None,
+    };
     let mut recorder = Recorder { events: Vec::new(), greeting_at: None };
     let finished = blocking::converse(tcp, dialogue, &conversation, &mut recorder);
     let outcome = finished.outcome;

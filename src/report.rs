@@ -13,7 +13,19 @@ pub enum Outcome {
     /// The message went out, final dot included, and no reply came: the server may have it.
     Unknown { reason: String },
     /// No server answered: the domain has no route, no host could be reached, or every session broke off.
-    Failed { permanent: bool, reason: String },
+    /// `tls`: it was TLS that failed (exit 4, as through --server).
+    Failed { permanent: bool, tls: bool, reason: String },
+}
+
+/// How the session that decided a recipient was protected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    Plain,
+    Verified,
+    /// Encrypted, but the certificate did not verify, for this reason.
+    Unverified {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +34,7 @@ pub struct RecipientReport {
     pub outcome: Outcome,
     /// The host that answered, as `name [address]`.
     pub host: Option<String>,
+    pub transport: Option<Transport>,
 }
 
 impl RecipientReport {
@@ -73,6 +86,8 @@ impl Report {
             Exit::Unknown
         } else if delivered > 0 {
             Exit::Partial
+        } else if self.recipients.iter().any(|r| matches!(r.outcome, Outcome::Failed { tls: true, .. })) {
+            Exit::TlsFailure
         } else if self.recipients.iter().any(RecipientReport::temporary) {
             Exit::TempFail
         } else {
@@ -80,11 +95,12 @@ impl Report {
         }
     }
 
-    pub fn add(&mut self, recipient: &str, outcome: Outcome, host: Option<&str>) {
+    pub fn add(&mut self, recipient: &str, outcome: Outcome, host: Option<&str>, transport: Option<Transport>) {
         self.recipients.push(RecipientReport {
             recipient: recipient.to_string(),
             outcome,
             host: host.map(str::to_string),
+            transport,
         });
     }
 
@@ -102,8 +118,9 @@ mod tests {
     fn failed(permanent: bool) -> RecipientReport {
         RecipientReport {
             recipient: "a@x.test".into(),
-            outcome: Outcome::Failed { permanent, reason: "x".into() },
+            outcome: Outcome::Failed { permanent, tls: false, reason: "x".into() },
             host: None,
+            transport: None,
         }
     }
 
@@ -113,11 +130,13 @@ mod tests {
             recipient: "b@x.test".into(),
             outcome: Outcome::Replied { phase: Phase::EndOfData, reply: parse_reply("250 ok\r\n") },
             host: Some("mx".into()),
+            transport: None,
         };
         let unknown = RecipientReport {
             recipient: "c@x.test".into(),
             outcome: Outcome::Unknown { reason: "end of data: the server closed the connection".into() },
             host: Some("mx".into()),
+            transport: None,
         };
         let report = |recipients: Vec<RecipientReport>| Report { recipients, stopped_after: None };
         assert_eq!(report(vec![delivered.clone()]).exit(), Exit::Success);

@@ -103,7 +103,23 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
             "more --attach-type or --attach-name than --attach: each names the --attach in the same position".into(),
         ));
     }
-    let (server, port) = match &args.server {
+    // curl's URL forms: smtp://HOST[:PORT], and smtps:// for implicit TLS on port 465 (RFC 8314).
+    let (server_text, implicit) = match args.server.as_deref() {
+        Some(text) => match text.split_once("://") {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("smtp") => (Some(rest.trim_end_matches('/')), false),
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("smtps") => (Some(rest.trim_end_matches('/')), true),
+            Some((scheme, _)) => {
+                return Err(usage("--server", text, format!("{scheme}:// is not smtp:// or smtps://")));
+            }
+            None => (Some(text), false),
+        },
+        None => (None, false),
+    };
+    if implicit && args.tls.tls.is_some_and(|mode| mode != TlsModeArg::Implicit) {
+        return Err(Error::Usage("smtps:// is implicit TLS: it cannot be combined with another --tls".into()));
+    }
+    let tls_mode = if implicit { Some(TlsModeArg::Implicit) } else { args.tls.tls };
+    let (server, port) = match server_text {
         Some(text) => {
             let server = text.parse::<ServerSpec>().map_err(|reason| usage("--server", text, reason))?;
             let port = match (server.port, args.route.port) {
@@ -111,6 +127,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
                     return Err(Error::Usage(format!("--server gives port {in_server} but --port gives {flag}")));
                 }
                 (Some(port), _) | (None, Some(port)) => port,
+                (None, None) if implicit => 465,
                 (None, None) => SMTP_PORT,
             };
             (Some(server), port)
@@ -226,10 +243,19 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
                 (None, Some(point)) => Some(Stop { point, drop: true }),
                 (None, None) => None,
             },
-            tls_policy: args.tls.tls.map(tls_policy),
+            tls_policy: tls_mode.map(tls_policy),
             tls: tls_client(&args.tls)?,
             credentials: credentials(&args.auth, stdin, stdin_is_terminal)?,
             allow_plaintext_auth: args.auth.allow_plaintext_auth,
+            allow_unverified_auth: args.auth.allow_plaintext_auth
+                || args.tls.insecure
+                || args.tls.tls_verify == Some(VerifyArg::Insecure),
+            tls_name: args.tls.tls_name.clone(),
+            resolve: args
+                .resolve
+                .iter()
+                .map(|entry| parse_resolve(entry).map_err(|reason| usage("--resolve", entry, reason)))
+                .collect::<Result<_, _>>()?,
             port,
             connect_timeout: args.route.connect_timeout,
             bind: args.route.bind,
@@ -250,9 +276,10 @@ fn tls_client(args: &TlsArgs) -> Result<Option<Arc<TlsClient>>, Error> {
         return Ok(None);
     }
     let verify = match (args.insecure, args.tls_verify) {
-        (true, _) | (_, VerifyArg::Insecure) => Verify::Insecure,
-        (_, VerifyArg::Report) => Verify::Report,
-        (_, VerifyArg::Strict) => Verify::Strict,
+        (true, _) | (_, Some(VerifyArg::Insecure)) => Some(Verify::Insecure),
+        (_, Some(VerifyArg::Report)) => Some(Verify::Report),
+        (_, Some(VerifyArg::Strict)) => Some(Verify::Strict),
+        (false, None) => None,
     };
     let options = TlsOptions {
         verify,
@@ -260,10 +287,28 @@ fn tls_client(args: &TlsArgs) -> Result<Option<Arc<TlsClient>>, Error> {
         client_cert: args.tls_cert.as_deref().zip(args.tls_key.as_deref()),
         min_version_13: args.tls_min_version == "1.3",
     };
-    if verify == Verify::Insecure {
+    if verify == Some(Verify::Insecure) {
         eprintln!("postie: warning: certificates are not verified (--insecure): a server in the middle goes unnoticed");
     }
     TlsClient::new(&options).map(|client| Some(Arc::new(client))).map_err(|e| Error::BadInput(e.to_string()))
+}
+
+/// `HOST:PORT:ADDRESS`, the address bare or in brackets.
+fn parse_resolve(entry: &str) -> Result<(String, u16, std::net::IpAddr), String> {
+    let mut parts = entry.splitn(3, ':');
+    let (Some(host), Some(port), Some(address)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err("write it as HOST:PORT:ADDRESS".into());
+    };
+    if host.is_empty() {
+        return Err("the host is empty".into());
+    }
+    let port = crate::net::parse_port(port)?;
+    let address = address
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| format!("{address:?} is not an IP address"))?;
+    Ok((host.to_string(), port, address))
 }
 
 pub fn tls_policy(mode: TlsModeArg) -> TlsPolicy {

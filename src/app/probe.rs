@@ -31,7 +31,7 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<Exit> {
     }
     let dns = dns_settings(&args.route)?.resolver().map_err(|failure| Error::Dns(failure.to_string()))?;
     let tls = TlsClient::new(&TlsOptions {
-        verify: Verify::Report,
+        verify: Some(Verify::Report),
         ca_files: &args.ca_file,
         client_cert: None,
         min_version_13: false,

@@ -105,8 +105,8 @@ fn summarise(report: &Report, sink: &mut dyn Sink) {
                 (status, Some(*phase), Some(reply.clone()), None)
             }
             Outcome::Unknown { reason } => (Status::Unknown, None, None, Some(reason.clone())),
-            Outcome::Failed { permanent: true, reason } => (Status::Failed, None, None, Some(reason.clone())),
-            Outcome::Failed { permanent: false, reason } => (Status::Unreachable, None, None, Some(reason.clone())),
+            Outcome::Failed { permanent: true, reason, .. } => (Status::Failed, None, None, Some(reason.clone())),
+            Outcome::Failed { permanent: false, reason, .. } => (Status::Unreachable, None, None, Some(reason.clone())),
         };
         sink.emit(Event::Recipient(RecipientLine {
             recipient: recipient.recipient.clone(),
@@ -115,6 +115,7 @@ fn summarise(report: &Report, sink: &mut dyn Sink) {
             host: recipient.host.clone(),
             reply,
             reason,
+            transport: recipient.transport.clone(),
         }));
     }
     sink.emit(Event::Summary {

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crate::event::{Event, Sink, Step};
 use crate::net::stream::{Connection, Failure, HandshakeError};
-use crate::net::tls::{Certificates, SessionFacts, TlsClient, Verdict};
+use crate::net::tls::{Certificates, SessionFacts, TlsClient, Verdict, Verify};
 use crate::smtp::client::{Action, Client, Outcome};
 use crate::smtp::codec::{Content, DotStuffer};
 use crate::smtp::event::Event as SmtpEvent;
@@ -26,6 +26,8 @@ pub struct Conversation<'a> {
     pub tls: Option<&'a TlsClient>,
     /// The name the certificate is checked against, sent as SNI.
     pub tls_name: &'a str,
+    /// How to treat a certificate that does not verify, unless the user chose.
+    pub verify: Verify,
     /// The message, when the dialogue has a transaction.
     pub content: Option<&'a dyn Content>,
     /// Report every line of the content, not only its size.
@@ -115,7 +117,7 @@ fn handshake(
         client.tls_failed("TLS is not set up");
         return None;
     };
-    let (session, recorder) = match tls.connect(host) {
+    let (session, recorder) = match tls.connect(host, conversation.verify) {
         Ok(pair) => pair,
         Err(detail) => {
             client.tls_failed(&detail);
@@ -132,7 +134,8 @@ fn handshake(
         sink.emit(Event::CertificateVerdict {
             host: host.to_string(),
             verdict: certificates.verdict.clone(),
-            policy: tls.verify,
+            policy: tls.verify.unwrap_or(conversation.verify),
+            chosen: tls.verify.is_some(),
         });
     };
     match result {
@@ -144,8 +147,11 @@ fn handshake(
             if let Some(certificates) = &certificates {
                 show_chain(sink, certificates);
             }
+            let verified = certificates.as_ref().is_some_and(|c| c.verdict == Verdict::Verified);
             if starttls {
-                client.tls_established();
+                client.tls_established(verified);
+            } else {
+                client.tls_verified(verified);
             }
         }
         Err(HandshakeError::Io(failure)) => report(client, failure),

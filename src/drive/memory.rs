@@ -65,7 +65,7 @@ pub fn run(settings: Settings, script: Vec<Step>, content: &[u8]) -> Run {
                 handshakes += 1;
                 match fail_next_handshake.take() {
                     Some(text) => client.tls_failed(&text),
-                    None => client.tls_established(),
+                    None => client.tls_established(true),
                 }
             }
             Action::SendContent { header, dot_stuffing, trailer, .. } => {

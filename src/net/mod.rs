@@ -60,6 +60,15 @@ impl FromStr for ServerSpec {
         } else if input.matches(':').count() > 1 {
             let ip: std::net::Ipv6Addr =
                 input.parse().map_err(|_| "an IPv6 address with a port must be written [address]:port".to_string())?;
+            // `::1:2525` is an address, but almost surely meant as ::1 port 2525: refuse to guess.
+            if let Some((head, tail)) = input.rsplit_once(':') {
+                let digits = !tail.is_empty() && tail.len() <= 5 && tail.bytes().all(|b| b.is_ascii_digit());
+                if digits && head.parse::<std::net::Ipv6Addr>().is_ok() {
+                    return Err(format!(
+                        "it is ambiguous: write [{head}]:{tail} for port {tail}, or [{input}] for the address"
+                    ));
+                }
+            }
             (Host::Ip(IpAddr::V6(ip)), None)
         } else {
             let (host, port) = match input.split_once(':') {
@@ -174,6 +183,7 @@ mod tests {
             ("[nope]:25", "\"nope\" is not an IPv6 address"),
             ("[::1]25", "unexpected \"25\" after ']'"),
             ("2001:db8::1:25x", "an IPv6 address with a port must be written [address]:port"),
+            ("::1:2525", "it is ambiguous: write [::1]:2525 for port 2525, or [::1:2525] for the address"),
             ("mail..example", "\"mail..example\" is not a valid host name"),
             ("bad_host!", "\"bad_host!\" is not a valid host name"),
             ("a b", "it contains a space or control character"),

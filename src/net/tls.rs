@@ -10,7 +10,7 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -44,12 +44,47 @@ pub struct TlsClient {
     roots: Arc<RootCertStore>,
     versions: &'static [&'static rustls::SupportedProtocolVersion],
     client_auth: Option<(Vec<CertificateDer<'static>>, Arc<PrivateKeyDer<'static>>)>,
-    pub verify: Verify,
+    /// The policy the user chose; `None`: the caller decides per connection (see `connect`).
+    pub verify: Option<Verify>,
+    /// The system's CA store (`/etc/ssl/certs`, `SSL_CERT_FILE`, `SSL_CERT_DIR`) with the other roots, loaded
+    /// the first time a chain does not verify without it: most never need it, and loading costs milliseconds.
+    system: Arc<SystemRoots>,
+}
+
+/// A verifier that also trusts the system's CA store, made once, when first needed.
+struct SystemRoots {
+    roots: Arc<RootCertStore>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    verifier: OnceLock<Option<Arc<WebPkiServerVerifier>>>,
+}
+
+impl fmt::Debug for SystemRoots {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SystemRoots")
+    }
+}
+
+impl SystemRoots {
+    fn verifier(&self) -> Option<Arc<WebPkiServerVerifier>> {
+        self.verifier
+            .get_or_init(|| {
+                let mut roots = (*self.roots).clone();
+                let loaded = rustls_native_certs::load_native_certs();
+                if loaded.certs.is_empty() {
+                    return None;
+                }
+                // Certificates that cannot be used as roots are skipped, as every TLS client does.
+                roots.add_parsable_certificates(loaded.certs);
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone()).build().ok()
+            })
+            .clone()
+    }
 }
 
 /// Options from the command line.
 pub struct TlsOptions<'a> {
-    pub verify: Verify,
+    /// `None`: decided per connection by the caller.
+    pub verify: Option<Verify>,
     pub ca_files: &'a [std::path::PathBuf],
     pub client_cert: Option<(&'a Path, &'a Path)>,
     pub min_version_13: bool,
@@ -94,17 +129,21 @@ impl TlsClient {
                 Some((chain, Arc::new(key)))
             }
         };
-        let client = TlsClient { provider, roots: Arc::new(roots), versions, client_auth, verify: options.verify };
+        let roots = Arc::new(roots);
+        let system =
+            Arc::new(SystemRoots { roots: roots.clone(), provider: provider.clone(), verifier: OnceLock::new() });
+        let client = TlsClient { provider, roots, versions, client_auth, verify: options.verify, system };
         // Build one configuration now, so that a bad certificate or key is reported before connecting.
-        client.config()?;
+        client.config(Verify::Strict)?;
         Ok(client)
     }
 
-    fn config(&self) -> Result<(Arc<ClientConfig>, Arc<RecordingVerifier>), SetupError> {
+    fn config(&self, policy: Verify) -> Result<(Arc<ClientConfig>, Arc<RecordingVerifier>), SetupError> {
         let inner = WebPkiServerVerifier::builder_with_provider(self.roots.clone(), self.provider.clone())
             .build()
             .map_err(|e| SetupError(format!("cannot set up certificate verification: {e}")))?;
-        let verifier = Arc::new(RecordingVerifier { inner, policy: self.verify, seen: Mutex::new(None) });
+        let verifier =
+            Arc::new(RecordingVerifier { inner, system: self.system.clone(), policy, seen: Mutex::new(None) });
         let builder = ClientConfig::builder_with_provider(self.provider.clone())
             .with_protocol_versions(self.versions)
             .map_err(|e| SetupError(format!("TLS versions: {e}")))?
@@ -120,10 +159,10 @@ impl TlsClient {
     }
 
     /// A client connection for `host` (checked against the certificate, and sent as SNI when it is a name),
-    /// and the recorder that will hold what the verifier saw.
-    pub fn connect(&self, host: &str) -> Result<(ClientConnection, Recorder), String> {
+    /// and the recorder that will hold what the verifier saw. `policy` applies unless the user chose one.
+    pub fn connect(&self, host: &str, policy: Verify) -> Result<(ClientConnection, Recorder), String> {
         let name = server_name(host)?;
-        let (config, verifier) = self.config().map_err(|e| e.0)?;
+        let (config, verifier) = self.config(self.verify.unwrap_or(policy)).map_err(|e| e.0)?;
         let connection = ClientConnection::new(config, name).map_err(|e| e.to_string())?;
         Ok((connection, Recorder(verifier)))
     }
@@ -216,7 +255,7 @@ impl fmt::Display for Problem {
                 write!(f, "name {name} is not in the certificate (it has: {})", names.join(", "))
             }
             Problem::UnknownIssuer { issuer } => {
-                write!(f, "issuer not trusted: {issuer} (not in webpki-roots or any --ca-file)")
+                write!(f, "issuer not trusted: {issuer} (not in webpki-roots, the system's CA store or any --ca-file)")
             }
             Problem::BadSignature => f.write_str("the certificate's signature is invalid"),
             Problem::NotForServers => f.write_str("the certificate is not meant for a TLS server"),
@@ -242,6 +281,7 @@ struct Seen {
 
 struct RecordingVerifier {
     inner: Arc<WebPkiServerVerifier>,
+    system: Arc<SystemRoots>,
     policy: Verify,
     seen: Mutex<Option<Seen>>,
 }
@@ -261,7 +301,18 @@ impl ServerCertVerifier for RecordingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let verdict = self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        let mut verdict = self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        if matches!(verdict, Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer))) {
+            // A private or corporate CA installed with update-ca-certificates: ask the system's store too.
+            if let Some(system) = self.system.verifier() {
+                let again = system.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+                if again.is_ok()
+                    || !matches!(again, Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)))
+                {
+                    verdict = again;
+                }
+            }
+        }
         let chain = std::iter::once(end_entity).chain(intermediates).map(|c| c.clone().into_owned()).collect();
         let recorded = verdict.as_ref().map(|_| ()).map_err(Clone::clone);
         *self.seen.lock().unwrap() = Some(Seen { chain, verdict: recorded });

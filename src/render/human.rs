@@ -173,7 +173,11 @@ impl<W: Write> Sink for HumanTranscript<W> {
                     self.line(CLIENT, if tls { "C~ " } else { "C: " }, &format!("<message: {size}>"));
                 }
             }
-            Event::Smtp(Smtp::Note(_)) | Event::Resolving { .. } | Event::CertificateVerdict { .. } => {}
+            Event::Smtp(Smtp::Note(_))
+            | Event::Resolving { .. }
+            | Event::Resolved { .. }
+            | Event::TlsFallback { .. }
+            | Event::CertificateVerdict { .. } => {}
             Event::Route(fact) => {
                 if let Some((name, kind, answers)) = words::lookup(&fact) {
                     let text = match kind {
@@ -237,7 +241,10 @@ pub fn recipient_line(line: &RecipientLine) -> String {
         (None, Some(reason)) => format!("{status}: {reason}"),
         _ => status.to_string(),
     };
-    format!("  {}: {text}", line.recipient)
+    match line.transport.as_ref().and_then(words::transport) {
+        Some(transport) => format!("  {}: {text} ({transport})", line.recipient),
+        None => format!("  {}: {text}", line.recipient),
+    }
 }
 
 #[cfg(test)]
@@ -332,6 +339,7 @@ mod tests {
                 host: Some("mx".into()),
                 reply: Some(parse_reply("550 no\r\n")),
                 reason: None,
+                transport: None,
             }),
             Event::Summary { delivered: 0, total: 1, exit: 69, stopped_after: None },
         ]);

@@ -36,7 +36,8 @@ Text that is not valid UTF-8 is given as {\"base64\": \"...\"} instead of a stri
   certificate       index, subject, issuer, names [string], not_before, not_after, days_left
   step              step (\"connect\", \"TLS handshake\"), ms
   recipient         recipient, status (delivered|accepted|refused|deferred|failed|unreachable|unknown),
-                    phase, host, reply (as in reply, or null), reason
+                    phase, host, reply (as in reply, or null), reason, transport (\"verified\", \"not verified:
+                    <reason>\", \"none\", or null when no server answered)
   summary           delivered, total, exit_code, stopped_after
 mx --json: one \"route\" object per domain (domain, implicit, hosts [{preference, name, warnings, addresses
 [{ip, probe}], error}], problem), then a summary with exit_code. probe --json: one \"probe\" object per address
@@ -109,6 +110,7 @@ enum Line<'a> {
         host: Option<&'a str>,
         reply: Option<ReplyJson>,
         reason: Option<&'a str>,
+        transport: Option<String>,
     },
     Summary {
         delivered: usize,
@@ -249,6 +251,7 @@ impl<W: Write> Sink for JsonLines<W> {
                 host: r.host.as_deref(),
                 reply: r.reply.as_ref().map(reply),
                 reason: r.reason.as_deref(),
+                transport: r.transport.as_ref().map(words::transport_json),
             },
             Event::Summary { delivered, total, exit, stopped_after } => Line::Summary {
                 delivered: *delivered,
@@ -256,7 +259,11 @@ impl<W: Write> Sink for JsonLines<W> {
                 exit_code: *exit,
                 stopped_after: stopped_after.as_deref(),
             },
-            Event::Smtp(Smtp::Note(_)) | Event::Resolving { .. } | Event::CertificateVerdict { .. } => return,
+            Event::Smtp(Smtp::Note(_))
+            | Event::Resolving { .. }
+            | Event::Resolved { .. }
+            | Event::TlsFallback { .. }
+            | Event::CertificateVerdict { .. } => return,
         };
         self.write(line);
     }

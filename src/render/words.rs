@@ -3,6 +3,7 @@
 
 use crate::event::Event;
 use crate::net::tls::{days_phrase, Certificate, Verdict, Verify};
+use crate::report::Transport;
 use crate::route::{HostWarning, RouteFact};
 use crate::smtp::event::Note;
 
@@ -27,10 +28,19 @@ pub fn note(event: &Event) -> Option<(Kind, String)> {
             }
         }
         Event::Resolving { host } => info(format!("resolving {host}")),
+        Event::Resolved { host, address } => info(format!("{host} is {address} (--resolve)")),
+        Event::TlsFallback { address, reason } => warning(format!(
+            "{address}: TLS failed ({reason}); connecting again without TLS, as mail servers do under \
+             opportunistic TLS (--tls required would stop here)"
+        )),
         Event::Route(fact) => route_note(fact),
-        Event::CertificateVerdict { host, verdict, policy } => match verdict {
+        Event::CertificateVerdict { host, verdict, policy, chosen } => match verdict {
             Verdict::Verified => info(format!("certificate verified for {host}")),
             Verdict::Refused(problem) => match policy {
+                Verify::Report if !chosen => warning(format!(
+                    "certificate does not verify: {problem} (opportunistic TLS: going on encrypted, as mail servers \
+                     do; credentials would need a verified certificate, and --tls required insists on one)"
+                )),
                 Verify::Report => {
                     warning(format!("certificate does not verify: {problem} (--tls-verify report: going on)"))
                 }
@@ -110,6 +120,23 @@ pub fn lookup(fact: &RouteFact) -> Option<(String, &'static str, Vec<String>)> {
             Some((host.clone(), "address", addresses.iter().map(ToString::to_string).collect()))
         }
         _ => None,
+    }
+}
+
+/// How a recipient's session was protected, for the summary; `None` when there is nothing to add.
+pub fn transport(transport: &Transport) -> Option<String> {
+    match transport {
+        Transport::Unverified { reason } => Some(format!("encrypted, not verified: {reason}")),
+        Transport::Verified | Transport::Plain => None,
+    }
+}
+
+/// The same as one word or phrase, for JSON.
+pub fn transport_json(transport: &Transport) -> String {
+    match transport {
+        Transport::Plain => "none".into(),
+        Transport::Verified => "verified".into(),
+        Transport::Unverified { reason } => format!("not verified: {reason}"),
     }
 }
 

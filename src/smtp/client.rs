@@ -69,6 +69,8 @@ impl RecipientOutcome {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
     pub greeting: Option<Reply>,
+    /// The certificate of the TLS session verified.
+    pub verified: bool,
     /// What the last EHLO (or HELO) said.
     pub capabilities: Option<Capabilities>,
     pub encrypted: bool,
@@ -293,13 +295,20 @@ impl Client {
         self.connection_failed(Error::Io { phase, detail: detail.to_string() });
     }
 
-    /// The STARTTLS handshake succeeded: RFC 3207 §4.2, forget what the server said before and EHLO again.
-    pub fn tls_established(&mut self) {
+    /// The STARTTLS handshake succeeded, with a certificate that verified or not: RFC 3207 §4.2, forget what
+    /// the server said before and EHLO again.
+    pub fn tls_established(&mut self, verified: bool) {
         self.pending = None;
         self.encrypted = true;
         self.outcome.encrypted = true;
+        self.outcome.verified = verified;
         self.capabilities = None;
         self.send_ehlo();
+    }
+
+    /// Implicit TLS: whether the certificate of the handshake before the greeting verified.
+    pub fn tls_verified(&mut self, verified: bool) {
+        self.outcome.verified = verified;
     }
 
     /// The handshake failed: the connection cannot carry anything more, not even QUIT.
@@ -587,6 +596,11 @@ impl Client {
         let host = self.settings.server_host.clone();
         if !self.encrypted && !self.settings.allow_plaintext_auth {
             return self.fail(Error::AuthNotAttempted(AuthBlock::Unencrypted { host }), true);
+        }
+        // Credentials go only to a server whose certificate verified: otherwise anyone in the path could be
+        // the server (unless the user said so, with --insecure or --allow-plaintext-auth).
+        if self.encrypted && !self.outcome.verified && !self.settings.allow_unverified_auth {
+            return self.fail(Error::AuthNotAttempted(AuthBlock::Unverified { host }), true);
         }
         let offered = self.capabilities.as_ref().and_then(|c| c.parameters("AUTH")).map(<[String]>::to_vec);
         let Some(offered) = offered else {

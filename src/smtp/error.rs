@@ -49,6 +49,8 @@ impl fmt::Display for Phase {
 pub enum AuthBlock {
     /// The connection is not encrypted and plaintext AUTH was not allowed.
     Unencrypted { host: String },
+    /// The connection is encrypted but the certificate did not verify.
+    Unverified { host: String },
     /// The server's EHLO lists no AUTH at all.
     NotOffered { host: String },
     /// No mechanism both sides have: what the server offers, and what postie has for this kind of secret.
@@ -123,6 +125,9 @@ impl Error {
 fn auth_block_text(block: &AuthBlock) -> String {
     match block {
         AuthBlock::Unencrypted { host } => format!("not sending credentials to {host} over an unencrypted connection"),
+        AuthBlock::Unverified { host } => {
+            format!("not sending credentials to {host}: its certificate does not verify, so it may not be {host}")
+        }
         AuthBlock::NotOffered { host } => format!("{host} does not offer AUTH: its EHLO reply lists no mechanism"),
         AuthBlock::NoCommonMechanism { offered, ours } => {
             let list = if offered.is_empty() { "none".to_string() } else { offered.join(" ") };

@@ -152,6 +152,8 @@ pub struct Settings {
     pub tls: TlsPolicy,
     pub credentials: Option<Credentials>,
     pub allow_plaintext_auth: bool,
+    /// Send credentials over TLS whose certificate did not verify.
+    pub allow_unverified_auth: bool,
     /// `None`: no transaction (a probe that stops before MAIL).
     pub envelope: Option<Envelope>,
     pub stop: Option<Stop>,
@@ -174,6 +176,7 @@ impl Settings {
             tls: TlsPolicy::Opportunistic,
             credentials: None,
             allow_plaintext_auth: false,
+            allow_unverified_auth: false,
             envelope: None,
             stop: None,
             pipelining: true,

@@ -81,7 +81,7 @@ fn control_characters_from_the_server_are_escaped() {
     assert!(!out.contains('\x1b') && !run.stderr().contains('\x1b'), "{run:?}");
     assert!(run.stderr().contains("550 no \\x1b[31mred"), "{run:?}");
     // The summary line quotes the reply escaped once, as the transcript does (not `\\x1b`).
-    assert!(out.contains("b@example.test: refused at RCPT TO by 127.0.0.1: 550 no \\x1b[31mred\n"), "{run:?}");
+    assert!(out.contains("b@example.test: refused at MAIL FROM by 127.0.0.1: 550 no \\x1b[31mred\n"), "{run:?}");
     assert!(!out.contains("\\\\x") && !run.stderr().contains("\\\\x"), "{run:?}");
 }
 

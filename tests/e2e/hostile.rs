@@ -112,7 +112,7 @@ fn escape_sequences_in_a_certificate_never_reach_the_terminal() {
         up_to_starttls(&mut stream);
         handshake(stream);
     });
-    let run = postie(["send", "--server", &address.to_string(), "--to", "b@example.test", "--body", "x"])
+    let run = postie(["send", "--tls", "required", "--server", &address.to_string(), "--to", "b@example.test"])
         .run()
         .expect_code(4);
     assert!(run.stderr().contains("issuer not trusted: CN=pwn\\x1b]0;owned\\x07"), "{run:?}");

@@ -40,10 +40,11 @@ fn starttls_verified_with_the_test_ca() {
 fn an_unknown_issuer_fails_verification() {
     let postfix = postfix();
     let mark = marker("untrusted");
-    let run = send(postfix.starttls_port, &[], &mark).expect_code(4);
+    // --tls required means verified TLS (opportunistic TLS goes on with a warning: see below).
+    let run = send(postfix.starttls_port, &["--tls", "required"], &mark).expect_code(4);
     assert_eq!(
         run.stderr(),
-        "postie: error: 127.0.0.1: issuer not trusted: CN=postie test CA (not in webpki-roots or any --ca-file)\n"
+        "postie: error: 127.0.0.1: issuer not trusted: CN=postie test CA (not in webpki-roots, the system's CA store or any --ca-file)\n"
     );
     assert!(run.stdout().contains("* certificate 0: subject CN=mx.postie.test"), "the refused chain is shown\n{run:?}");
     assert!(!run.stdout().contains("MAIL FROM"), "{run:?}");
@@ -56,7 +57,7 @@ fn report_mode_goes_on_and_says_what_was_wrong() {
     let mark = marker("report");
     let run = send(postfix.starttls_port, &["--tls-verify", "report"], &mark).expect_code(0);
     assert!(run.stdout().contains(
-        "* warning: certificate does not verify: issuer not trusted: CN=postie test CA (not in webpki-roots or any --ca-file) (--tls-verify report: going on)"
+        "* warning: certificate does not verify: issuer not trusted: CN=postie test CA (not in webpki-roots, the system's CA store or any --ca-file) (--tls-verify report: going on)"
     ), "{run:?}");
     postfix.delivered("bob", &mark);
 }
@@ -80,6 +81,8 @@ fn a_name_not_in_the_certificate_fails() {
         "send",
         "--server",
         &server,
+        "--tls",
+        "required",
         "--ca-file",
         &postfix.ca_file(),
         "--to",
@@ -100,7 +103,7 @@ fn a_name_not_in_the_certificate_fails() {
 fn an_expired_certificate_fails() {
     let postfix = postfix();
     let mark = marker("expired");
-    let run = send(postfix.expired_port, &["--ca-file", &postfix.ca_file()], &mark).expect_code(4);
+    let run = send(postfix.expired_port, &["--tls", "required", "--ca-file", &postfix.ca_file()], &mark).expect_code(4);
     let stderr = run.stderr();
     assert!(stderr.starts_with("postie: error: 127.0.0.1: certificate expired 3 days ago (on "), "{run:?}");
     assert!(run.stdout().contains("(expired 3 days ago)"), "{run:?}");

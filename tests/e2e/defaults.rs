@@ -1,0 +1,297 @@
+//! Defaults that work on day one: TLS the way mail servers do it (RFC 7435 opportunistic security), with
+//! credentials only over verified TLS, and the habits swaks, msmtp and curl users bring.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::thread;
+
+use crate::harness::{marker, postfix, postie, FakeServer, SASL_PASSWORD, SASL_USER};
+
+#[test]
+fn opportunistic_tls_delivers_to_a_certificate_that_does_not_verify() {
+    let postfix = postfix();
+    let mark = marker("opportunistic");
+    let server = format!("127.0.0.1:{}", postfix.starttls_port);
+    let run = postie(["send", "--server", &server, "--to", "bob@example.test", "--body", &mark]).run().expect_code(0);
+    let out = run.stdout();
+    assert!(
+        out.contains("* warning: certificate does not verify: issuer not trusted: CN=postie test CA"),
+        "the verdict is shown\n{run:?}"
+    );
+    assert!(out.contains("C~ MAIL FROM:"), "encrypted anyway\n{run:?}");
+    assert!(
+        out.contains("bob@example.test: delivered by 127.0.0.1: 250 2.0.0 Ok: queued as ")
+            && out.contains("(encrypted, not verified: issuer not trusted: CN=postie test CA"),
+        "the summary says how it went\n{run:?}"
+    );
+    postfix.delivered("bob", &mark);
+
+    // The same in JSON: the recipient's transport.
+    let mark = marker("opportunistic-json");
+    let run = postie(["send", "--json", "--server", &server, "--to", "bob@example.test", "--body", &mark])
+        .run()
+        .expect_code(0);
+    let recipient: serde_json::Value = run
+        .stdout()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["type"] == "recipient")
+        .unwrap();
+    assert!(recipient["transport"].as_str().unwrap().starts_with("not verified: issuer not trusted"), "{recipient}");
+    postfix.delivered("bob", &mark);
+}
+
+#[test]
+fn a_failed_handshake_falls_back_to_a_new_connection_without_tls() {
+    // OpenSMTPD 6.8 style: STARTTLS offered and accepted, then the handshake fails (here: garbage).
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (mut first, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(first.try_clone().unwrap());
+        let mut line = String::new();
+        first.write_all(b"220 broken-tls ESMTP\r\n").unwrap();
+        reader.read_line(&mut line).unwrap();
+        first.write_all(b"250-broken-tls\r\n250 STARTTLS\r\n").unwrap();
+        reader.read_line(&mut line).unwrap();
+        first.write_all(b"220 go ahead\r\n").unwrap();
+        // Answer the ClientHello with something that is not TLS.
+        let _ = reader.fill_buf();
+        let _ = first.write_all(b"this is not TLS at all\r\n");
+        drop(first);
+        // The second connection: plain text, and the message is taken.
+        let (mut second, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(second.try_clone().unwrap());
+        let mut seen = Vec::new();
+        second.write_all(b"220 broken-tls ESMTP\r\n").unwrap();
+        for reply in ["250 broken-tls\r\n", "250 ok\r\n", "250 ok\r\n", "354 go\r\n"] {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            seen.push(line.trim_end().to_string());
+            second.write_all(reply.as_bytes()).unwrap();
+        }
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap() == 0 || line.trim_end() == "." {
+                break;
+            }
+        }
+        second.write_all(b"250 queued\r\n").unwrap();
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = second.write_all(b"221 bye\r\n");
+        seen
+    });
+    let run = postie(["send", "--server", &address.to_string(), "--to", "b@example.test", "--body", "x"])
+        .run()
+        .expect_code(0);
+    assert!(run.stdout().contains("TLS failed ("), "{run:?}");
+    assert!(run.stdout().contains("connecting again without TLS"), "{run:?}");
+    assert!(run.stdout().contains("b@example.test: delivered by 127.0.0.1: 250 queued"), "{run:?}");
+    let seen = server.join().unwrap();
+    assert_eq!(seen[0], "EHLO [127.0.0.1]", "no STARTTLS the second time: {seen:?}");
+
+    // Under --tls required there is no fallback.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (mut first, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(first.try_clone().unwrap());
+        let mut line = String::new();
+        first.write_all(b"220 x\r\n").unwrap();
+        reader.read_line(&mut line).unwrap();
+        first.write_all(b"250-x\r\n250 STARTTLS\r\n").unwrap();
+        reader.read_line(&mut line).unwrap();
+        first.write_all(b"220 go ahead\r\n").unwrap();
+        let _ = reader.fill_buf();
+        let _ = first.write_all(b"this is not TLS at all\r\n");
+    });
+    let run = postie(["send", "--tls", "required", "--server", &address.to_string(), "--to", "b@example.test"])
+        .run()
+        .expect_code(4);
+    assert!(!run.stdout().contains("without TLS"), "{run:?}");
+    server.join().unwrap();
+}
+
+#[test]
+fn credentials_go_only_over_verified_tls() {
+    let postfix = postfix();
+    let server = format!("127.0.0.1:{}", postfix.submission_port);
+    let base = ["send", "--server", &server, "--tls", "auto", "--to", "bob@example.test", "--user", SASL_USER];
+    let run =
+        postie(base.iter().copied().chain(["--password-env", "PW"])).env("PW", SASL_PASSWORD).run().expect_code(77);
+    assert!(
+        run.stderr().contains(
+            "not sending credentials to 127.0.0.1: its certificate does not verify, so it may not be 127.0.0.1; \
+             trust its CA with --ca-file, or accept the risk with --insecure"
+        ),
+        "{run:?}"
+    );
+    assert!(!run.stdout().contains("C~ AUTH"), "no AUTH sent\n{run:?}");
+    // With the CA, the same goes through.
+    let mark = marker("verified-auth");
+    postie(base.iter().copied().chain(["--password-env", "PW", "--ca-file", &postfix.ca_file(), "--body", &mark]))
+        .env("PW", SASL_PASSWORD)
+        .run()
+        .expect_code(0);
+    postfix.delivered("bob", &mark);
+}
+
+#[test]
+fn no_auth_to_a_server_that_does_not_offer_it() {
+    let server = FakeServer::start(|peer| {
+        peer.send(b"220 noauth ESMTP\r\n");
+        peer.reply("250-noauth\r\n250 PIPELINING\r\n");
+        peer.reply("221 bye\r\n");
+    });
+    let run = postie([
+        "send",
+        "--server",
+        &server.server(),
+        "--to",
+        "b@example.test",
+        "--user",
+        "ada",
+        "--password-env",
+        "PW",
+        "--allow-plaintext-auth",
+    ])
+    .env("PW", "secret")
+    .run()
+    .expect_code(77);
+    assert!(run.stderr().contains("127.0.0.1 does not offer AUTH: its EHLO reply lists no mechanism"), "{run:?}");
+    let received = server.received();
+    assert!(!received.iter().any(|l| l.starts_with("AUTH")), "{received:?}");
+}
+
+#[test]
+fn tls_name_and_resolve_check_the_certificate_for_another_name() {
+    let postfix = postfix();
+    let ca = postfix.ca_file();
+    let port = postfix.starttls_port.to_string();
+    let mark = marker("tls-name");
+    let server = format!("127.0.0.1:{port}");
+    let run = postie([
+        "send",
+        "--server",
+        &server,
+        "--tls",
+        "required",
+        "--tls-name",
+        "mx.postie.test",
+        "--ca-file",
+        &ca,
+        "--to",
+        "bob@example.test",
+        "--body",
+        &mark,
+    ])
+    .run()
+    .expect_code(0);
+    assert!(run.stdout().contains("* certificate verified for mx.postie.test"), "{run:?}");
+    postfix.delivered("bob", &mark);
+
+    let mark = marker("resolve");
+    let run = postie([
+        "send",
+        "--server",
+        &format!("mx.postie.test:{port}"),
+        "--resolve",
+        &format!("mx.postie.test:{port}:127.0.0.1"),
+        "--tls",
+        "required",
+        "--ca-file",
+        &ca,
+        "--to",
+        "bob@example.test",
+        "--body",
+        &mark,
+    ])
+    .run()
+    .expect_code(0);
+    assert!(run.stdout().contains("* mx.postie.test is 127.0.0.1 (--resolve)"), "{run:?}");
+    assert!(run.stdout().contains("* certificate verified for mx.postie.test"), "{run:?}");
+    postfix.delivered("bob", &mark);
+}
+
+#[test]
+fn a_ca_from_ssl_cert_file_is_trusted() {
+    let postfix = postfix();
+    let mark = marker("ssl-cert-file");
+    let server = format!("127.0.0.1:{}", postfix.starttls_port);
+    let run = postie(["send", "--server", &server, "--tls", "required", "--to", "bob@example.test", "--body", &mark])
+        .env("SSL_CERT_FILE", &postfix.ca_file())
+        .run()
+        .expect_code(0);
+    assert!(run.stdout().contains("* certificate verified for 127.0.0.1"), "{run:?}");
+    postfix.delivered("bob", &mark);
+}
+
+#[test]
+fn habits_people_bring() {
+    let postfix = postfix();
+    // Value names in any case.
+    let mark = marker("case");
+    postie([
+        "send",
+        "--server",
+        &format!("127.0.0.1:{}", postfix.port),
+        "--tls",
+        "AUTO",
+        "--quit-after",
+        "RCPT",
+        "--color",
+        "Never",
+        "--to",
+        "bob@example.test",
+        "--body",
+        &mark,
+    ])
+    .run()
+    .expect_code(0);
+    // curl's URL forms.
+    let mark = marker("url");
+    let run = postie([
+        "send",
+        "--server",
+        &format!("smtp://127.0.0.1:{}", postfix.port),
+        "--to",
+        "bob@example.test",
+        "--body",
+        &mark,
+    ])
+    .run()
+    .expect_code(0);
+    assert!(run.stdout().contains("delivered to 1 of 1 recipient"), "{run:?}");
+    postfix.delivered("bob", &mark);
+    let mark = marker("smtps-url");
+    let run = postie([
+        "send",
+        "--server",
+        &format!("smtps://127.0.0.1:{}", postfix.smtps_port),
+        "--ca-file",
+        &postfix.ca_file(),
+        "--to",
+        "bob@example.test",
+        "--body",
+        &mark,
+    ])
+    .run()
+    .expect_code(0);
+    assert!(run.stdout().contains("* TLS established"), "{run:?}");
+    assert!(!run.stdout().contains("STARTTLS"), "implicit TLS, no STARTTLS\n{run:?}");
+    postfix.delivered("bob", &mark);
+
+    // Refusals with their messages.
+    let cases: &[(&[&str], &str)] = &[
+        (&["--server", "::1:2525"], "invalid --server \"::1:2525\": it is ambiguous: write [::1]:2525 for port 2525, or [::1:2525] for the address"),
+        (&["--server", "http://mx.example.test"], "invalid --server \"http://mx.example.test\": http:// is not smtp:// or smtps://"),
+        (&["--server", "smtps://127.0.0.1", "--tls", "none"], "smtps:// is implicit TLS: it cannot be combined with another --tls"),
+        (&["--server", "x.test", "--resolve", "x.test:25"], "invalid --resolve \"x.test:25\": write it as HOST:PORT:ADDRESS"),
+        (&["--server", "x.test", "--resolve", "x.test:25:nope"], "invalid --resolve \"x.test:25:nope\": \"nope\" is not an IP address"),
+    ];
+    for (args, message) in cases {
+        let run = postie(["send", "--to", "b@example.test"].iter().chain(args.iter())).run().expect_code(64);
+        assert_eq!(run.stderr(), format!("postie: error: {message}\n"), "{run:?}");
+    }
+}
