@@ -84,7 +84,7 @@ impl DnsServer {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("running dnsmasq: {e}"))?;
-        stop_at_exit(child.id() as i32, None);
+        stop_at_exit(Stop { pid: child.id() as i32, with_children: false, dir: None });
         let server = DnsServer { port };
         server.wait_until_answering()?;
         Ok(server)
@@ -223,7 +223,8 @@ fn start_dovecot(root: &Path) -> Result<PathBuf, String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("running dovecot: {e}"))?;
-    stop_at_exit(child.id() as i32, None);
+    // Its children too: Dovecot's master, signalled alone, waits about a second for them before it exits.
+    stop_at_exit(Stop { pid: child.id() as i32, with_children: true, dir: None });
     let deadline = Instant::now() + Duration::from_secs(10);
     while !socket.exists() {
         if Instant::now() > deadline {
@@ -237,31 +238,79 @@ fn start_dovecot(root: &Path) -> Result<PathBuf, String> {
 static POSTFIX: OnceLock<Postfix> = OnceLock::new();
 static DNS: OnceLock<DnsServer> = OnceLock::new();
 /// Servers to stop, and their directories to remove, when the test binary exits (pass or fail).
-static CLEANUP: Mutex<Vec<(i32, Option<PathBuf>)>> = Mutex::new(Vec::new());
+static CLEANUP: Mutex<Vec<Stop>> = Mutex::new(Vec::new());
 
-fn stop_at_exit(pid: i32, dir: Option<PathBuf>) {
+/// A server to stop at exit.
+struct Stop {
+    pid: i32,
+    /// Signal its child processes together with it.
+    with_children: bool,
+    /// A directory to remove once it has stopped.
+    dir: Option<PathBuf>,
+}
+
+fn stop_at_exit(stop: Stop) {
     static REGISTER: std::sync::Once = std::sync::Once::new();
     // SAFETY: registering a plain extern "C" function, once.
     REGISTER.call_once(|| unsafe {
         libc::atexit(stop_servers);
     });
-    CLEANUP.lock().unwrap().push((pid, dir));
+    CLEANUP.lock().unwrap().push(stop);
 }
 
 extern "C" fn stop_servers() {
     let Ok(mut servers) = CLEANUP.lock() else { return };
-    for (pid, dir) in servers.drain(..) {
-        // SAFETY: signalling a pid we started; Postfix's master stops its children on SIGTERM.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        // SAFETY: signal 0 only checks that the process exists.
-        while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(20));
-        }
-        if let Some(dir) = dir {
-            let _ = fs::remove_dir_all(dir);
+    let servers: Vec<Stop> = servers.drain(..).collect();
+    for server in &servers {
+        let children = if server.with_children { children_of(server.pid) } else { Vec::new() };
+        for pid in children.into_iter().chain([server.pid]) {
+            // SAFETY: signalling a pid we started (or its child); Postfix's master stops its children on SIGTERM.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
         }
     }
+    // All were signalled at once: they stop in parallel, and one deadline covers them all.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for server in &servers {
+        while !has_exited(server.pid) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+    for dir in servers.into_iter().filter_map(|server| server.dir) {
+        let _ = fs::remove_dir_all(dir);
+    }
+}
+
+/// The state and parent pid from /proc/PID/stat: the fields after the command name in parentheses (which
+/// may itself contain spaces and parentheses).
+fn process_state(pid: i32) -> Option<(char, i32)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    Some((state, fields.next()?.parse().ok()?))
+}
+
+fn children_of(parent: i32) -> Vec<i32> {
+    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| process_state(pid).is_some_and(|(_, ppid)| ppid == parent))
+        .collect()
+}
+
+/// Whether a server we signalled is gone. A zombie still answers `kill(pid, 0)`, so that is no test:
+/// our own children (dnsmasq, Dovecot) are reaped here, and a process that is not our child (Postfix's
+/// master daemonizes, so init is its parent, and init reaps slowly) counts as gone once it is a zombie.
+fn has_exited(pid: i32) -> bool {
+    let mut status = 0;
+    // SAFETY: waitpid with WNOHANG on a pid; it only reaps our own child, and never blocks.
+    match unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } {
+        0 => return false, // our child, still running
+        reaped if reaped == pid => return true,
+        _ => {} // not our child (ECHILD)
+    }
+    // Gone, or a zombie waiting for init.
+    process_state(pid).is_none_or(|(state, _)| matches!(state, 'Z' | 'X'))
 }
 
 /// The domains the test Postfix accepts mail for; the MX-routing tests use all but example.test.
@@ -415,7 +464,7 @@ impl Postfix {
             .trim()
             .parse()
             .map_err(|e| format!("master.pid: {e}"))?;
-        stop_at_exit(pid, Some(root.clone()));
+        stop_at_exit(Stop { pid, with_children: false, dir: Some(root.clone()) });
         let postfix = Postfix {
             root,
             port,
