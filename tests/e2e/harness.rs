@@ -695,7 +695,13 @@ impl fmt::Debug for Run {
     }
 }
 
-/// A scripted SMTP server for misbehaviour: it runs `script` on the first connection, in a thread.
+/// How long a scripted server waits for postie to connect, and then for each line or write, before it fails
+/// the test: a regression that leaves postie silent must fail, not hang the test run.
+const SCRIPT_PATIENCE: Duration = Duration::from_secs(20);
+
+/// A scripted SMTP server for misbehaviour: it runs `script` on the first connection, in a thread. If postie
+/// does not connect, or goes silent while the script waits for a line, the script panics with a message that
+/// says so, and `received()` fails the test with it.
 pub struct FakeServer {
     pub address: SocketAddr,
     handle: Option<thread::JoinHandle<Vec<String>>>,
@@ -713,11 +719,17 @@ impl Peer {
         let _ = self.writer.write_all(bytes);
     }
 
-    /// Read one line from the client (without CRLF); `None` when the client closed the connection.
+    /// Read one line from the client (without CRLF); `None` when the client closed the connection. Panics
+    /// when the client sends nothing for `SCRIPT_PATIENCE`.
     pub fn next_line(&mut self) -> Option<String> {
         let mut line = String::new();
         match self.reader.read_line(&mut line) {
-            Ok(0) | Err(_) => None,
+            Ok(0) => None,
+            Err(e) if is_timeout(&e) => panic!(
+                "postie sent nothing for {SCRIPT_PATIENCE:?} while it waited for a line (partial line {line:?}; it had sent {:?})",
+                self.received
+            ),
+            Err(_) => None,
             Ok(_) => {
                 let line = line.trim_end_matches(['\r', '\n']).to_string();
                 self.received.push(line.clone());
@@ -758,11 +770,50 @@ impl Peer {
         self.reply("221 bye\r\n");
     }
 
-    /// Everything the client sends until it closes.
+    /// Everything the client sends until it closes. Panics when the client neither sends nor closes for
+    /// `SCRIPT_PATIENCE`.
     pub fn drain(&mut self) -> Vec<u8> {
         let mut rest = Vec::new();
-        let _ = self.reader.read_to_end(&mut rest);
-        rest
+        match self.reader.read_to_end(&mut rest) {
+            Err(e) if is_timeout(&e) => panic!(
+                "postie neither sent anything nor closed the connection for {SCRIPT_PATIENCE:?} \
+                 (it had sent {:?}, then {:?})",
+                self.received,
+                String::from_utf8_lossy(&rest)
+            ),
+            _ => rest,
+        }
+    }
+}
+
+/// A read timeout: `WouldBlock` on Unix (EAGAIN), `TimedOut` elsewhere.
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+}
+
+/// The first connection to `listener` within `patience`: poll(2) waits for it, so a client that never
+/// connects fails the test instead of blocking accept() forever.
+fn accept_within(listener: &TcpListener, patience: Duration) -> Result<TcpStream, String> {
+    use std::os::fd::AsRawFd;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + patience;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+                return Ok(stream);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(format!("accept on {address}: {e}")),
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!("postie did not connect to the scripted server on {address} within {patience:?}"));
+        }
+        let mut fd = libc::pollfd { fd: listener.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd for a socket we own; it waits at most until the deadline (EINTR just loops).
+        unsafe { libc::poll(&mut fd, 1, left.as_millis().clamp(1, i32::MAX as u128) as i32) };
     }
 }
 
@@ -776,9 +827,10 @@ impl FakeServer {
         let listener = TcpListener::bind(address).unwrap_or_else(|e| panic!("bind {address}: {e}"));
         let address = listener.local_addr().unwrap();
         let handle = thread::spawn(move || {
-            let (stream, _) = listener.accept().unwrap();
+            let stream = accept_within(&listener, SCRIPT_PATIENCE).unwrap_or_else(|e| panic!("{e}"));
             drop(listener); // free the address for the next test at once
-            stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            stream.set_read_timeout(Some(SCRIPT_PATIENCE)).unwrap();
+            stream.set_write_timeout(Some(SCRIPT_PATIENCE)).unwrap();
             let mut peer =
                 Peer { reader: BufReader::new(stream.try_clone().unwrap()), writer: stream, received: Vec::new() };
             script(&mut peer);
@@ -791,9 +843,20 @@ impl FakeServer {
         self.address.to_string()
     }
 
-    /// The lines the client sent, once the script has finished.
+    /// The lines the client sent, once the script has finished; fails the test with the script's own message
+    /// when it panicked (postie never connected, went silent, or an assertion in the script failed).
     pub fn received(mut self) -> Vec<String> {
-        self.handle.take().unwrap().join().expect("fake server script panicked")
+        match self.handle.take().unwrap().join() {
+            Ok(received) => received,
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("(no message)");
+                panic!("the scripted server failed: {message}")
+            }
+        }
     }
 }
 
