@@ -371,6 +371,7 @@ impl Postfix {
              inet_protocols = ipv4, ipv6\n\
              maillog_file = {r}/log/maillog\n\
              maillog_file_prefixes = {r}/log\n\
+             smtpd_client_port_logging = yes\n\
              alias_maps =\n\
              alias_database =\n\
              local_recipient_maps =\n\
@@ -539,10 +540,76 @@ impl Postfix {
         }
     }
 
-    /// Assert that no message with `marker` reaches `user` (after a wait long enough for a delivery).
-    pub fn assert_not_delivered(&self, user: &str, marker: &str) {
-        thread::sleep(Duration::from_millis(400));
-        assert!(self.find(user, marker).is_none(), "a message with {marker:?} was delivered to {user}");
+    /// Assert that `run` never started a message, from its own transcript (no DATA or BDAT, no content), and
+    /// so that nothing with `marker` reached `user`: checked at once, since nothing can be on its way.
+    pub fn assert_nothing_sent(&self, run: &Run, user: &str, marker: &str) {
+        run.assert_sent_no_message();
+        assert!(self.find(user, marker).is_none(), "a message with {marker:?} was delivered to {user}\n{run:?}");
+    }
+
+    /// Assert that no message with `marker` reaches `user` from `run`, which got as far as DATA (or may
+    /// have): first wait until Postfix is done with each of its sessions (see `wait_for_sessions`), so that
+    /// a message it accepted would be in the Maildir by now.
+    pub fn assert_not_delivered(&self, run: &Run, user: &str, marker: &str) {
+        self.wait_for_sessions(run);
+        assert!(self.find(user, marker).is_none(), "a message with {marker:?} was delivered to {user}\n{run:?}");
+    }
+
+    /// Wait until Postfix is done with every session of `run` (found by postie's local address, which
+    /// Postfix logs with `smtpd_client_port_logging`): its smtpd logged the disconnect, and every queue file
+    /// the session opened has left the queue, delivered or thrown away.
+    pub fn wait_for_sessions(&self, run: &Run) {
+        let clients = run.local_addresses();
+        assert!(!clients.is_empty(), "postie's transcript shows no connection\n{run:?}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for client in clients {
+            // As Postfix logs the client: name[address]:port.
+            let client = format!("[{}]:{}", client.ip(), client.port());
+            let queue_ids = loop {
+                let log = self.maillog();
+                if let Some(queue_ids) = finished_session(&log, &client) {
+                    break queue_ids;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "Postfix logged no disconnect from {client} in 10 s\n{run:?}\n{log}"
+                );
+                thread::sleep(Duration::from_millis(10));
+            };
+            for id in queue_ids {
+                while let Some(file) = self.queue_file(&id) {
+                    assert!(
+                        Instant::now() < deadline,
+                        "{} is still in Postfix's queue after 10 s; maillog:\n{}",
+                        file.display(),
+                        self.maillog()
+                    );
+                    thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+    }
+
+    /// The queue file named `id` in any of Postfix's queues (deferred and defer are hashed into subdirectories).
+    fn queue_file(&self, id: &str) -> Option<PathBuf> {
+        fn search(dir: &Path, id: &str) -> Option<PathBuf> {
+            for entry in fs::read_dir(dir).ok()?.flatten() {
+                let path = entry.path();
+                if entry.file_name() == id {
+                    return Some(path);
+                }
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    if let Some(found) = search(&path, id) {
+                        return Some(found);
+                    }
+                }
+            }
+            None
+        }
+        let queue = self.root.join("queue");
+        ["maildrop", "incoming", "active", "deferred", "hold", "corrupt"]
+            .iter()
+            .find_map(|q| search(&queue.join(q), id))
     }
 
     fn find(&self, user: &str, marker: &str) -> Option<Vec<u8>> {
@@ -557,6 +624,30 @@ impl Postfix {
 
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// In a maillog, the last session from `client` (`[address]:port`): `None` while it has not logged its
+/// disconnect, then the queue ids it opened (`QUEUEID: client=name[address]:port`, at the first accepted RCPT).
+fn finished_session(maillog: &str, client: &str) -> Option<Vec<String>> {
+    // The client that follows `prefix` in `line`: `name[address]:port`, up to a space or comma.
+    let is_client = |line: &str, prefix: &str| {
+        line.split_once(prefix)
+            .is_some_and(|(_, rest)| rest.split([' ', ',']).next().is_some_and(|token| token.ends_with(client)))
+    };
+    let lines: Vec<&str> = maillog.lines().collect();
+    let start = lines.iter().rposition(|line| is_client(line, "]: connect from "))?;
+    let mut queue_ids = Vec::new();
+    for line in &lines[start..] {
+        if is_client(line, "]: disconnect from ") {
+            return Some(queue_ids);
+        }
+        if is_client(line, ": client=") {
+            // "... postfix/smtpd[PID]: QUEUEID: client=..."
+            let before = line.split_once(": client=").unwrap().0;
+            queue_ids.extend(before.rsplit(": ").next().map(String::from));
+        }
+    }
+    None
 }
 
 fn postfix_ids() -> Result<(u32, u32), String> {
@@ -673,6 +764,37 @@ impl Run {
     }
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// The commands postie sent, as its transcript shows them (lines `C: ` and, under TLS, `C~ `).
+    pub fn client_lines(&self) -> Vec<String> {
+        let stdout = self.stdout();
+        stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix("C: ").or_else(|| line.strip_prefix("C~ ")))
+            .map(String::from)
+            .collect()
+    }
+
+    /// Postie's own addresses, from its transcript (`* connected to SERVER from LOCAL`), one per connection.
+    pub fn local_addresses(&self) -> Vec<SocketAddr> {
+        let stdout = self.stdout();
+        stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix("* connected to ")?.split_once(" from ")?.1.parse().ok())
+            .collect()
+    }
+
+    /// Assert from postie's transcript that it talked to a server but never started a message: no DATA or
+    /// BDAT command and no content. A run without a transcript (-q) cannot show that, and fails.
+    pub fn assert_sent_no_message(&self) {
+        let commands = self.client_lines();
+        assert!(!commands.is_empty(), "no transcript to check: postie sent no command\n{self:?}");
+        let started = commands.iter().find(|line| {
+            let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+            verb == "DATA" || verb == "BDAT" || line.starts_with("<message:")
+        });
+        assert!(started.is_none(), "postie started a message: {started:?}\n{self:?}");
     }
 
     /// Assert the exit code, showing the whole run when it differs.
