@@ -3,7 +3,8 @@
 //! a clean environment and shows everything on failure.
 //!
 //! One Postfix serves the whole test binary: it starts on first use on ports chosen at run time, and an
-//! exit handler stops it by its pid when the test binary ends (pass or fail).
+//! exit handler stops it (and dnsmasq and Dovecot) by its pid when the test binary ends (pass or fail), then
+//! removes the scratch directory that everything the tests write goes under (`scratch_dir`).
 
 #![allow(dead_code)]
 
@@ -84,7 +85,7 @@ impl DnsServer {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("running dnsmasq: {e}"))?;
-        stop_at_exit(Stop { pid: child.id() as i32, with_children: false, dir: None });
+        stop_at_exit(Stop { pid: child.id() as i32, with_children: false });
         let server = DnsServer { port };
         server.wait_until_answering()?;
         Ok(server)
@@ -224,7 +225,7 @@ fn start_dovecot(root: &Path) -> Result<PathBuf, String> {
         .spawn()
         .map_err(|e| format!("running dovecot: {e}"))?;
     // Its children too: Dovecot's master, signalled alone, waits about a second for them before it exits.
-    stop_at_exit(Stop { pid: child.id() as i32, with_children: true, dir: None });
+    stop_at_exit(Stop { pid: child.id() as i32, with_children: true });
     let deadline = Instant::now() + Duration::from_secs(10);
     while !socket.exists() {
         if Instant::now() > deadline {
@@ -237,28 +238,63 @@ fn start_dovecot(root: &Path) -> Result<PathBuf, String> {
 
 static POSTFIX: OnceLock<Postfix> = OnceLock::new();
 static DNS: OnceLock<DnsServer> = OnceLock::new();
-/// Servers to stop, and their directories to remove, when the test binary exits (pass or fail).
+/// Servers to stop when the test binary exits (pass or fail).
 static CLEANUP: Mutex<Vec<Stop>> = Mutex::new(Vec::new());
+/// This test binary's scratch directory, removed when it exits (pass or fail), once the servers have stopped.
+static SCRATCH: OnceLock<PathBuf> = OnceLock::new();
 
 /// A server to stop at exit.
 struct Stop {
     pid: i32,
     /// Signal its child processes together with it.
     with_children: bool,
-    /// A directory to remove once it has stopped.
-    dir: Option<PathBuf>,
 }
 
 fn stop_at_exit(stop: Stop) {
-    static REGISTER: std::sync::Once = std::sync::Once::new();
-    // SAFETY: registering a plain extern "C" function, once.
-    REGISTER.call_once(|| unsafe {
-        libc::atexit(stop_servers);
-    });
+    clean_up_at_exit();
     CLEANUP.lock().unwrap().push(stop);
 }
 
-extern "C" fn stop_servers() {
+fn clean_up_at_exit() {
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    // SAFETY: registering a plain extern "C" function, once.
+    REGISTER.call_once(|| unsafe {
+        libc::atexit(clean_up);
+    });
+}
+
+/// A directory for `name` (created, empty at first use) under this test binary's scratch directory,
+/// `$TMPDIR/postie-test-PID`: the Postfix instance, its Maildir, certificates and the Dovecot directory, and
+/// the tests' own input files. The exit handler removes the whole scratch directory.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let root = SCRATCH.get_or_init(|| {
+        clean_up_at_exit();
+        let root = std::env::temp_dir().join(format!("postie-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root); // left by an earlier binary that had this pid and was killed
+        fs::create_dir_all(&root).unwrap_or_else(|e| panic!("creating {}: {e}", root.display()));
+        // Postfix's delivery agent (user postfix) must get through it to the Maildir, whatever the umask.
+        fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        root
+    });
+    let dir = root.join(name);
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    dir
+}
+
+/// The exit handler: stop the servers, then remove the scratch directory.
+extern "C" fn clean_up() {
+    stop_servers();
+    if let Some(root) = SCRATCH.get() {
+        // Postfix's master is gone, but a child of it may still be writing its last log line: try again
+        // until the directory is gone, for a little while.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while fs::remove_dir_all(root).is_err() && root.exists() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+fn stop_servers() {
     let Ok(mut servers) = CLEANUP.lock() else { return };
     let servers: Vec<Stop> = servers.drain(..).collect();
     for server in &servers {
@@ -274,9 +310,6 @@ extern "C" fn stop_servers() {
         while !has_exited(server.pid) && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(5));
         }
-    }
-    for dir in servers.into_iter().filter_map(|server| server.dir) {
-        let _ = fs::remove_dir_all(dir);
     }
 }
 
@@ -335,8 +368,7 @@ impl Postfix {
             return Err("the test Postfix needs root (postfix start drops privileges itself)".into());
         }
         let (uid, gid) = postfix_ids()?;
-        let root = std::env::temp_dir().join(format!("postie-postfix-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
+        let root = scratch_dir("postfix");
         let conf = root.join("conf");
         for dir in ["conf", "queue", "data", "meta", "mail", "log"] {
             fs::create_dir_all(root.join(dir)).map_err(|e| e.to_string())?;
@@ -465,7 +497,7 @@ impl Postfix {
             .trim()
             .parse()
             .map_err(|e| format!("master.pid: {e}"))?;
-        stop_at_exit(Stop { pid, with_children: false, dir: Some(root.clone()) });
+        stop_at_exit(Stop { pid, with_children: false });
         let postfix = Postfix {
             root,
             port,

@@ -355,7 +355,7 @@ fn bearer_tokens_are_sent_and_redacted() {
 
 #[test]
 fn tls_file_errors_are_named() {
-    let dir = std::env::temp_dir().join(format!("postie-tls-input-{}", std::process::id()));
+    let dir = crate::harness::scratch_dir("tls");
     std::fs::create_dir_all(&dir).unwrap();
     let not_pem = dir.join("not.pem");
     std::fs::write(&not_pem, "this is not a certificate\n").unwrap();
