@@ -7,7 +7,7 @@ use crate::harness::postie;
 
 #[test]
 fn committed_completions_and_man_pages_match_the_binary() {
-    let out = std::env::temp_dir().join(format!("postie-generated-{}", std::process::id()));
+    let out = crate::harness::scratch_dir("generated");
     let _ = fs::remove_dir_all(&out);
     postie(["generate", "--out", out.to_str().unwrap()]).run().expect_code(0);
     let project = Path::new(env!("CARGO_MANIFEST_DIR"));

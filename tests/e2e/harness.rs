@@ -3,7 +3,8 @@
 //! a clean environment and shows everything on failure.
 //!
 //! One Postfix serves the whole test binary: it starts on first use on ports chosen at run time, and an
-//! exit handler stops it by its pid when the test binary ends (pass or fail).
+//! exit handler stops it (and dnsmasq and Dovecot) by its pid when the test binary ends (pass or fail), then
+//! removes the scratch directory that everything the tests write goes under (`scratch_dir`).
 
 #![allow(dead_code)]
 
@@ -84,7 +85,7 @@ impl DnsServer {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("running dnsmasq: {e}"))?;
-        stop_at_exit(child.id() as i32, None);
+        stop_at_exit(Stop { pid: child.id() as i32, with_children: false });
         let server = DnsServer { port };
         server.wait_until_answering()?;
         Ok(server)
@@ -223,7 +224,8 @@ fn start_dovecot(root: &Path) -> Result<PathBuf, String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("running dovecot: {e}"))?;
-    stop_at_exit(child.id() as i32, None);
+    // Its children too: Dovecot's master, signalled alone, waits about a second for them before it exits.
+    stop_at_exit(Stop { pid: child.id() as i32, with_children: true });
     let deadline = Instant::now() + Duration::from_secs(10);
     while !socket.exists() {
         if Instant::now() > deadline {
@@ -236,32 +238,112 @@ fn start_dovecot(root: &Path) -> Result<PathBuf, String> {
 
 static POSTFIX: OnceLock<Postfix> = OnceLock::new();
 static DNS: OnceLock<DnsServer> = OnceLock::new();
-/// Servers to stop, and their directories to remove, when the test binary exits (pass or fail).
-static CLEANUP: Mutex<Vec<(i32, Option<PathBuf>)>> = Mutex::new(Vec::new());
+/// Servers to stop when the test binary exits (pass or fail).
+static CLEANUP: Mutex<Vec<Stop>> = Mutex::new(Vec::new());
+/// This test binary's scratch directory, removed when it exits (pass or fail), once the servers have stopped.
+static SCRATCH: OnceLock<PathBuf> = OnceLock::new();
 
-fn stop_at_exit(pid: i32, dir: Option<PathBuf>) {
+/// A server to stop at exit.
+struct Stop {
+    pid: i32,
+    /// Signal its child processes together with it.
+    with_children: bool,
+}
+
+fn stop_at_exit(stop: Stop) {
+    clean_up_at_exit();
+    CLEANUP.lock().unwrap().push(stop);
+}
+
+fn clean_up_at_exit() {
     static REGISTER: std::sync::Once = std::sync::Once::new();
     // SAFETY: registering a plain extern "C" function, once.
     REGISTER.call_once(|| unsafe {
-        libc::atexit(stop_servers);
+        libc::atexit(clean_up);
     });
-    CLEANUP.lock().unwrap().push((pid, dir));
 }
 
-extern "C" fn stop_servers() {
-    let Ok(mut servers) = CLEANUP.lock() else { return };
-    for (pid, dir) in servers.drain(..) {
-        // SAFETY: signalling a pid we started; Postfix's master stops its children on SIGTERM.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
+/// A directory for `name` (created, empty at first use) under this test binary's scratch directory,
+/// `$TMPDIR/postie-test-PID`: the Postfix instance, its Maildir, certificates and the Dovecot directory, and
+/// the tests' own input files. The exit handler removes the whole scratch directory.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let root = SCRATCH.get_or_init(|| {
+        clean_up_at_exit();
+        let root = std::env::temp_dir().join(format!("postie-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root); // left by an earlier binary that had this pid and was killed
+        fs::create_dir_all(&root).unwrap_or_else(|e| panic!("creating {}: {e}", root.display()));
+        // Postfix's delivery agent (user postfix) must get through it to the Maildir, whatever the umask.
+        fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        root
+    });
+    let dir = root.join(name);
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    dir
+}
+
+/// The exit handler: stop the servers, then remove the scratch directory.
+extern "C" fn clean_up() {
+    stop_servers();
+    if let Some(root) = SCRATCH.get() {
+        // Postfix's master is gone, but a child of it may still be writing its last log line: try again
+        // until the directory is gone, for a little while.
         let deadline = Instant::now() + Duration::from_secs(5);
-        // SAFETY: signal 0 only checks that the process exists.
-        while unsafe { libc::kill(pid, 0) } == 0 && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(20));
-        }
-        if let Some(dir) = dir {
-            let _ = fs::remove_dir_all(dir);
+        while fs::remove_dir_all(root).is_err() && root.exists() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
         }
     }
+}
+
+fn stop_servers() {
+    let Ok(mut servers) = CLEANUP.lock() else { return };
+    let servers: Vec<Stop> = servers.drain(..).collect();
+    for server in &servers {
+        let children = if server.with_children { children_of(server.pid) } else { Vec::new() };
+        for pid in children.into_iter().chain([server.pid]) {
+            // SAFETY: signalling a pid we started (or its child); Postfix's master stops its children on SIGTERM.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+    }
+    // All were signalled at once: they stop in parallel, and one deadline covers them all.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for server in &servers {
+        while !has_exited(server.pid) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// The state and parent pid from /proc/PID/stat: the fields after the command name in parentheses (which
+/// may itself contain spaces and parentheses).
+fn process_state(pid: i32) -> Option<(char, i32)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    Some((state, fields.next()?.parse().ok()?))
+}
+
+fn children_of(parent: i32) -> Vec<i32> {
+    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| process_state(pid).is_some_and(|(_, ppid)| ppid == parent))
+        .collect()
+}
+
+/// Whether a server we signalled is gone. A zombie still answers `kill(pid, 0)`, so that is no test:
+/// our own children (dnsmasq, Dovecot) are reaped here, and a process that is not our child (Postfix's
+/// master daemonizes, so init is its parent, and init reaps slowly) counts as gone once it is a zombie.
+fn has_exited(pid: i32) -> bool {
+    let mut status = 0;
+    // SAFETY: waitpid with WNOHANG on a pid; it only reaps our own child, and never blocks.
+    match unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } {
+        0 => return false, // our child, still running
+        reaped if reaped == pid => return true,
+        _ => {} // not our child (ECHILD)
+    }
+    // Gone, or a zombie waiting for init.
+    process_state(pid).is_none_or(|(state, _)| matches!(state, 'Z' | 'X'))
 }
 
 /// The domains the test Postfix accepts mail for; the MX-routing tests use all but example.test.
@@ -286,8 +368,7 @@ impl Postfix {
             return Err("the test Postfix needs root (postfix start drops privileges itself)".into());
         }
         let (uid, gid) = postfix_ids()?;
-        let root = std::env::temp_dir().join(format!("postie-postfix-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
+        let root = scratch_dir("postfix");
         let conf = root.join("conf");
         for dir in ["conf", "queue", "data", "meta", "mail", "log"] {
             fs::create_dir_all(root.join(dir)).map_err(|e| e.to_string())?;
@@ -322,6 +403,7 @@ impl Postfix {
              inet_protocols = ipv4, ipv6\n\
              maillog_file = {r}/log/maillog\n\
              maillog_file_prefixes = {r}/log\n\
+             smtpd_client_port_logging = yes\n\
              alias_maps =\n\
              alias_database =\n\
              local_recipient_maps =\n\
@@ -415,7 +497,7 @@ impl Postfix {
             .trim()
             .parse()
             .map_err(|e| format!("master.pid: {e}"))?;
-        stop_at_exit(pid, Some(root.clone()));
+        stop_at_exit(Stop { pid, with_children: false });
         let postfix = Postfix {
             root,
             port,
@@ -490,10 +572,76 @@ impl Postfix {
         }
     }
 
-    /// Assert that no message with `marker` reaches `user` (after a wait long enough for a delivery).
-    pub fn assert_not_delivered(&self, user: &str, marker: &str) {
-        thread::sleep(Duration::from_millis(400));
-        assert!(self.find(user, marker).is_none(), "a message with {marker:?} was delivered to {user}");
+    /// Assert that `run` never started a message, from its own transcript (no DATA or BDAT, no content), and
+    /// so that nothing with `marker` reached `user`: checked at once, since nothing can be on its way.
+    pub fn assert_nothing_sent(&self, run: &Run, user: &str, marker: &str) {
+        run.assert_sent_no_message();
+        assert!(self.find(user, marker).is_none(), "a message with {marker:?} was delivered to {user}\n{run:?}");
+    }
+
+    /// Assert that no message with `marker` reaches `user` from `run`, which got as far as DATA (or may
+    /// have): first wait until Postfix is done with each of its sessions (see `wait_for_sessions`), so that
+    /// a message it accepted would be in the Maildir by now.
+    pub fn assert_not_delivered(&self, run: &Run, user: &str, marker: &str) {
+        self.wait_for_sessions(run);
+        assert!(self.find(user, marker).is_none(), "a message with {marker:?} was delivered to {user}\n{run:?}");
+    }
+
+    /// Wait until Postfix is done with every session of `run` (found by postie's local address, which
+    /// Postfix logs with `smtpd_client_port_logging`): its smtpd logged the disconnect, and every queue file
+    /// the session opened has left the queue, delivered or thrown away.
+    pub fn wait_for_sessions(&self, run: &Run) {
+        let clients = run.local_addresses();
+        assert!(!clients.is_empty(), "postie's transcript shows no connection\n{run:?}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for client in clients {
+            // As Postfix logs the client: name[address]:port.
+            let client = format!("[{}]:{}", client.ip(), client.port());
+            let queue_ids = loop {
+                let log = self.maillog();
+                if let Some(queue_ids) = finished_session(&log, &client) {
+                    break queue_ids;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "Postfix logged no disconnect from {client} in 10 s\n{run:?}\n{log}"
+                );
+                thread::sleep(Duration::from_millis(10));
+            };
+            for id in queue_ids {
+                while let Some(file) = self.queue_file(&id) {
+                    assert!(
+                        Instant::now() < deadline,
+                        "{} is still in Postfix's queue after 10 s; maillog:\n{}",
+                        file.display(),
+                        self.maillog()
+                    );
+                    thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+    }
+
+    /// The queue file named `id` in any of Postfix's queues (deferred and defer are hashed into subdirectories).
+    fn queue_file(&self, id: &str) -> Option<PathBuf> {
+        fn search(dir: &Path, id: &str) -> Option<PathBuf> {
+            for entry in fs::read_dir(dir).ok()?.flatten() {
+                let path = entry.path();
+                if entry.file_name() == id {
+                    return Some(path);
+                }
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    if let Some(found) = search(&path, id) {
+                        return Some(found);
+                    }
+                }
+            }
+            None
+        }
+        let queue = self.root.join("queue");
+        ["maildrop", "incoming", "active", "deferred", "hold", "corrupt"]
+            .iter()
+            .find_map(|q| search(&queue.join(q), id))
     }
 
     fn find(&self, user: &str, marker: &str) -> Option<Vec<u8>> {
@@ -508,6 +656,30 @@ impl Postfix {
 
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// In a maillog, the last session from `client` (`[address]:port`): `None` while it has not logged its
+/// disconnect, then the queue ids it opened (`QUEUEID: client=name[address]:port`, at the first accepted RCPT).
+fn finished_session(maillog: &str, client: &str) -> Option<Vec<String>> {
+    // The client that follows `prefix` in `line`: `name[address]:port`, up to a space or comma.
+    let is_client = |line: &str, prefix: &str| {
+        line.split_once(prefix)
+            .is_some_and(|(_, rest)| rest.split([' ', ',']).next().is_some_and(|token| token.ends_with(client)))
+    };
+    let lines: Vec<&str> = maillog.lines().collect();
+    let start = lines.iter().rposition(|line| is_client(line, "]: connect from "))?;
+    let mut queue_ids = Vec::new();
+    for line in &lines[start..] {
+        if is_client(line, "]: disconnect from ") {
+            return Some(queue_ids);
+        }
+        if is_client(line, ": client=") {
+            // "... postfix/smtpd[PID]: QUEUEID: client=..."
+            let before = line.split_once(": client=").unwrap().0;
+            queue_ids.extend(before.rsplit(": ").next().map(String::from));
+        }
+    }
+    None
 }
 
 fn postfix_ids() -> Result<(u32, u32), String> {
@@ -626,6 +798,37 @@ impl Run {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
     }
 
+    /// The commands postie sent, as its transcript shows them (lines `C: ` and, under TLS, `C~ `).
+    pub fn client_lines(&self) -> Vec<String> {
+        let stdout = self.stdout();
+        stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix("C: ").or_else(|| line.strip_prefix("C~ ")))
+            .map(String::from)
+            .collect()
+    }
+
+    /// Postie's own addresses, from its transcript (`* connected to SERVER from LOCAL`), one per connection.
+    pub fn local_addresses(&self) -> Vec<SocketAddr> {
+        let stdout = self.stdout();
+        stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix("* connected to ")?.split_once(" from ")?.1.parse().ok())
+            .collect()
+    }
+
+    /// Assert from postie's transcript that it talked to a server but never started a message: no DATA or
+    /// BDAT command and no content. A run without a transcript (-q) cannot show that, and fails.
+    pub fn assert_sent_no_message(&self) {
+        let commands = self.client_lines();
+        assert!(!commands.is_empty(), "no transcript to check: postie sent no command\n{self:?}");
+        let started = commands.iter().find(|line| {
+            let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+            verb == "DATA" || verb == "BDAT" || line.starts_with("<message:")
+        });
+        assert!(started.is_none(), "postie started a message: {started:?}\n{self:?}");
+    }
+
     /// Assert the exit code, showing the whole run when it differs.
     pub fn expect_code(self, code: i32) -> Self {
         assert_eq!(self.code(), code, "unexpected exit code\n{self:?}");
@@ -646,7 +849,13 @@ impl fmt::Debug for Run {
     }
 }
 
-/// A scripted SMTP server for misbehaviour: it runs `script` on the first connection, in a thread.
+/// How long a scripted server waits for postie to connect, and then for each line or write, before it fails
+/// the test: a regression that leaves postie silent must fail, not hang the test run.
+const SCRIPT_PATIENCE: Duration = Duration::from_secs(20);
+
+/// A scripted SMTP server for misbehaviour: it runs `script` on the first connection, in a thread. If postie
+/// does not connect, or goes silent while the script waits for a line, the script panics with a message that
+/// says so, and `received()` fails the test with it.
 pub struct FakeServer {
     pub address: SocketAddr,
     handle: Option<thread::JoinHandle<Vec<String>>>,
@@ -664,11 +873,17 @@ impl Peer {
         let _ = self.writer.write_all(bytes);
     }
 
-    /// Read one line from the client (without CRLF); `None` when the client closed the connection.
+    /// Read one line from the client (without CRLF); `None` when the client closed the connection. Panics
+    /// when the client sends nothing for `SCRIPT_PATIENCE`.
     pub fn next_line(&mut self) -> Option<String> {
         let mut line = String::new();
         match self.reader.read_line(&mut line) {
-            Ok(0) | Err(_) => None,
+            Ok(0) => None,
+            Err(e) if is_timeout(&e) => panic!(
+                "postie sent nothing for {SCRIPT_PATIENCE:?} while it waited for a line (partial line {line:?}; it had sent {:?})",
+                self.received
+            ),
+            Err(_) => None,
             Ok(_) => {
                 let line = line.trim_end_matches(['\r', '\n']).to_string();
                 self.received.push(line.clone());
@@ -709,11 +924,50 @@ impl Peer {
         self.reply("221 bye\r\n");
     }
 
-    /// Everything the client sends until it closes.
+    /// Everything the client sends until it closes. Panics when the client neither sends nor closes for
+    /// `SCRIPT_PATIENCE`.
     pub fn drain(&mut self) -> Vec<u8> {
         let mut rest = Vec::new();
-        let _ = self.reader.read_to_end(&mut rest);
-        rest
+        match self.reader.read_to_end(&mut rest) {
+            Err(e) if is_timeout(&e) => panic!(
+                "postie neither sent anything nor closed the connection for {SCRIPT_PATIENCE:?} \
+                 (it had sent {:?}, then {:?})",
+                self.received,
+                String::from_utf8_lossy(&rest)
+            ),
+            _ => rest,
+        }
+    }
+}
+
+/// A read timeout: `WouldBlock` on Unix (EAGAIN), `TimedOut` elsewhere.
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+}
+
+/// The first connection to `listener` within `patience`: poll(2) waits for it, so a client that never
+/// connects fails the test instead of blocking accept() forever.
+fn accept_within(listener: &TcpListener, patience: Duration) -> Result<TcpStream, String> {
+    use std::os::fd::AsRawFd;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + patience;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+                return Ok(stream);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(format!("accept on {address}: {e}")),
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!("postie did not connect to the scripted server on {address} within {patience:?}"));
+        }
+        let mut fd = libc::pollfd { fd: listener.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd for a socket we own; it waits at most until the deadline (EINTR just loops).
+        unsafe { libc::poll(&mut fd, 1, left.as_millis().clamp(1, i32::MAX as u128) as i32) };
     }
 }
 
@@ -727,9 +981,10 @@ impl FakeServer {
         let listener = TcpListener::bind(address).unwrap_or_else(|e| panic!("bind {address}: {e}"));
         let address = listener.local_addr().unwrap();
         let handle = thread::spawn(move || {
-            let (stream, _) = listener.accept().unwrap();
+            let stream = accept_within(&listener, SCRIPT_PATIENCE).unwrap_or_else(|e| panic!("{e}"));
             drop(listener); // free the address for the next test at once
-            stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            stream.set_read_timeout(Some(SCRIPT_PATIENCE)).unwrap();
+            stream.set_write_timeout(Some(SCRIPT_PATIENCE)).unwrap();
             let mut peer =
                 Peer { reader: BufReader::new(stream.try_clone().unwrap()), writer: stream, received: Vec::new() };
             script(&mut peer);
@@ -742,9 +997,20 @@ impl FakeServer {
         self.address.to_string()
     }
 
-    /// The lines the client sent, once the script has finished.
+    /// The lines the client sent, once the script has finished; fails the test with the script's own message
+    /// when it panicked (postie never connected, went silent, or an assertion in the script failed).
     pub fn received(mut self) -> Vec<String> {
-        self.handle.take().unwrap().join().expect("fake server script panicked")
+        match self.handle.take().unwrap().join() {
+            Ok(received) => received,
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("(no message)");
+                panic!("the scripted server failed: {message}")
+            }
+        }
     }
 }
 

@@ -16,7 +16,7 @@ fn case(args: &[&str], stderr: &str, code: i32) -> Case {
 
 #[test]
 fn bad_input_is_refused_before_connecting() {
-    let dir = std::env::temp_dir().join(format!("postie-input-{}", std::process::id()));
+    let dir = crate::harness::scratch_dir("input");
     fs::create_dir_all(&dir).unwrap();
     let empty = dir.join("empty.eml");
     fs::write(&empty, b"").unwrap();

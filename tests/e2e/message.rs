@@ -9,7 +9,7 @@ use mail_parser::{MessageParser, MimeHeaders};
 use crate::harness::{marker, postfix, postie, strip_trace_headers, Run};
 
 fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("postie-message-{}", std::process::id()));
+    let dir = crate::harness::scratch_dir("message");
     fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     fs::write(&path, bytes).unwrap();

@@ -9,7 +9,7 @@ use crate::harness::{
 };
 
 fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("postie-e2e-{}", std::process::id()));
+    let dir = crate::harness::scratch_dir("send");
     fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     fs::write(&path, bytes).unwrap();

@@ -48,7 +48,7 @@ fn an_unknown_issuer_fails_verification() {
     );
     assert!(run.stdout().contains("* certificate 0: subject CN=mx.postie.test"), "the refused chain is shown\n{run:?}");
     assert!(!run.stdout().contains("MAIL FROM"), "{run:?}");
-    postfix.assert_not_delivered("bob", &mark);
+    postfix.assert_nothing_sent(&run, "bob", &mark);
 }
 
 #[test]
@@ -96,7 +96,7 @@ fn a_name_not_in_the_certificate_fails() {
         run.stderr(),
         "postie: error: localhost: name localhost is not in the certificate (it has: mx.postie.test, good.probe.test, expired.probe.test, 127.0.0.1, ::1)\n"
     );
-    postfix.assert_not_delivered("bob", &mark);
+    postfix.assert_nothing_sent(&run, "bob", &mark);
 }
 
 #[test]
@@ -107,7 +107,7 @@ fn an_expired_certificate_fails() {
     let stderr = run.stderr();
     assert!(stderr.starts_with("postie: error: 127.0.0.1: certificate expired 3 days ago (on "), "{run:?}");
     assert!(run.stdout().contains("(expired 3 days ago)"), "{run:?}");
-    postfix.assert_not_delivered("bob", &mark);
+    postfix.assert_nothing_sent(&run, "bob", &mark);
 }
 
 #[test]
@@ -133,7 +133,7 @@ fn tls_required_but_not_offered() {
         "postie: error: 127.0.0.1 does not offer STARTTLS, and --tls required (the default on port 587) does not go on unencrypted\n"
     );
     assert!(run.stdout().ends_with("C: QUIT\nS: 221 2.0.0 Bye\n* connection closed\n"), "{run:?}");
-    postfix.assert_not_delivered("bob", &mark);
+    postfix.assert_nothing_sent(&run, "bob", &mark);
 }
 
 #[test]
@@ -278,7 +278,7 @@ fn plaintext_auth_is_refused_unless_allowed() {
         "postie: error: not sending credentials to 127.0.0.1 over an unencrypted connection; use TLS (--tls required) or --allow-plaintext-auth\n"
     );
     assert!(!run.stdout().contains("C: AUTH"), "{run:?}");
-    postfix.assert_not_delivered("bob", &mark);
+    postfix.assert_nothing_sent(&run, "bob", &mark);
 
     let mut allowed = args.to_vec();
     allowed.push("--allow-plaintext-auth");
@@ -360,7 +360,7 @@ fn bearer_tokens_are_sent_and_redacted() {
 
 #[test]
 fn tls_file_errors_are_named() {
-    let dir = std::env::temp_dir().join(format!("postie-tls-input-{}", std::process::id()));
+    let dir = crate::harness::scratch_dir("tls");
     std::fs::create_dir_all(&dir).unwrap();
     let not_pem = dir.join("not.pem");
     std::fs::write(&not_pem, "this is not a certificate\n").unwrap();
