@@ -15,6 +15,10 @@ use mail_builder::MessageBuilder;
 use crate::address::Mailbox;
 use crate::smtp::session::Content;
 
+mod date;
+
+pub use date::{rfc5322_date, utc_date};
+
 /// The body of the default test message (as swaks sends one), used when no body is given.
 pub const DEFAULT_BODY: &str = "This is a test mailing\n";
 
@@ -303,83 +307,11 @@ pub fn unique_token(now: SystemTime) -> String {
     )
 }
 
-/// RFC 5322 §3.3 date-time in local time with its offset: `Mon, 23 Nov 2026 21:53:41 +0100`.
-pub fn rfc5322_date(time: SystemTime) -> String {
-    let seconds = match time.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs() as i64,
-        Err(e) => -(e.duration().as_secs() as i64),
-    };
-    let (local, offset_seconds) = local_time(seconds);
-    format_date(local, offset_seconds)
-}
-
-/// The local wall-clock time as seconds since the epoch, and the offset from UTC in seconds.
-fn local_time(seconds: i64) -> (i64, i64) {
-    let t = seconds as libc::time_t;
-    // SAFETY: zeroed tm is a valid output buffer; localtime_r fills it or returns null.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let filled = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
-    let offset = if filled { tm.tm_gmtoff as i64 } else { 0 };
-    (seconds + offset, offset)
-}
-
-fn format_date(local_seconds: i64, offset_seconds: i64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let days = local_seconds.div_euclid(86_400);
-    let second_of_day = local_seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    let sign = if offset_seconds < 0 { '-' } else { '+' };
-    let offset_minutes = offset_seconds.abs() / 60;
-    format!(
-        "{}, {} {} {} {:02}:{:02}:{:02} {}{:02}{:02}",
-        DAYS[days.rem_euclid(7) as usize],
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        second_of_day / 3600,
-        second_of_day / 60 % 60,
-        second_of_day % 60,
-        sign,
-        offset_minutes / 60,
-        offset_minutes % 60
-    )
-}
-
-/// `YYYY-MM-DD` of a UTC time in seconds since the epoch.
-pub fn utc_date(unix_seconds: i64) -> String {
-    let (year, month, day) = civil_from_days(unix_seconds.div_euclid(86_400));
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::address::parse_mailbox;
     use std::time::Duration;
-
-    #[test]
-    fn dates() {
-        assert_eq!(format_date(0, 0), "Thu, 1 Jan 1970 00:00:00 +0000");
-        assert_eq!(utc_date(1_795_470_821), "2026-11-23");
-        assert_eq!(format_date(1_795_470_821, 0), "Mon, 23 Nov 2026 21:53:41 +0000");
-        assert_eq!(format_date(951_782_400, -5 * 3600 - 30 * 60), "Tue, 29 Feb 2000 00:00:00 -0530");
-        assert_eq!(format_date(4_107_542_400 + 3600, 3600), "Mon, 1 Mar 2100 01:00:00 +0100");
-    }
 
     #[test]
     fn headers() {
