@@ -16,8 +16,10 @@ use crate::address::Mailbox;
 use crate::smtp::session::Content;
 
 mod date;
+mod recipients;
 
 pub use date::{rfc5322_date, utc_date};
+pub use recipients::{complete_headers, read_recipients};
 
 /// The body of the default test message (as swaks sends one), used when no body is given.
 pub const DEFAULT_BODY: &str = "This is a test mailing\n";
@@ -225,63 +227,6 @@ impl Content for Message {
     }
 }
 
-/// sendmail -t: the addresses in the To, Cc and Bcc headers, and the message without its Bcc header
-/// (RFC 5322 §3.6.3: a Bcc header, folded lines included, is removed before sending).
-pub fn read_recipients(message: &[u8]) -> Result<(Vec<String>, Vec<u8>), String> {
-    let header_end =
-        find_header_end(message).ok_or("the message has no header section (no empty line after the headers)")?;
-    let parsed = mail_parser::MessageParser::default()
-        .parse_headers(&message[..header_end])
-        .ok_or("the message's headers cannot be parsed")?;
-    let mut recipients = Vec::new();
-    for header in [parsed.to(), parsed.cc(), parsed.bcc()].into_iter().flatten() {
-        for address in header.iter() {
-            if let Some(email) = address.address() {
-                crate::address::check_address(email)
-                    .map_err(|reason| format!("the header address {email:?} is not usable: {reason}"))?;
-                if !recipients.iter().any(|r: &String| r.eq_ignore_ascii_case(email)) {
-                    recipients.push(email.to_string());
-                }
-            }
-        }
-    }
-    Ok((recipients, remove_header(message, header_end, "bcc")))
-}
-
-/// Where the header section ends: the index just after the empty line.
-fn find_header_end(message: &[u8]) -> Option<usize> {
-    let mut line_start = 0;
-    for (i, &byte) in message.iter().enumerate() {
-        if byte == b'\n' {
-            let line = &message[line_start..i];
-            if line.is_empty() || line == b"\r" {
-                return Some(i + 1);
-            }
-            line_start = i + 1;
-        }
-    }
-    None
-}
-
-/// The message with every `name:` header (and its continuation lines) removed from the header section.
-fn remove_header(message: &[u8], header_end: usize, name: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(message.len());
-    let mut removing = false;
-    for line in message[..header_end].split_inclusive(|&b| b == b'\n') {
-        let continuation = line.first().is_some_and(|&b| b == b' ' || b == b'\t');
-        if !continuation {
-            removing = line.len() > name.len()
-                && line[..name.len()].eq_ignore_ascii_case(name.as_bytes())
-                && line[name.len()..].iter().find(|b| **b != b' ' && **b != b'\t') == Some(&b':');
-        }
-        if !removing {
-            out.extend_from_slice(line);
-        }
-    }
-    out.extend_from_slice(&message[header_end..]);
-    out
-}
-
 /// The whole message in memory (for tests and small messages).
 pub fn compose(composition: &Composition) -> Vec<u8> {
     let mut message = Vec::new();
@@ -392,18 +337,6 @@ mod tests {
         assert!(!text.contains("generated"));
         assert_eq!(text.matches("Subject:").count(), 1);
         assert!(text.contains("Subject: mine\r\n") && text.contains("X-Trace: 1\r\n"), "{text}");
-    }
-
-    #[test]
-    fn read_recipients_and_strip_bcc() {
-        let message = b"From: a@x.test\r\nTo: Bob <bob@example.test>, carol@example.test\r\nBcc: dave@example.test,\r\n  eve@example.test\r\nCc: bob@example.test\r\nSubject: hi\r\n\r\nBcc: not a header\r\n";
-        let (recipients, stripped) = read_recipients(message).unwrap();
-        assert_eq!(recipients, ["bob@example.test", "carol@example.test", "dave@example.test", "eve@example.test"]);
-        assert_eq!(
-            String::from_utf8(stripped).unwrap(),
-            "From: a@x.test\r\nTo: Bob <bob@example.test>, carol@example.test\r\nCc: bob@example.test\r\nSubject: hi\r\n\r\nBcc: not a header\r\n"
-        );
-        assert!(read_recipients(b"no headers at all").is_err());
     }
 
     #[test]
