@@ -20,6 +20,7 @@ pub mod mx;
 pub mod net;
 pub mod probe;
 pub mod sanitize;
+pub mod scrub;
 pub mod smtp;
 pub mod tls;
 pub mod transcript;

@@ -6,6 +6,7 @@ mod faults;
 mod generated;
 mod harness;
 mod input;
+mod input_hidden;
 mod message;
 mod route;
 mod send;
