@@ -48,13 +48,27 @@ pub fn parse_mailbox(input: &str) -> Result<Mailbox, String> {
             return Err("a '<' without a closing '>' at the end".into());
         };
         let name = trimmed[..open].trim();
-        let name = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')).unwrap_or(name).trim();
+        let name = match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+            Some(quoted) => unquote(quoted),
+            None => name.to_string(),
+        };
+        let name = name.trim();
         check_address(inner)?;
         let name = (!name.is_empty()).then(|| name.to_string());
         return Ok(Mailbox { name, address: inner.to_string() });
     }
     check_address(trimmed)?;
     Ok(Mailbox { name: None, address: trimmed.to_string() })
+}
+
+/// RFC 5322 §3.2.4: inside a quoted string a backslash makes the next character literal (`\"`, `\\`).
+fn unquote(quoted: &str) -> String {
+    let mut text = String::with_capacity(quoted.len());
+    let mut chars = quoted.chars();
+    while let Some(c) = chars.next() {
+        text.push(if c == '\\' { chars.next().unwrap_or('\\') } else { c });
+    }
+    text
 }
 
 fn reject_controls(input: &str) -> Result<(), String> {
@@ -230,6 +244,9 @@ mod tests {
         assert_eq!(named.name.as_deref(), Some("Ada Lovelace"));
         assert_eq!(named.to_string(), "Ada Lovelace <ada@example.test>");
         assert_eq!(parse_mailbox("\"Lovelace, Ada\" <ada@x.test>").unwrap().name.as_deref(), Some("Lovelace, Ada"));
+        // Quoted pairs are the characters they quote (a backslash stays only when it was quoted itself).
+        let quoted = parse_mailbox(r#""Doe, \"JJ\" J\\ohn" <j@x.test>"#).unwrap();
+        assert_eq!(quoted.name.as_deref(), Some(r#"Doe, "JJ" J\ohn"#));
         assert_eq!(named.domain(), "example.test");
     }
 
