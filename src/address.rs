@@ -133,6 +133,13 @@ pub fn check_address(address: &str) -> Result<(), String> {
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
         return Err("the part before the @ has a misplaced dot".into());
     }
+    // RFC 2047 §5 forbids encoded words in an address, but many mail readers decode them there anyway and
+    // show another address than the one mail goes to (the "Mailsploit" spoofing). Found by fuzzing.
+    if local.contains("=?") {
+        return Err("the part before the @ contains '=?', which mail readers may decode as an encoded word \
+                    (RFC 2047) and show as a different address"
+            .into());
+    }
     check_domain(domain)
 }
 
@@ -285,6 +292,11 @@ mod tests {
             ("a@[1.2.3]", "[1.2.3] is not an IPv4 or IPv6: address literal"),
             ("\"a b\"@x.test", "it contains a space"),
             ("\"ab\"@x.test", "quoted local parts are not supported"),
+            (
+                "=?utf-8?q?ceo=40bank.test?=@x.test",
+                "the part before the @ contains '=?', which mail readers may decode as an encoded word (RFC 2047) and \
+                 show as a different address",
+            ),
             ("", "it is empty"),
         ];
         for (address, reason) in cases {

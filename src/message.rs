@@ -339,6 +339,34 @@ mod tests {
         assert!(text.contains("Subject: mine\r\n") && text.contains("X-Trace: 1\r\n"), "{text}");
     }
 
+    /// The round trip the `address` fuzz target checks, for the shapes it found or that matter most: what
+    /// postie accepts is what a receiver reads in From and To.
+    #[test]
+    fn addresses_read_back_the_same() {
+        for input in [
+            "bob@example.test",
+            "\"Lovelace, Ada\" <ada@example.test>",
+            r#""Doe, \"JJ\" John" <j@x.test>"#,
+            "J\u{f6}rg M\u{fc}ller <j\u{f6}rg@b\u{fc}cher.test>",
+            "a <b <x@[192.0.2.1]>",
+            "x@[IPv6:2001:db8::1]",
+            "o'brien+tag=x/y?z@example.test",
+        ] {
+            let mailbox = parse_mailbox(input).unwrap();
+            let mut c = composition(None, None, &[]);
+            c.from = mailbox.clone();
+            c.to = vec![mailbox.clone()];
+            let message = compose(&c);
+            let parsed = mail_parser::MessageParser::default().parse(&message).unwrap();
+            for list in [parsed.from().unwrap(), parsed.to().unwrap()] {
+                let read = list.first().unwrap();
+                assert_eq!((read.address(), read.name()), (Some(mailbox.address.as_str()), mailbox.name.as_deref()));
+            }
+        }
+        // Found by fuzzing: an encoded word in the address is decoded by readers into another address.
+        assert!(parse_mailbox("=?UtfUt-?q?A3tf-?qa?=?UtfUt-?q?@e").is_err());
+    }
+
     #[test]
     fn message_ids_are_unique() {
         let now = SystemTime::now();
