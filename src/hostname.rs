@@ -33,14 +33,8 @@ fn is_usable(name: &str) -> bool {
 }
 
 fn host_name() -> Option<String> {
-    let mut buffer = [0u8; 256];
-    // SAFETY: the buffer is valid for its whole length; gethostname writes at most that many bytes.
-    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
-    if status != 0 {
-        return None;
-    }
-    let name = CStr::from_bytes_until_nul(&buffer).ok()?.to_str().ok()?;
-    (!name.is_empty()).then(|| name.to_string())
+    let name = gethostname::gethostname().into_string().ok()?;
+    (!name.is_empty()).then_some(name)
 }
 
 fn canonical_name(host: &str) -> Option<String> {

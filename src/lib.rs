@@ -21,4 +21,5 @@ pub mod render;
 pub mod report;
 pub mod route;
 pub mod sanitize;
+pub mod scrub;
 pub mod smtp;

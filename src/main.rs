@@ -13,6 +13,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return usage_error(&error),
     };
+    postie::scrub::hide_argument_values(&["--password"]);
     match postie::app::run(cli) {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(error) => {

@@ -73,6 +73,28 @@ pub fn choose(offered: &[String], have_token: bool) -> Option<Mechanism> {
     order.iter().copied().find(|m| offered.iter().any(|o| o.eq_ignore_ascii_case(m.name())))
 }
 
+/// Whether a password or token can be sent unchanged by every mechanism. RFC 4616 §2 separates the user from
+/// the password with NUL, so a NUL in a secret would make the server read a different user or password; the
+/// OAuth forms (RFC 7628 §3.1) separate their parts with U+0001 in the same way. A line break is no part of
+/// a secret: it is the second line of a file or a paste gone wrong, and LOGIN would send it on a line of its
+/// own.
+pub fn check_secret(secret: &str) -> Result<(), String> {
+    if secret.contains('\0') {
+        return Err("it contains a NUL character, which AUTH PLAIN uses to separate the user from the password \
+                    (RFC 4616): the server would read a different user or password"
+            .into());
+    }
+    if secret.contains('\u{1}') {
+        return Err("it contains the character U+0001, which the OAuth mechanisms use to separate their parts \
+                    (RFC 7628): the server would read a different token"
+            .into());
+    }
+    if secret.contains(['\r', '\n']) {
+        return Err("it contains a line break (CR or LF), which is not part of a password or token".into());
+    }
+    Ok(())
+}
+
 /// RFC 4616 §2: `authzid NUL authcid NUL passwd`, with an empty authzid.
 pub fn plain(user: &str, password: &Secret) -> String {
     BASE64.encode(format!("\0{user}\0{}", password.expose()))
@@ -151,6 +173,21 @@ mod tests {
         assert_eq!(choose(&offered[..2], false), Some(Mechanism::Plain));
         assert_eq!(choose(&offered, true), None);
         assert_eq!(choose(&["XOAUTH2".to_string()], true), Some(Mechanism::Xoauth2));
+    }
+
+    #[test]
+    fn secrets_that_would_be_read_differently_are_refused() {
+        assert_eq!(check_secret("tanstaaftanstaaf \u{e9}\t"), Ok(()));
+        // "\0tim\0a\0b" is ambiguous: password "a\0b", or user "a" and password "b"?
+        let error = check_secret("a\0b").unwrap_err();
+        assert!(error.starts_with("it contains a NUL character, which AUTH PLAIN uses"), "{error}");
+        assert!(check_secret("tok\u{1}auth=Bearer x").unwrap_err().contains("U+0001"));
+        for secret in ["pass\n", "pass\r", "pass\r\nword"] {
+            assert_eq!(
+                check_secret(secret),
+                Err("it contains a line break (CR or LF), which is not part of a password or token".into())
+            );
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod generated;
 mod harness;
 mod hostile;
 mod input;
+mod input_hidden;
 mod message;
 mod route;
 mod send;
