@@ -63,7 +63,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
         check_header_value(subject).map_err(|reason| usage("--subject", subject, reason))?;
     }
     if let Some(name) = &args.helo {
-        check_client_name(name).map_err(|reason| usage("--helo", name, reason))?;
+        crate::address::check_helo_name(name).map_err(|reason| usage("--helo", name, reason))?;
     }
     let reply_to = mailboxes("--reply-to address", &args.reply_to)?;
     if to.is_empty() && cc.is_empty() && bcc.is_empty() && !args.read_recipients {
@@ -157,7 +157,10 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
             if recipients.is_empty() {
                 return Err(Error::BadInput("-t: the message has no To, Cc or Bcc address".into()));
             }
-            data = stripped;
+            // As sendmail does: a Date and a Message-ID when missing, and a From from -f.
+            let given_from = args.from.as_deref().filter(|f| !f.is_empty()).map(|_| &from);
+            data = message::complete_headers(&stripped, given_from, SystemTime::now(), from.domain())
+                .map_err(|reason| Error::BadInput(format!("-t: {reason}")))?;
         }
         Message::Raw(data)
     } else {
@@ -386,6 +389,17 @@ fn credentials(args: &AuthArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) -
             "no password for --user {user}: give --password-env, --password-file or --password (stdin is not a terminal, so postie cannot ask)"
         )));
     };
+    let source = [
+        (args.oauth_token_env.as_deref().map(|v| format!("the token in ${v}"))),
+        (args.oauth_token_file.as_deref().map(|p| format!("the token in {}", display_path(p)))),
+        (args.password_env.as_deref().map(|v| format!("the password in ${v}"))),
+        (args.password_file.as_deref().map(|p| format!("the password in {}", display_path(p)))),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+    .unwrap_or_else(|| "the password".to_string());
+    crate::smtp::auth::check_secret(&secret).map_err(|reason| Error::BadInput(format!("{source}: {reason}")))?;
     if let Some(mechanism) = args.auth.map(mechanism) {
         if mechanism.uses_token() && !is_token {
             return Err(Error::Usage(format!(
@@ -432,20 +446,6 @@ fn check_mime_type(kind: &str) -> Result<(), String> {
         Some((main, sub)) if token(main) && token(sub) => Ok(()),
         _ => Err("write it as type/subtype, such as application/pdf".into()),
     }
-}
-
-/// RFC 5321 §4.1.1.1: a domain or an address literal; one word, no controls.
-fn check_client_name(name: &str) -> Result<(), String> {
-    if name.contains(['\r', '\n']) {
-        return Err("it contains a line break (CR or LF), which would inject a command".into());
-    }
-    if name.is_empty() {
-        return Err("it is empty".into());
-    }
-    if name.contains(|c: char| c.is_whitespace() || c.is_control()) {
-        return Err("it contains a space or control character".into());
-    }
-    Ok(())
 }
 
 /// `user@host` from the environment when no --from is given, as swaks does.
