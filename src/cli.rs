@@ -50,6 +50,10 @@ pub struct SendArgs {
     #[arg(long, short = 's', value_name = "HOST[:PORT]", help_heading = "Connection")]
     pub server: Option<String>,
 
+    /// One deadline for the whole run, across every MX host and address: give up (exit 75) when it passes.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, help_heading = "Connection")]
+    pub max_time: Option<Duration>,
+
     /// Connect to ADDRESS for --server HOST on PORT, without looking HOST up (repeatable; curl's --resolve).
     #[arg(long, value_name = "HOST:PORT:ADDRESS", help_heading = "Connection")]
     pub resolve: Vec<String>,

@@ -38,6 +38,8 @@ pub struct SessionOptions {
     pub allow_unverified_auth: bool,
     /// `--tls-name`: the name the certificate is checked against, whatever --server says.
     pub tls_name: Option<String>,
+    /// `--max-time`: when the whole run must end, and the limit as given.
+    pub give_up_at: Option<(Instant, Duration)>,
     /// `--resolve HOST:PORT:ADDRESS`: connect there instead of looking HOST up.
     pub resolve: Vec<(String, u16, IpAddr)>,
     pub dsn: Dsn,
@@ -347,6 +349,14 @@ impl<'o> Attempts<'o> {
             match outcome.error.clone() {
                 None => return Ok(Some(Answer { outcome, host: label, transport })),
                 Some(_) if outcome.message_sent => return Ok(Some(Answer { outcome, host: label, transport })),
+                Some(error @ SessionError::OutOfTime { .. }) => {
+                    let limit = options.give_up_at.map_or(0.0, |(_, limit)| limit.as_secs_f64());
+                    return Err(Error::OutOfTime(format!(
+                        "--max-time {limit}s ran out at {address} ({name}) in the {}{}",
+                        error.phase(),
+                        self.so_far()
+                    )));
+                }
                 Some(error) if gave_no_answer(&error) => {
                     sink.emit(Event::MovedOn { address: address.to_string(), reason: error.to_string() });
                     self.failures.push(format!("{address}: {error}"));
@@ -389,6 +399,7 @@ impl<'o> Attempts<'o> {
             dsn: options.dsn.clone(),
         });
         settings.stop = options.stop;
+        settings.give_up_at = options.give_up_at.map(|(end, _)| end);
         settings.pipelining = options.pipelining;
         settings.bdat = options.bdat;
         if let Some(bar) = &options.progress {
@@ -406,6 +417,14 @@ impl<'o> Attempts<'o> {
         let finished = blocking::converse(tcp, settings, &conversation, sink);
         sink.emit(Event::Closed);
         finished
+    }
+
+    /// What the attempts so far came to, for a message about giving up.
+    fn so_far(&self) -> String {
+        match self.failures.len() {
+            0 => String::new(),
+            _ => format!("; so far: {}", self.failures.join("; ")),
+        }
     }
 
     /// The error to report when no attempt got an answer.

@@ -70,6 +70,9 @@ pub enum Error {
     /// The resolver could not be set up or a lookup failed for a reason that may pass.
     #[error("{0}")]
     Dns(String),
+    /// `--max-time` passed: where the run stood.
+    #[error("{0}")]
+    OutOfTime(String),
     /// The domain cannot receive mail (NXDOMAIN, null MX).
     #[error("{0}")]
     NoMail(String),
@@ -90,6 +93,8 @@ fn session_text(error: &SessionError) -> String {
         SessionError::AuthNotAttempted(AuthBlock::Unverified { .. }) => {
             format!("{error}; trust its CA with --ca-file, or accept the risk with --insecure")
         }
+        SessionError::TlsInsteadOfGreeting => format!("{error}: use --tls implicit, or --server smtps://HOST"),
+        SessionError::OutOfTime { .. } => format!("{error} (--max-time)"),
         SessionError::StartTlsNotOffered { .. } => {
             format!("{error}, and --tls required (the default on port 587) does not go on unencrypted")
         }
@@ -107,6 +112,8 @@ pub fn session_exit(error: &SessionError) -> Exit {
         | SessionError::Closed { .. }
         | SessionError::Io { .. } => Exit::TempFail,
         SessionError::Violation { .. } => Exit::Protocol,
+        SessionError::TlsInsteadOfGreeting => Exit::TlsFailure,
+        SessionError::OutOfTime { .. } => Exit::TempFail,
         SessionError::StartTlsNotOffered { .. } | SessionError::Tls { .. } => Exit::TlsFailure,
         SessionError::AuthRefused { reply } if reply.is_transient() => Exit::TempFail,
         SessionError::AuthRefused { .. } | SessionError::AuthNotAttempted(_) => Exit::NoPermission,
@@ -124,6 +131,7 @@ impl Error {
             Error::Session(error) => session_exit(error),
             Error::Connect { .. } | Error::Dns(_) => Exit::TempFail,
             Error::NoMail(_) => Exit::Unavailable,
+            Error::OutOfTime(_) => Exit::TempFail,
         }
     }
 }

@@ -254,6 +254,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
                 || args.tls.insecure
                 || args.tls.tls_verify == Some(VerifyArg::Insecure),
             tls_name: args.tls.tls_name.clone(),
+            give_up_at: args.max_time.map(|limit| (std::time::Instant::now() + limit, limit)),
             resolve: args
                 .resolve
                 .iter()

@@ -47,11 +47,13 @@ pub struct Finished {
 pub fn converse(tcp: TcpStream, settings: Settings, conversation: &Conversation<'_>, sink: &mut dyn Sink) -> Finished {
     let implicit = settings.tls == TlsPolicy::Implicit;
     let handshake_timeout = settings.timeouts.other;
+    let give_up_at = settings.give_up_at;
     let mut connection = Connection::new(tcp);
     let mut client = Client::new(settings);
     let mut certificates = None;
     if implicit {
-        let deadline = Instant::now() + handshake_timeout;
+        let deadline =
+            (Instant::now() + handshake_timeout).min(give_up_at.unwrap_or(Instant::now() + handshake_timeout));
         certificates = handshake(&mut connection, &mut client, conversation, deadline, sink, false);
     }
     let mut buffer = vec![0; READ_CHUNK];
@@ -71,9 +73,9 @@ pub fn converse(tcp: TcpStream, settings: Settings, conversation: &Conversation<
             Action::StartTls { deadline } => {
                 certificates = handshake(&mut connection, &mut client, conversation, deadline, sink, true);
             }
-            Action::SendContent { header, dot_stuffing, trailer, stall } => {
+            Action::SendContent { header, dot_stuffing, trailer, stall, give_up_at } => {
                 let tls = client.is_encrypted();
-                let mut writer = connection.stream_writer(stall);
+                let mut writer = connection.stream_writer(stall, give_up_at);
                 let result = write_content(&mut writer, &header, dot_stuffing, &trailer, conversation, tls, sink);
                 match (result, writer.failure.take()) {
                     (Ok((bytes, lines)), _) => client.content_sent(bytes, lines),

@@ -307,9 +307,9 @@ impl Connection {
 
     /// A writer for a long stream (the message content) that fails when the peer acknowledges nothing for
     /// `stall`: progress is what the peer took, not what the kernel buffered.
-    pub fn stream_writer(&mut self, stall: Duration) -> StreamWriter<'_> {
+    pub fn stream_writer(&mut self, stall: Duration, give_up_at: Option<Instant>) -> StreamWriter<'_> {
         let acknowledged = self.socket.acknowledged();
-        StreamWriter { connection: self, stall, last_progress: Instant::now(), acknowledged, failure: None }
+        StreamWriter { connection: self, stall, give_up_at, last_progress: Instant::now(), acknowledged, failure: None }
     }
 
     /// Close the TLS session politely when there is one; the socket closes when dropped.
@@ -328,6 +328,8 @@ impl Connection {
 pub struct StreamWriter<'c> {
     connection: &'c mut Connection,
     stall: Duration,
+    /// Never past this, progress or not.
+    give_up_at: Option<Instant>,
     last_progress: Instant,
     acknowledged: Option<u64>,
     /// What ended the stream, kept as the connection's own words.
@@ -337,6 +339,7 @@ pub struct StreamWriter<'c> {
 impl Write for StreamWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let stall = self.stall;
+        let give_up_at = self.give_up_at;
         let (mut last_progress, mut acknowledged) = (self.last_progress, self.acknowledged);
         let mut extend = |socket: &Socket| {
             if let Some(now_acknowledged) = socket.acknowledged() {
@@ -345,7 +348,8 @@ impl Write for StreamWriter<'_> {
                     last_progress = Instant::now();
                 }
             }
-            last_progress + stall
+            let deadline = last_progress + stall;
+            give_up_at.map_or(deadline, |end| end.min(deadline))
         };
         let deadline = extend(&self.connection.socket);
         let result = self.connection.write_all_extended(buf, deadline, Some(&mut extend));

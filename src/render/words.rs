@@ -58,6 +58,10 @@ pub fn note(event: &Event) -> Option<(Kind, String)> {
 
 pub fn smtp_note(note: &Note) -> String {
     match note {
+        Note::SlowGreeting { seconds } => format!(
+            "no greeting after {seconds} s, still waiting; an implicit-TLS port (SMTPS, usually 465) waits for the \
+             client to speak first: if that is it, use --tls implicit or --server smtps://HOST"
+        ),
         Note::HeloFallback => "EHLO refused; falling back to HELO".into(),
         Note::NoStartTls { host } => format!("{host} does not offer STARTTLS: going on unencrypted"),
         Note::Pipelining { commands } => {

@@ -34,9 +34,9 @@ pub enum Action {
     /// [`Client::tls_established`] or [`Client::tls_failed`].
     StartTls { deadline: Instant },
     /// Write `header`, then the message content (line endings normalised to CRLF, and dot-stuffed when
-    /// `dot_stuffing`), then `trailer`, as one stream; fail when no byte is taken for `stall`. Then call
-    /// [`Client::content_sent`] with what the codec counted.
-    SendContent { header: Vec<u8>, dot_stuffing: bool, trailer: Vec<u8>, stall: Duration },
+    /// `dot_stuffing`), then `trailer`, as one stream; fail when no byte is taken for `stall`, or at
+    /// `give_up_at`. Then call [`Client::content_sent`] with what the codec counted.
+    SendContent { header: Vec<u8>, dot_stuffing: bool, trailer: Vec<u8>, stall: Duration, give_up_at: Option<Instant> },
     /// Close the connection; then poll again.
     Close,
     /// The dialogue is over: take [`Client::outcome`].
@@ -161,7 +161,15 @@ pub struct Client {
     quit_sent: bool,
     close: bool,
     closed: bool,
+    /// The "no greeting yet" note: due at the current deadline (`armed`), or said already.
+    nudge_armed: bool,
+    nudged: bool,
+    /// The current deadline is the one for the whole run.
+    capped: bool,
 }
+
+/// When to say that the greeting is late.
+const GREETING_NUDGE: Duration = Duration::from_secs(3);
 
 impl Client {
     /// A dialogue from the start of a connection (for implicit TLS, after the driver's handshake).
@@ -186,6 +194,9 @@ impl Client {
             quit_sent: false,
             close: false,
             closed: false,
+            nudge_armed: false,
+            nudged: false,
+            capped: false,
         };
         match client.settings.stop {
             Some(stop) if stop.point == StopPoint::Connect && stop.drop => client.stop_here(StopPoint::Connect),
@@ -213,19 +224,26 @@ impl Client {
     /// What to do next. `now` is the driver's clock: deadlines are counted from it.
     pub fn poll(&mut self, now: Instant) -> Action {
         if !self.output.is_empty() && !self.closed {
-            let deadline = now + self.settings.timeouts.for_phase(self.output_phase);
+            let deadline = self.cap(now + self.settings.timeouts.for_phase(self.output_phase));
             return Action::Send { bytes: std::mem::take(&mut self.output), deadline };
         }
         match self.pending.take() {
             Some(Pending::StartTls) => {
                 self.pending = Some(Pending::Handshaking);
-                return Action::StartTls { deadline: now + self.settings.timeouts.other };
+                return Action::StartTls { deadline: self.cap(now + self.settings.timeouts.other) };
             }
             Some(Pending::Content { header, dot_stuffing, trailer }) => {
                 let trailer_lines = String::from_utf8_lossy(&trailer).lines().map(str::to_string).collect();
                 let quit_follows = self.quit_sent;
                 self.pending = Some(Pending::SendingContent { trailer_lines, quit_follows });
-                return Action::SendContent { header, dot_stuffing, trailer, stall: self.settings.timeouts.data_block };
+                let stall = self.settings.timeouts.data_block;
+                return Action::SendContent {
+                    header,
+                    dot_stuffing,
+                    trailer,
+                    stall,
+                    give_up_at: self.settings.give_up_at,
+                };
             }
             other => self.pending = other,
         }
@@ -238,9 +256,19 @@ impl Client {
             return if self.closed { Action::Finished } else { Action::Receive { deadline: now } };
         }
         match self.expect.front() {
-            Some(expect) => {
+            Some(&expect) => {
                 let since = *self.waiting_since.get_or_insert(now);
-                Action::Receive { deadline: since + self.settings.timeouts.for_phase(expect.phase()) }
+                let mut deadline = self.cap(since + self.settings.timeouts.for_phase(expect.phase()));
+                // A greeting that does not come within seconds is worth a word: an implicit-TLS port waits for
+                // the client to speak first, so the wait would run to the end of the timeout.
+                if expect == Expect::Greeting && !self.nudged {
+                    let nudge = since + GREETING_NUDGE;
+                    if nudge < deadline {
+                        deadline = nudge;
+                        self.nudge_armed = true;
+                    }
+                }
+                Action::Receive { deadline }
             }
             None => {
                 // Nothing left to ask or wait for.
@@ -254,6 +282,13 @@ impl Client {
     pub fn receive(&mut self, bytes: &[u8]) {
         if self.closed {
             return;
+        }
+        if self.expect.front() == Some(&Expect::Greeting)
+            && self.parser.buffered() == 0
+            && bytes.starts_with(&[0x16, 0x03])
+        {
+            // A TLS handshake record (RFC 8446 §5.1: type 22, version 3.x) where the greeting belongs.
+            return self.fail(Error::TlsInsteadOfGreeting, false);
         }
         self.parser.feed(bytes);
         while !self.close && !self.closed && self.pending.is_none() {
@@ -281,6 +316,15 @@ impl Client {
 
     /// The deadline of the last action passed.
     pub fn timed_out(&mut self) {
+        if std::mem::take(&mut self.nudge_armed) && !self.nudged {
+            self.nudged = true;
+            self.events.push_back(Event::Note(Note::SlowGreeting { seconds: GREETING_NUDGE.as_secs() }));
+            return;
+        }
+        if self.capped {
+            let phase = self.current_phase();
+            return self.connection_failed(Error::OutOfTime { phase });
+        }
         let phase = self.current_phase();
         let error = match self.pending {
             Some(Pending::SendingContent { .. }) => Error::Stalled { phase, after: self.settings.timeouts.data_block },
@@ -341,6 +385,20 @@ impl Client {
         let mut outcome = self.outcome.clone();
         outcome.capabilities = self.capabilities.clone();
         outcome
+    }
+
+    /// A deadline no later than the one for the whole run (`give_up_at`); remembers whether it was that one.
+    fn cap(&mut self, deadline: Instant) -> Instant {
+        match self.settings.give_up_at {
+            Some(end) if end <= deadline => {
+                self.capped = true;
+                end
+            }
+            _ => {
+                self.capped = false;
+                deadline
+            }
+        }
     }
 
     fn current_phase(&self) -> Phase {

@@ -86,6 +86,12 @@ pub enum Error {
     Io { phase: Phase, detail: String },
     #[error("{phase}: protocol violation: {detail}")]
     Violation { phase: Phase, detail: String },
+    /// The server began a TLS handshake where the greeting belongs: an implicit-TLS port.
+    #[error("banner: the server speaks TLS from the first byte (an implicit-TLS port, RFC 8314)")]
+    TlsInsteadOfGreeting,
+    /// The deadline for the whole run passed.
+    #[error("{phase}: the time for the whole run ran out")]
+    OutOfTime { phase: Phase },
     /// STARTTLS was required and the server does not offer it.
     #[error("{host} does not offer STARTTLS")]
     StartTlsNotOffered { host: String },
@@ -115,6 +121,8 @@ impl Error {
             | Error::Io { phase, .. }
             | Error::Violation { phase, .. } => *phase,
             Error::StartTlsNotOffered { .. } => Phase::StartTls,
+            Error::TlsInsteadOfGreeting => Phase::Banner,
+            Error::OutOfTime { phase } => *phase,
             Error::Tls { .. } => Phase::TlsHandshake,
             Error::AuthRefused { .. } | Error::AuthNotAttempted(_) => Phase::Auth,
             Error::MessageTooLarge { .. } | Error::Unsupported(_) => Phase::MailFrom,

@@ -21,6 +21,8 @@ pub enum Event {
 /// The dialogue's own remarks, each a decision or an observation the user should see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Note {
+    /// No greeting after `seconds`: still waiting (perhaps an implicit-TLS port).
+    SlowGreeting { seconds: u64 },
     /// RFC 5321 §4.1.4: a 5xx to EHLO; trying HELO.
     HeloFallback,
     /// The server offers no STARTTLS and the policy allows going on in clear text (a warning).
@@ -46,6 +48,13 @@ pub enum Note {
 impl Note {
     /// Whether the note warns: something the user may want to act on.
     pub fn is_warning(&self) -> bool {
-        matches!(self, Note::NoStartTls { .. } | Note::NoChunking | Note::NoDsn { .. } | Note::QuitProblem { .. })
+        matches!(
+            self,
+            Note::NoStartTls { .. }
+                | Note::NoChunking
+                | Note::NoDsn { .. }
+                | Note::QuitProblem { .. }
+                | Note::SlowGreeting { .. }
+        )
     }
 }

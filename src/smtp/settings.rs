@@ -164,6 +164,8 @@ pub struct Settings {
     /// After the recipients, RSET instead of DATA (a probe: no message is sent).
     pub reset_after_recipients: bool,
     pub timeouts: Timeouts,
+    /// One deadline for the whole run: nothing waits past it.
+    pub give_up_at: Option<std::time::Instant>,
 }
 
 impl Settings {
@@ -183,6 +185,7 @@ impl Settings {
             bdat: false,
             reset_after_recipients: false,
             timeouts,
+            give_up_at: None,
         }
     }
 }

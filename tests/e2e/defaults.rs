@@ -295,3 +295,77 @@ fn habits_people_bring() {
         assert_eq!(run.stderr(), format!("postie: error: {message}\n"), "{run:?}");
     }
 }
+
+/// A server that accepts and never says a word, on `address`, for `seconds`.
+fn silent(address: std::net::SocketAddr, seconds: u64) -> thread::JoinHandle<()> {
+    let listener = TcpListener::bind(address).unwrap();
+    thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let started = std::time::Instant::now();
+        let mut held = Vec::new();
+        while started.elapsed() < std::time::Duration::from_secs(seconds) {
+            if let Ok((stream, _)) = listener.accept() {
+                held.push(stream);
+            }
+            thread::sleep(std::time::Duration::from_millis(10));
+        }
+    })
+}
+
+#[test]
+fn max_time_bounds_the_whole_run_across_two_silent_mx_hosts() {
+    let port = TcpListener::bind("127.0.0.4:0").unwrap().local_addr().unwrap().port();
+    let first = silent(format!("127.0.0.4:{port}").parse().unwrap(), 8);
+    let second = silent(format!("127.0.0.5:{port}").parse().unwrap(), 8);
+    let started = std::time::Instant::now();
+    let run = postie([
+        "send",
+        "--dns-server",
+        &crate::harness::dns().address(),
+        "--port",
+        &port.to_string(),
+        "--timeout",
+        "1.5",
+        "--max-time",
+        "2.5",
+        "--to",
+        "bob@slow.test",
+    ])
+    .run()
+    .expect_code(75);
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(4), "took {took:?} with --max-time 2.5\n{run:?}");
+    // The first host used up its own --timeout; the second, what was left of --max-time.
+    assert!(
+        run.stderr().contains(&format!(
+            "bob@slow.test: --max-time 2.5s ran out at 127.0.0.5:{port} (s2.slow.test) in the banner; so far: \
+             127.0.0.4:{port}: banner: no reply from the server within 1s"
+        )),
+        "{run:?}"
+    );
+    drop((first, second));
+}
+
+#[test]
+fn an_implicit_tls_port_is_recognised() {
+    // A TLS record where the greeting belongs.
+    let server = FakeServer::start(|peer| peer.send(&[0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]));
+    let run = postie(["send", "--server", &server.server(), "--to", "b@example.test"]).run().expect_code(4);
+    assert!(
+        run.stderr()
+            .contains("the server speaks TLS from the first byte (an implicit-TLS port, RFC 8314): use --tls implicit"),
+        "{run:?}"
+    );
+    // A server that waits for the client (an SMTPS port): a word after 3 s, then the greeting still counts.
+    let server = FakeServer::start(|peer| {
+        thread::sleep(std::time::Duration::from_millis(3500));
+        peer.send(b"220 late ESMTP\r\n");
+        peer.reply("250 late\r\n");
+        peer.reply("221 bye\r\n");
+    });
+    let run = postie(["send", "--server", &server.server(), "--to", "b@example.test", "--quit-after", "ehlo"])
+        .run()
+        .expect_code(0);
+    assert!(run.stdout().contains("* warning: no greeting after 3 s, still waiting; an implicit-TLS port"), "{run:?}");
+    assert!(run.stdout().contains("S: 220 late ESMTP"), "{run:?}");
+}
