@@ -7,6 +7,45 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::error::exit_code_table;
 
+/// The type and name given for one --attach by the --attach-type and --attach-name that follow it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttachExtras {
+    pub content_type: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Parse the command line; for `send`, also note which --attach each --attach-type and --attach-name follows
+/// (the derive API does not keep argument positions).
+pub fn parse() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches()?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let (Command::Send(args), Some(("send", send))) = (&mut cli.command, matches.subcommand()) {
+        args.attach_order = Some(attach_order(send));
+    }
+    Ok(cli)
+}
+
+fn attach_order(matches: &clap::ArgMatches) -> Result<Vec<AttachExtras>, String> {
+    let positions = |id: &str| -> Vec<usize> { matches.indices_of(id).map(Iterator::collect).unwrap_or_default() };
+    let attaches = positions("attach");
+    let mut extras = vec![AttachExtras::default(); attaches.len()];
+    for (id, flag) in [("attach_type", "--attach-type"), ("attach_name", "--attach-name")] {
+        let values: Vec<&String> = matches.get_many::<String>(id).map(Iterator::collect).unwrap_or_default();
+        for (value, at) in values.into_iter().zip(positions(id)) {
+            let Some(owner) = attaches.iter().rposition(|&a| a < at) else {
+                return Err(format!("{flag} {value:?} comes before any --attach: give it after the file it describes"));
+            };
+            let slot = if id == "attach_type" { &mut extras[owner].content_type } else { &mut extras[owner].name };
+            if slot.is_some() {
+                return Err(format!("two {flag} for one --attach: give one after each file"));
+            }
+            *slot = Some(value.clone());
+        }
+    }
+    Ok(extras)
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "postie",
@@ -99,7 +138,8 @@ pub struct SendArgs {
     #[arg(long, value_name = "TEXT", help_heading = "Message")]
     pub subject: Option<String>,
 
-    /// The body text [default: stdin when it is not a terminal, else a one-line test body].
+    /// The body text, or @FILE to read it from FILE (@- for stdin), as curl's -d does [default: stdin when it
+    /// is not a terminal, else a one-line test body].
     #[arg(long, value_name = "TEXT", conflicts_with = "body_file", help_heading = "Message")]
     pub body: Option<String>,
 
@@ -119,17 +159,23 @@ pub struct SendArgs {
     #[arg(long, value_name = "PATH", help_heading = "Message")]
     pub html_file: Option<PathBuf>,
 
-    /// Attach a file (repeatable; '-' for stdin). Its type is guessed from the name.
+    /// Attach a file (repeatable; '-' for stdin). Its type is guessed from the name; give it with the file as
+    /// curl's -F does: --attach 'q3.pdf;type=application/pdf;name=Q3 report.pdf'.
     #[arg(long, value_name = "PATH", help_heading = "Message")]
     pub attach: Vec<PathBuf>,
 
-    /// The MIME type of the attachment in the same position (the first --attach-type for the first --attach).
+    /// The MIME type of the --attach it follows.
     #[arg(long, value_name = "TYPE", help_heading = "Message")]
     pub attach_type: Vec<String>,
 
-    /// The file name shown for the attachment in the same position.
+    /// The file name shown for the --attach it follows.
     #[arg(long, value_name = "NAME", help_heading = "Message")]
     pub attach_name: Vec<String>,
+
+    /// Which --attach each --attach-type and --attach-name follows on the command line (filled in by
+    /// [`parse`]); a problem with their order, in words.
+    #[arg(skip)]
+    pub attach_order: Option<Result<Vec<AttachExtras>, String>>,
 
     /// A Reply-To address (repeatable).
     #[arg(long, value_name = "ADDRESS", help_heading = "Message")]

@@ -3,13 +3,11 @@
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
-use clap::Parser;
-use postie::cli::Cli;
 use postie::error::{exit_for, Exit};
 use postie::sanitize::escape;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match postie::cli::parse() {
         Ok(cli) => cli,
         Err(error) => return usage_error(&error),
     };
@@ -34,7 +32,8 @@ fn stderr_is_colour_terminal() -> bool {
     anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
 }
 
-/// clap's own rendering, reduced to its first line, with the usage exit code (64, not clap's 2).
+/// clap's own rendering, whole but for the usage synopsis: the valid values, "did you mean", the missing
+/// argument. The usage exit code (64, not clap's 2).
 fn usage_error(error: &clap::Error) -> ExitCode {
     if matches!(
         error.kind(),
@@ -48,8 +47,40 @@ fn usage_error(error: &clap::Error) -> ExitCode {
         };
         return ExitCode::from(code.code());
     }
+    if error.kind() == ErrorKind::InvalidUtf8 {
+        eprintln!("postie: error: {} (see --help)", invalid_utf8_argument());
+        return ExitCode::from(Exit::Usage.code());
+    }
     let rendered = error.render().to_string();
-    let first = rendered.lines().next().unwrap_or("invalid arguments");
+    let mut lines = rendered.lines().map(str::trim_end).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("error: invalid arguments");
     eprintln!("postie: {first} (see --help)");
+    let mut in_usage = false;
+    for line in lines {
+        if line.starts_with("Usage:") {
+            in_usage = true;
+            continue;
+        }
+        if line.starts_with("For more information") || (in_usage && line.starts_with("  ")) {
+            continue;
+        }
+        in_usage = false;
+        eprintln!("postie: {}", line.trim_start());
+    }
     ExitCode::from(Exit::Usage.code())
+}
+
+/// Which argument is not valid UTF-8, and after which flag (clap only says that one is).
+fn invalid_utf8_argument() -> String {
+    let arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    for (index, argument) in arguments.iter().enumerate().skip(1) {
+        if argument.to_str().is_none() {
+            let shown = escape(argument.as_encoded_bytes());
+            return match arguments[index - 1].to_str().filter(|flag| flag.starts_with('-')) {
+                Some(flag) => format!("the value of {flag}, {shown:?}, is not valid UTF-8"),
+                None => format!("argument {index}, {shown:?}, is not valid UTF-8"),
+            };
+        }
+    }
+    "an argument is not valid UTF-8".into()
 }

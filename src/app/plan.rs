@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use super::{dns_settings, families, output_style, Output};
 use crate::address::{check_address, parse_mailbox, Mailbox};
-use crate::cli::{AuthArgs, MechanismArg, SendArgs, StepArg, TlsArgs, TlsModeArg, VerifyArg};
+use crate::cli::{AttachExtras, AuthArgs, MechanismArg, SendArgs, StepArg, TlsArgs, TlsModeArg, VerifyArg};
 use crate::deliver::SessionOptions;
 use crate::error::Error;
 use crate::hostname;
@@ -59,6 +59,24 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
         .iter()
         .map(|h| parse_header(h).map_err(|reason| usage("--header", h, reason)))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(bcc) = args.headers.iter().find(|h| h.split(':').next().is_some_and(|n| n.trim().eq_ignore_ascii_case("bcc"))) {
+        return Err(usage(
+            "--header",
+            bcc,
+            "a Bcc header would show the address to every recipient; give it with --bcc, which adds a recipient and no header".into(),
+        ));
+    }
+    if args.read_recipients && args.data.is_none() && stdin_is_terminal {
+        return Err(Error::Usage(
+            "-t reads a complete message from stdin, which is a terminal here; did you mean --to?".into(),
+        ));
+    }
+    // --body @FILE (curl's -d @file habit); @- is stdin.
+    let body_file = match args.body.as_deref().and_then(|b| b.strip_prefix('@')) {
+        Some(path) if !path.is_empty() => Some(std::path::PathBuf::from(path)),
+        _ => args.body_file.clone(),
+    };
+    let body_text = args.body.clone().filter(|b| !b.starts_with('@') || b == "@");
     if let Some(subject) = &args.subject {
         check_header_value(subject).map_err(|reason| usage("--subject", subject, reason))?;
     }
@@ -86,7 +104,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
         },
     };
     if args.attach.iter().filter(|p| p.as_os_str() == "-").count()
-        + [&args.data, &args.body_file, &args.html_file].iter().filter(|p| p.as_deref() == Some(Path::new("-"))).count()
+        + [&args.data, &body_file, &args.html_file].iter().filter(|p| p.as_deref() == Some(Path::new("-"))).count()
         + usize::from(args.read_recipients && args.data.is_none())
         + [&args.auth.password_file, &args.auth.oauth_token_file]
             .iter()
@@ -98,11 +116,22 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
             "stdin can be read only once: give '-' to one of --data, --body-file, --html-file, --attach, -t, --password-file, --oauth-token-file".into(),
         ));
     }
-    if args.attach_type.len() > args.attach.len() || args.attach_name.len() > args.attach.len() {
-        return Err(Error::Usage(
-            "more --attach-type or --attach-name than --attach: each names the --attach in the same position".into(),
-        ));
-    }
+    // Which type and name go with which file: the ones that follow it on the command line (or, for callers
+    // that parsed without positions, the ones in the same place in their lists).
+    let extras: Vec<AttachExtras> = match &args.attach_order {
+        Some(Ok(extras)) => extras.clone(),
+        Some(Err(problem)) => return Err(Error::Usage(problem.clone())),
+        None => {
+            if args.attach_type.len() > args.attach.len() || args.attach_name.len() > args.attach.len() {
+                return Err(Error::Usage(
+                    "more --attach-type or --attach-name than --attach: each describes the --attach before it".into(),
+                ));
+            }
+            (0..args.attach.len())
+                .map(|i| AttachExtras { content_type: args.attach_type.get(i).cloned(), name: args.attach_name.get(i).cloned() })
+                .collect()
+        }
+    };
     // curl's URL forms: smtp://HOST[:PORT], and smtps:// for implicit TLS on port 465 (RFC 8314).
     let (server_text, implicit) = match args.server.as_deref() {
         Some(text) => match text.split_once("://") {
@@ -164,7 +193,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
         }
         Message::Raw(data)
     } else {
-        let body = match (&args.body_file, &args.body) {
+        let body = match (&body_file, &body_text) {
             (Some(path), _) => Some(read_input(path, stdin)?),
             (None, Some(text)) => Some(text.clone().into_bytes()),
             (None, None) if !stdin_is_terminal && !reads_stdin(&args) => {
@@ -186,17 +215,20 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
             (None, html) => html.clone(),
         };
         let mut attachments = Vec::with_capacity(args.attach.len());
-        for (i, path) in args.attach.iter().enumerate() {
+        for (i, given) in args.attach.iter().enumerate() {
+            let spec = attach_spec(given).map_err(|reason| usage("--attach", &given.to_string_lossy(), reason))?;
+            let path = &spec.path;
             let data = read_input(path, stdin)?;
-            let name = match args.attach_name.get(i) {
+            let extra = extras.get(i).cloned().unwrap_or_default();
+            let name = match spec.name.or(extra.name) {
                 Some(name) => name.clone(),
                 None if path == Path::new("-") => "stdin".into(),
                 None => path.file_name().map_or_else(|| "attachment".into(), |n| n.to_string_lossy().into_owned()),
             };
-            let content_type = match args.attach_type.get(i) {
+            let content_type = match spec.content_type.or(extra.content_type) {
                 Some(kind) => {
-                    check_mime_type(kind).map_err(|reason| usage("--attach-type", kind, reason))?;
-                    kind.clone()
+                    check_mime_type(&kind).map_err(|reason| usage("--attach-type", &kind, reason))?;
+                    kind
                 }
                 None => mime_guess::from_path(&name).first_or_octet_stream().essence_str().to_string(),
             };
@@ -437,6 +469,32 @@ fn first_line(path: &Path, stdin: &mut dyn Read) -> Result<String, Error> {
 fn reads_stdin(args: &SendArgs) -> bool {
     let dash = |p: &Option<std::path::PathBuf>| p.as_deref() == Some(Path::new("-"));
     dash(&args.html_file) || args.attach.iter().any(|p| p == Path::new("-"))
+}
+
+/// One `--attach` value: a path, with `;type=` and `;name=` after it as curl's -F writes them. A path that
+/// exists as written is taken whole, semicolons and all.
+struct AttachSpec {
+    path: std::path::PathBuf,
+    content_type: Option<String>,
+    name: Option<String>,
+}
+
+fn attach_spec(given: &Path) -> Result<AttachSpec, String> {
+    let whole = AttachSpec { path: given.to_path_buf(), content_type: None, name: None };
+    let Some(text) = given.to_str() else { return Ok(whole) };
+    if !text.contains(';') || given.exists() {
+        return Ok(whole);
+    }
+    let mut parts = text.split(';');
+    let mut spec = AttachSpec { path: parts.next().unwrap_or_default().into(), content_type: None, name: None };
+    for part in parts {
+        match part.split_once('=') {
+            Some(("type", value)) => spec.content_type = Some(value.to_string()),
+            Some(("name", value)) => spec.name = Some(value.to_string()),
+            _ => return Err(format!("{part:?} is not type=TYPE or name=NAME (write PATH;type=TYPE;name=NAME)")),
+        }
+    }
+    Ok(spec)
 }
 
 /// `type/subtype`, as RFC 2045 §5.1 writes it.
