@@ -59,7 +59,9 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
         .iter()
         .map(|h| parse_header(h).map_err(|reason| usage("--header", h, reason)))
         .collect::<Result<Vec<_>, _>>()?;
-    if let Some(bcc) = args.headers.iter().find(|h| h.split(':').next().is_some_and(|n| n.trim().eq_ignore_ascii_case("bcc"))) {
+    if let Some(bcc) =
+        args.headers.iter().find(|h| h.split(':').next().is_some_and(|n| n.trim().eq_ignore_ascii_case("bcc")))
+    {
         return Err(usage(
             "--header",
             bcc,
@@ -128,7 +130,10 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
                 ));
             }
             (0..args.attach.len())
-                .map(|i| AttachExtras { content_type: args.attach_type.get(i).cloned(), name: args.attach_name.get(i).cloned() })
+                .map(|i| AttachExtras {
+                    content_type: args.attach_type.get(i).cloned(),
+                    name: args.attach_name.get(i).cloned(),
+                })
                 .collect()
         }
     };

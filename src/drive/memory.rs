@@ -35,6 +35,8 @@ pub struct Run {
     pub events: Vec<Event>,
     /// The handshakes the client asked for.
     pub handshakes: usize,
+    /// The client said it was finished (not cut off after 10,000 steps: a client that never ends is a bug).
+    pub finished: bool,
 }
 
 /// Run a client over `script` with `content` as the message.
@@ -46,6 +48,7 @@ pub fn run(settings: Settings, script: Vec<Step>, content: &[u8]) -> Run {
     let mut handshakes = 0;
     let mut fail_next_handshake = None;
     let now = Instant::now();
+    let mut finished = false;
     for _ in 0..10_000 {
         while let Some(event) = client.next_event() {
             events.push(event);
@@ -82,13 +85,22 @@ pub fn run(settings: Settings, script: Vec<Step>, content: &[u8]) -> Run {
                 client.content_sent(bytes, lines);
             }
             Action::Close => {}
-            Action::Finished => break,
+            Action::Finished => {
+                finished = true;
+                break;
+            }
         }
     }
     while let Some(event) = client.next_event() {
         events.push(event);
     }
-    Run { outcome: client.outcome(), written: String::from_utf8_lossy(&written).into_owned(), events, handshakes }
+    Run {
+        outcome: client.outcome(),
+        written: String::from_utf8_lossy(&written).into_owned(),
+        events,
+        handshakes,
+        finished,
+    }
 }
 
 #[cfg(test)]
