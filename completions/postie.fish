@@ -32,6 +32,7 @@ complete -c postie -n "__fish_postie_needs_command" -f -a "probe" -d 'Probe ever
 complete -c postie -n "__fish_postie_needs_command" -f -a "generate" -d 'Write shell completions and man pages generated from this definition (for packagers)'
 complete -c postie -n "__fish_postie_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c postie -n "__fish_postie_using_subcommand send" -s s -l server -d 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain\'s MX. Also smtp://HOST[:PORT], and smtps://HOST[:PORT] for implicit TLS (port 465), as curl writes them' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l max-time -d 'One deadline for the whole run, across every MX host and address: give up (exit 75) when it passes' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l resolve -d 'Connect to ADDRESS for --server HOST on PORT, without looking HOST up (repeatable; curl\'s --resolve)' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
@@ -69,14 +70,14 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l to -d 'A recipien
 complete -c postie -n "__fish_postie_using_subcommand send" -l cc -d 'A copy recipient (repeatable), listed in the Cc header' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l bcc -d 'A blind copy recipient (repeatable): gets the message, never appears in it' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l subject -d 'The Subject header [default: "test" and the date]' -r
-complete -c postie -n "__fish_postie_using_subcommand send" -l body -d 'The body text [default: stdin when it is not a terminal, else a one-line test body]' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l body -d 'The body text, or @FILE to read it from FILE (@- for stdin), as curl\'s -d does [default: stdin when it is not a terminal, else a one-line test body]' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l body-file -d 'Read the body from a file (\'-\' for stdin)' -r -F
 complete -c postie -n "__fish_postie_using_subcommand send" -s H -l header -d 'Add a header, \'Name: value\' (repeatable); it replaces a generated header of the same name' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l html -d 'An HTML body, sent beside the text body as multipart/alternative' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l html-file -d 'Read the HTML body from a file (\'-\' for stdin)' -r -F
-complete -c postie -n "__fish_postie_using_subcommand send" -l attach -d 'Attach a file (repeatable; \'-\' for stdin). Its type is guessed from the name' -r -F
-complete -c postie -n "__fish_postie_using_subcommand send" -l attach-type -d 'The MIME type of the attachment in the same position (the first --attach-type for the first --attach)' -r
-complete -c postie -n "__fish_postie_using_subcommand send" -l attach-name -d 'The file name shown for the attachment in the same position' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l attach -d 'Attach a file (repeatable; \'-\' for stdin). Its type is guessed from the name; give it with the file as curl\'s -F does: --attach \'q3.pdf;type=application/pdf;name=Q3 report.pdf\'' -r -F
+complete -c postie -n "__fish_postie_using_subcommand send" -l attach-type -d 'The MIME type of the --attach it follows' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l attach-name -d 'The file name shown for the --attach it follows' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l reply-to -d 'A Reply-To address (repeatable)' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l data -d 'Send this complete RFC 5322 message as it is (\'-\' for stdin), instead of building one' -r -F
 complete -c postie -n "__fish_postie_using_subcommand send" -s o -d 'Accepted for sendmail compatibility: -oi' -r -f -a "i\t''"

@@ -52,19 +52,27 @@ fn usage_error(error: &clap::Error) -> ExitCode {
         return ExitCode::from(Exit::Usage.code());
     }
     let rendered = error.render().to_string();
-    let mut lines = rendered.lines().map(str::trim_end).filter(|l| !l.is_empty());
-    let first = lines.next().unwrap_or("error: invalid arguments");
+    let mut lines: Vec<&str> = rendered
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .collect();
+    // The usage synopsis repeats --help; the rest is clap's help and is kept.
+    if let Some(at) = lines.iter().position(|l| l.starts_with("Usage:")) {
+        let end = lines[at + 1..].iter().position(|l| !l.starts_with("  ")).map_or(lines.len(), |n| at + 1 + n);
+        lines.drain(at..end);
+    }
+    let mut first = lines.first().copied().unwrap_or("error: invalid arguments").to_string();
+    let mut rest = lines.iter().skip(1).copied().collect::<Vec<_>>();
+    // "the following required arguments were not provided:" and its list make one sentence.
+    if first.ends_with(':') {
+        let (list, after): (Vec<&str>, Vec<&str>) =
+            rest.iter().partition(|l| l.starts_with("  ") && !l.contains("tip:"));
+        first = format!("{first} {}", list.iter().map(|l| l.trim()).collect::<Vec<_>>().join(", "));
+        rest = after;
+    }
     eprintln!("postie: {first} (see --help)");
-    let mut in_usage = false;
-    for line in lines {
-        if line.starts_with("Usage:") {
-            in_usage = true;
-            continue;
-        }
-        if line.starts_with("For more information") || (in_usage && line.starts_with("  ")) {
-            continue;
-        }
-        in_usage = false;
+    for line in rest {
         eprintln!("postie: {}", line.trim_start());
     }
     ExitCode::from(Exit::Usage.code())
@@ -77,8 +85,8 @@ fn invalid_utf8_argument() -> String {
         if argument.to_str().is_none() {
             let shown = escape(argument.as_encoded_bytes());
             return match arguments[index - 1].to_str().filter(|flag| flag.starts_with('-')) {
-                Some(flag) => format!("the value of {flag}, {shown:?}, is not valid UTF-8"),
-                None => format!("argument {index}, {shown:?}, is not valid UTF-8"),
+                Some(flag) => format!("the value of {flag} (\"{shown}\") is not valid UTF-8"),
+                None => format!("argument {index} (\"{shown}\") is not valid UTF-8"),
             };
         }
     }

@@ -587,6 +587,28 @@ mod tests {
     }
 
     #[test]
+    fn t_on_a_terminal_is_refused_with_a_hint() {
+        let mut argv = vec!["postie", "send", "-s", "h", "-t"];
+        argv.push("-i");
+        let cli = Cli::try_parse_from(argv).expect("flags parse");
+        let Command::Send(send) = cli.command else { panic!("not send") };
+        let error = plan_send(*send, &mut &b""[..], true).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "-t reads a complete message from stdin, which is a terminal here; did you mean --to?"
+        );
+    }
+
+    #[test]
+    fn attachment_specs_carry_type_and_name() {
+        let spec = attach_spec(Path::new("/nonexistent/q3.pdf;type=application/pdf;name=Q3 report.pdf")).unwrap();
+        assert_eq!(spec.path, Path::new("/nonexistent/q3.pdf"));
+        assert_eq!(spec.content_type.as_deref(), Some("application/pdf"));
+        assert_eq!(spec.name.as_deref(), Some("Q3 report.pdf"));
+        assert!(attach_spec(Path::new("/nonexistent/a;size=3")).is_err());
+    }
+
+    #[test]
     fn port_conflict() {
         let error = plan(&["-s", "h:25", "-p", "26", "b@x.test"], b"").unwrap_err();
         assert_eq!(error.to_string(), "--server gives port 25 but --port gives 26");

@@ -369,3 +369,71 @@ fn an_implicit_tls_port_is_recognised() {
     assert!(run.stdout().contains("* warning: no greeting after 3 s, still waiting; an implicit-TLS port"), "{run:?}");
     assert!(run.stdout().contains("S: 220 late ESMTP"), "{run:?}");
 }
+
+#[test]
+fn more_habits_body_at_file_attach_specs_and_refusals() {
+    let postfix = postfix();
+    let server = format!("127.0.0.1:{}", postfix.port);
+    let dir = std::env::temp_dir().join(format!("postie-habits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // --body @FILE and @-.
+    let mark = marker("body-at-file");
+    let body = dir.join("body.txt");
+    std::fs::write(&body, format!("from a file {mark}\n")).unwrap();
+    postie(["send", "--server", &server, "--to", "bob@example.test", "--body", &format!("@{}", body.display())])
+        .run()
+        .expect_code(0);
+    assert!(String::from_utf8_lossy(&postfix.delivered("bob", &mark)).contains(&format!("from a file {mark}")));
+    let mark = marker("body-at-stdin");
+    postie(["send", "--server", &server, "--to", "bob@example.test", "--body", "@-"])
+        .stdin(format!("from stdin {mark}\n"))
+        .run()
+        .expect_code(0);
+    postfix.delivered("bob", &mark);
+    // An attachment's type and name ride with it.
+    let mark = marker("attach-spec");
+    let pdf = dir.join("q3.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4 not really").unwrap();
+    postie([
+        "send",
+        "--server",
+        &server,
+        "--to",
+        "bob@example.test",
+        "--body",
+        &mark,
+        "--attach",
+        &format!("{};type=application/x-report;name=Q3 report.pdf", pdf.display()),
+    ])
+    .run()
+    .expect_code(0);
+    let delivered = String::from_utf8_lossy(&postfix.delivered("bob", &mark)).into_owned();
+    assert!(delivered.contains("application/x-report") && delivered.contains("Q3 report.pdf"), "{delivered}");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // Refusals.
+    let run = postie(["send", "--server", &server, "--to", "b@example.test", "--header", "Bcc: secret@example.test"])
+        .run()
+        .expect_code(64);
+    assert!(
+        run.stderr().contains("a Bcc header would show the address to every recipient; give it with --bcc"),
+        "{run:?}"
+    );
+    let run = postie(["send", "--server", &server, "--to", "b@example.test", "--attach-type", "text/csv"])
+        .run()
+        .expect_code(64);
+    assert!(run.stderr().contains("--attach-type \"text/csv\" comes before any --attach"), "{run:?}");
+    // A value that is not UTF-8 is named.
+    use std::os::unix::ffi::OsStrExt;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_postie"))
+        .args(["send", "--to", "b@example.test", "--subject"])
+        .arg(std::ffi::OsStr::from_bytes(b"caf\xe9"))
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(64));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "postie: error: the value of --subject (\"caf\\xe9\") is not valid UTF-8 (see --help)\n"
+    );
+}

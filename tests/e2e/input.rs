@@ -96,7 +96,22 @@ fn bad_input_is_refused_before_connecting() {
             "postie: error: invalid value '0' for '--timeout <SECONDS>': it must be more than 0 and at most 86400 seconds (see --help)",
             64,
         ),
-        case(&["--to", "b@example.test", "--nonsense"], "postie: error: unexpected argument '--nonsense' found (see --help)", 64),
+        // clap's own help is kept whole: the tip, the valid values, "did you mean".
+        case(
+            &["--to", "b@example.test", "--nonsense"],
+            "postie: error: unexpected argument '--nonsense' found (see --help)\npostie: tip: to pass '--nonsense' as a value, use '-- --nonsense'",
+            64,
+        ),
+        case(
+            &["--to", "b@example.test", "--tls", "maybe"],
+            "postie: error: invalid value 'maybe' for '--tls <MODE>' (see --help)\npostie: [possible values: auto, required, none, implicit]",
+            64,
+        ),
+        case(
+            &["--to", "b@example.test", "--tls-cert", "/x.pem"],
+            "postie: error: the following required arguments were not provided: --tls-key <PEM> (see --help)",
+            64,
+        ),
     ];
     for case in cases {
         let tripwire = Tripwire::new();

@@ -61,18 +61,19 @@ fn attachments_html_and_utf8_arrive_intact() {
         &format!("plain text body {mark}\n"),
         "--html",
         "<p>HTML body</p>",
+        // Each --attach-type and --attach-name describes the --attach before it.
         "--attach",
         text.to_str().unwrap(),
-        "--attach",
-        binary_path.to_str().unwrap(),
-        "--attach",
-        big_path.to_str().unwrap(),
         "--attach-type",
         "text/plain",
-        "--attach-type",
-        "application/x-test",
         "--attach-name",
         "renamed.txt",
+        "--attach",
+        binary_path.to_str().unwrap(),
+        "--attach-type",
+        "application/x-test",
+        "--attach",
+        big_path.to_str().unwrap(),
         "--reply-to",
         "replies@example.test",
     ])
@@ -290,7 +291,7 @@ fn attachment_input_errors() {
     let postfix = postfix();
     let cases: [(&[&str], &str, i32); 3] = [
         (&["--attach", "/nonexistent/file.pdf"], "postie: error: cannot read /nonexistent/file.pdf: No such file or directory", 66),
-        (&["--attach-name", "x.txt"], "postie: error: more --attach-type or --attach-name than --attach: each names the --attach in the same position", 64),
+        (&["--attach-name", "x.txt"], "postie: error: --attach-name \"x.txt\" comes before any --attach: give it after the file it describes", 64),
         (&["--attach", "-", "--body-file", "-"], "postie: error: stdin can be read only once: give '-' to one of --data, --body-file, --html-file, --attach, -t, --password-file, --oauth-token-file", 64),
     ];
     for (args, message, code) in cases {
