@@ -113,6 +113,7 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
         }
         'postie;mx' {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'With --check: wait at most this long for each greeting')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'With --check: implicit to speak TLS from the first byte (SMTPS) [default: implicit on port 465]')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'The port of every server [default: 25, or the one in --server]')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The port of every server [default: 25, or the one in --server]')
             [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf')
@@ -137,6 +138,7 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('--helo', '--helo', [CompletionResultType]::ParameterName, 'The name to give in EHLO [default: this machine''s fully qualified name]')
             [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'Trust the CA certificates in this PEM file too (repeatable)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Wait at most this long for the greeting and each reply (a slower greeting is reported as a delay)')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'implicit to speak TLS from the first byte (SMTPS) [default: implicit on port 465, else STARTTLS]')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'The port of every server [default: 25, or the one in --server]')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The port of every server [default: 25, or the one in --server]')
             [CompletionResult]::new('--dns-server', '--dns-server', [CompletionResultType]::ParameterName, 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf')

@@ -169,7 +169,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__mx)
-            opts="-p -4 -6 -h -V --check --timeout --port --dns-server --dns-timeout --ipv4 --ipv6 --bind --connect-timeout --json --help --version"
+            opts="-p -4 -6 -h -V --check --timeout --tls --port --dns-server --dns-timeout --ipv4 --ipv6 --bind --connect-timeout --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -177,6 +177,10 @@ _postie() {
             case "${prev}" in
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls)
+                    COMPREPLY=($(compgen -W "auto implicit" -- "${cur}"))
                     return 0
                     ;;
                 --port)
@@ -211,7 +215,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__probe)
-            opts="-v -p -4 -6 -h -V --rcpt --from --helo --ca-file --timeout --verbose --port --dns-server --dns-timeout --ipv4 --ipv6 --bind --connect-timeout --json --timing --explain --color --help --version"
+            opts="-v -p -4 -6 -h -V --rcpt --from --helo --ca-file --timeout --tls --verbose --port --dns-server --dns-timeout --ipv4 --ipv6 --bind --connect-timeout --json --timing --explain --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -235,6 +239,10 @@ _postie() {
                     ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls)
+                    COMPREPLY=($(compgen -W "auto implicit" -- "${cur}"))
                     return 0
                     ;;
                 --port)

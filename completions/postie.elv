@@ -108,6 +108,7 @@ set edit:completion:arg-completer[postie] = {|@words|
         }
         &'postie;mx'= {
             cand --timeout 'With --check: wait at most this long for each greeting'
+            cand --tls 'With --check: implicit to speak TLS from the first byte (SMTPS) [default: implicit on port 465]'
             cand -p 'The port of every server [default: 25, or the one in --server]'
             cand --port 'The port of every server [default: 25, or the one in --server]'
             cand --dns-server 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf'
@@ -131,6 +132,7 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand --helo 'The name to give in EHLO [default: this machine''s fully qualified name]'
             cand --ca-file 'Trust the CA certificates in this PEM file too (repeatable)'
             cand --timeout 'Wait at most this long for the greeting and each reply (a slower greeting is reported as a delay)'
+            cand --tls 'implicit to speak TLS from the first byte (SMTPS) [default: implicit on port 465, else STARTTLS]'
             cand -p 'The port of every server [default: 25, or the one in --server]'
             cand --port 'The port of every server [default: 25, or the one in --server]'
             cand --dns-server 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf'

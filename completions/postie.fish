@@ -123,6 +123,8 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l explain -d 'Expla
 complete -c postie -n "__fish_postie_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c postie -n "__fish_postie_using_subcommand send" -s V -l version -d 'Print version'
 complete -c postie -n "__fish_postie_using_subcommand mx" -l timeout -d 'With --check: wait at most this long for each greeting' -r
+complete -c postie -n "__fish_postie_using_subcommand mx" -l tls -d 'With --check: implicit to speak TLS from the first byte (SMTPS) [default: implicit on port 465]' -r -f -a "auto\t''
+implicit\t''"
 complete -c postie -n "__fish_postie_using_subcommand mx" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
 complete -c postie -n "__fish_postie_using_subcommand mx" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
 complete -c postie -n "__fish_postie_using_subcommand mx" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r
@@ -139,6 +141,8 @@ complete -c postie -n "__fish_postie_using_subcommand probe" -l from -d 'The sen
 complete -c postie -n "__fish_postie_using_subcommand probe" -l helo -d 'The name to give in EHLO [default: this machine\'s fully qualified name]' -r
 complete -c postie -n "__fish_postie_using_subcommand probe" -l ca-file -d 'Trust the CA certificates in this PEM file too (repeatable)' -r -F
 complete -c postie -n "__fish_postie_using_subcommand probe" -l timeout -d 'Wait at most this long for the greeting and each reply (a slower greeting is reported as a delay)' -r
+complete -c postie -n "__fish_postie_using_subcommand probe" -l tls -d 'implicit to speak TLS from the first byte (SMTPS) [default: implicit on port 465, else STARTTLS]' -r -f -a "auto\t''
+implicit\t''"
 complete -c postie -n "__fish_postie_using_subcommand probe" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
 complete -c postie -n "__fish_postie_using_subcommand probe" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
 complete -c postie -n "__fish_postie_using_subcommand probe" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r

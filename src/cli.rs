@@ -412,6 +412,10 @@ pub struct MxArgs {
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "10")]
     pub timeout: Duration,
 
+    /// With --check: implicit to speak TLS from the first byte (SMTPS) [default: implicit on port 465].
+    #[arg(long, ignore_case = true, value_name = "MODE", value_parser = ["auto", "implicit"])]
+    pub tls: Option<String>,
+
     #[command(flatten)]
     pub route: RouteArgs,
 
@@ -445,6 +449,10 @@ pub struct ProbeArgs {
     /// Wait at most this long for the greeting and each reply (a slower greeting is reported as a delay).
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "30")]
     pub timeout: Duration,
+
+    /// implicit to speak TLS from the first byte (SMTPS) [default: implicit on port 465, else STARTTLS].
+    #[arg(long, ignore_case = true, value_name = "MODE", value_parser = ["auto", "implicit"])]
+    pub tls: Option<String>,
 
     /// Show the whole C:/S: transcript of each host before its report.
     #[arg(short, long)]

@@ -15,6 +15,10 @@ pub enum Event {
     Smtp(smtp::event::Event),
     /// What a DNS lookup found, or why a route is as it is.
     Route(RouteFact),
+    /// No --from was given and the machine has no domain: the sender is a guess most servers refuse.
+    SenderGuessed {
+        address: String,
+    },
     /// Resolving a `--server` name.
     Resolving {
         host: String,

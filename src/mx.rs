@@ -10,8 +10,10 @@ use crate::drive::blocking::{self, Conversation};
 use crate::error::Exit;
 use crate::event::Discard;
 use crate::net;
+use crate::net::tls::TlsClient;
 use crate::route::{self, dns::Dns, dns::Families, dns::Route, HostWarning};
 use crate::smtp::settings::{Settings, Stop, StopPoint, Timeouts, TlsPolicy};
+use std::sync::Arc;
 /// What was found for one domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainRoute {
@@ -76,13 +78,17 @@ pub fn lookup(dns: &Dns, domain: &str, families: Families) -> DomainRoute {
 }
 
 /// Probe every address of every route at once, one thread each.
-pub fn check_all(
-    routes: &mut [DomainRoute],
-    port: u16,
-    connect_timeout: Duration,
-    timeout: Duration,
-    bind: Option<IpAddr>,
-) {
+/// How `--check` connects.
+pub struct Check {
+    pub port: u16,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub bind: Option<IpAddr>,
+    /// Implicit TLS (SMTPS): the handshake before the greeting, with this client.
+    pub implicit: Option<Arc<TlsClient>>,
+}
+
+pub fn check_all(routes: &mut [DomainRoute], check: &Check) {
     let checks: Vec<&mut AddressCheck> = routes
         .iter_mut()
         .filter_map(|route| route.hosts.as_mut().ok())
@@ -91,16 +97,17 @@ pub fn check_all(
         .flatten()
         .collect();
     thread::scope(|scope| {
-        for check in checks {
+        for address in checks {
             scope.spawn(move || {
-                check.probe = Some(probe(SocketAddr::new(check.ip, port), connect_timeout, timeout, bind));
+                address.probe = Some(probe(SocketAddr::new(address.ip, check.port), check));
             });
         }
     });
 }
 
 /// Connect, read the greeting, say QUIT: the same dialogue as `send`, stopped after the banner.
-pub fn probe(address: SocketAddr, connect_timeout: Duration, timeout: Duration, bind: Option<IpAddr>) -> Probe {
+pub fn probe(address: SocketAddr, check: &Check) -> Probe {
+    let (connect_timeout, timeout, bind) = (check.connect_timeout, check.timeout, check.bind);
     let started = Instant::now();
     let tcp = match net::connect_one(address, connect_timeout, bind) {
         Ok(tcp) => tcp,
@@ -109,12 +116,13 @@ pub fn probe(address: SocketAddr, connect_timeout: Duration, timeout: Duration, 
     let connect = started.elapsed();
     let name = crate::hostname::address_literal(tcp.local_addr().map_or(address.ip(), |local| local.ip()));
     let mut settings = Settings::new(&name, &address.ip().to_string(), address.port(), Timeouts::uniform(timeout));
-    settings.tls = TlsPolicy::Never;
+    settings.tls = if check.implicit.is_some() { TlsPolicy::Implicit } else { TlsPolicy::Never };
     settings.stop = Some(Stop { point: StopPoint::Banner, drop: false });
+    let name = address.ip().to_string();
     let conversation = Conversation {
-        tls: None,
-        tls_name: "",
-        verify: crate::net::tls::Verify::Strict,
+        tls: check.implicit.as_deref(),
+        tls_name: &name,
+        verify: crate::net::tls::Verify::Report,
         content: None,
         show_data: false,
         progress: None,

@@ -96,6 +96,8 @@ pub struct Settings {
     /// The sender for `--rcpt` (empty: the null sender).
     pub from: String,
     pub rcpt: Option<String>,
+    /// Implicit TLS (SMTPS) instead of STARTTLS.
+    pub implicit: bool,
 }
 
 /// Probe every address of every host `target` routes to, at once. Routing and reverse DNS come first, in
@@ -186,7 +188,7 @@ fn probe_address(probe: &mut AddressProbe, settings: &Settings) {
         .unwrap_or_else(|| crate::hostname::address_literal(tcp.local_addr().map_or(address.ip(), |local| local.ip())));
     // The whole dialogue up to TLS, and with --rcpt, MAIL and RCPT, then RSET: no message is sent.
     let mut dialogue = Dialogue::new(&client_name, &probe.host, address.port(), Timeouts::uniform(settings.timeout));
-    dialogue.tls = if address.port() == 465 { TlsPolicy::Implicit } else { TlsPolicy::Opportunistic };
+    dialogue.tls = if settings.implicit { TlsPolicy::Implicit } else { TlsPolicy::Opportunistic };
     dialogue.pipelining = false;
     match &settings.rcpt {
         Some(recipient) => {

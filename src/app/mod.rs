@@ -83,6 +83,16 @@ pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Re
     }
 }
 
+/// A TLS set-up error: an unreadable file is missing input (66), like --data; anything else, bad input.
+pub fn setup_error(error: crate::net::tls::SetupError) -> Error {
+    match error {
+        crate::net::tls::SetupError::Unreadable { path, cause } => {
+            Error::Input { path: path.display().to_string(), cause }
+        }
+        other => Error::BadInput(other.to_string()),
+    }
+}
+
 /// Escape every line of a report for the terminal: server and certificate text is untrusted.
 pub fn escape_lines(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

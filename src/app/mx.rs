@@ -6,10 +6,12 @@ use super::{dns_settings, escape_lines, families, to_stdout};
 use crate::cli::MxArgs;
 use crate::error::{Error, Exit};
 use crate::mx::{self, DomainRoute};
+use crate::net::tls::{TlsClient, TlsOptions, Verify};
 use crate::net::SMTP_PORT;
 use crate::render::json::JsonLines;
 use crate::render::mx::{render, to_json};
 use crate::route::dns;
+use std::sync::Arc;
 
 pub fn run(args: &MxArgs) -> anyhow::Result<Exit> {
     let mut domains = Vec::new();
@@ -22,7 +24,25 @@ pub fn run(args: &MxArgs) -> anyhow::Result<Exit> {
     let mut routes: Vec<DomainRoute> = domains.iter().map(|d| mx::lookup(&dns, d, family)).collect();
     if args.check {
         let port = args.route.port.unwrap_or(SMTP_PORT);
-        mx::check_all(&mut routes, port, args.route.connect_timeout, args.timeout, args.route.bind);
+        let implicit = match args.tls.as_deref() {
+            Some(mode) => mode.eq_ignore_ascii_case("implicit"),
+            None => port == 465,
+        };
+        let implicit = if implicit {
+            let options =
+                TlsOptions { verify: Some(Verify::Report), ca_files: &[], client_cert: None, min_version_13: false };
+            Some(Arc::new(TlsClient::new(&options).map_err(super::setup_error)?))
+        } else {
+            None
+        };
+        let check = mx::Check {
+            port,
+            connect_timeout: args.route.connect_timeout,
+            timeout: args.timeout,
+            bind: args.route.bind,
+            implicit,
+        };
+        mx::check_all(&mut routes, &check);
     }
     let exit = mx::exit(&routes, args.check);
     if args.json {

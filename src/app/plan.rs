@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::{dns_settings, families, output_style, Output};
+use super::{dns_settings, families, output_style, setup_error, Output};
 use crate::address::{check_address, parse_mailbox, Mailbox};
 use crate::cli::{AttachExtras, AuthArgs, MechanismArg, SendArgs, StepArg, TlsArgs, TlsModeArg, VerifyArg};
 use crate::deliver::SessionOptions;
@@ -34,6 +34,8 @@ pub struct SendPlan {
     pub message: Message,
     pub facts: Facts,
     pub session: SessionOptions,
+    /// No --from and no domain for this machine: the sender is `user@localhost`, worth a warning.
+    pub sender_guessed: bool,
     pub quiet: bool,
     pub dump: bool,
     pub output: Output,
@@ -172,6 +174,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
 
     // The machine's name (a resolver lookup) is needed only for a default sender or a default EHLO name.
     let machine_name = if from.is_none() || args.helo.is_none() { hostname::fully_qualified() } else { None };
+    let sender_guessed = from.is_none() && machine_name.is_none() && !null_sender;
     let from = from.unwrap_or_else(|| default_sender(machine_name.as_deref()));
     let mut recipients: Vec<String> = to.iter().chain(&cc).chain(&bcc).map(|m| m.address.clone()).collect();
     let message = if args.read_recipients || args.data.is_some() {
@@ -305,6 +308,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
             show_data: args.show_data,
             client_name: args.helo.or(machine_name),
         },
+        sender_guessed,
         quiet: args.quiet,
         dump: args.dump,
         output: output_style(&args.output),
@@ -331,7 +335,7 @@ fn tls_client(args: &TlsArgs) -> Result<Option<Arc<TlsClient>>, Error> {
     if verify == Some(Verify::Insecure) {
         eprintln!("postie: warning: certificates are not verified (--insecure): a server in the middle goes unnoticed");
     }
-    TlsClient::new(&options).map(|client| Some(Arc::new(client))).map_err(|e| Error::BadInput(e.to_string()))
+    TlsClient::new(&options).map(|client| Some(Arc::new(client))).map_err(setup_error)
 }
 
 /// `HOST:PORT:ADDRESS`, the address bare or in brackets.

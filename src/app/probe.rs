@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::{dns_settings, escape_lines, families, output_style, to_stdout};
+use super::{dns_settings, escape_lines, families, output_style, setup_error, to_stdout};
 use crate::cli::ProbeArgs;
 use crate::error::{Error, Exit};
 use crate::net::tls::{TlsClient, TlsOptions, Verify};
@@ -36,7 +36,7 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<Exit> {
         client_cert: None,
         min_version_13: false,
     })
-    .map_err(|e| Error::BadInput(e.to_string()))?;
+    .map_err(setup_error)?;
     let settings = Settings {
         port,
         families: families(&args.route),
@@ -47,6 +47,10 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<Exit> {
         tls: Arc::new(tls),
         from,
         rcpt: args.rcpt.clone(),
+        implicit: match args.tls.as_deref() {
+            Some(mode) => mode.eq_ignore_ascii_case("implicit"),
+            None => port == 465,
+        },
     };
     let started = std::time::Instant::now();
     let probes = probe::probe_all(&dns, &target, &settings)?;

@@ -14,6 +14,7 @@ use crate::render::json::JsonLines;
 use crate::report::{Outcome, Report};
 use crate::sanitize::escape;
 use crate::smtp::codec::Content;
+use crate::smtp::error::Phase;
 
 /// Carry out a send plan: route, connect, run the dialogues, summarise.
 pub fn send(plan: &SendPlan) -> anyhow::Result<Exit> {
@@ -30,9 +31,14 @@ pub fn send(plan: &SendPlan) -> anyhow::Result<Exit> {
         json = JsonLines::new(stdout.lock());
         &mut json
     } else {
-        transcript = HumanTranscript::with_style(stdout.lock(), plan.output.style);
+        // Buffered: the transcript flushes each line itself, except the message's own lines (--show-data).
+        transcript =
+            HumanTranscript::with_style(io::BufWriter::with_capacity(64 * 1024, stdout.lock()), plan.output.style);
         &mut transcript
     };
+    if plan.sender_guessed {
+        sink.emit(Event::SenderGuessed { address: plan.reverse_path.clone() });
+    }
     let outgoing = Outgoing { content: &plan.message, facts: plan.facts };
     let recipients = Recipients { reverse_path: &plan.reverse_path, recipients: &plan.recipients };
     let mut session = plan.session.clone();
@@ -70,7 +76,7 @@ pub fn send(plan: &SendPlan) -> anyhow::Result<Exit> {
     let mut report = report;
     report.stopped_after = session.stop.map(|stop| stop.point);
     summarise(&report, sink);
-    report_failures(&report);
+    report_failures(&report, &plan.reverse_path);
     Ok(report.exit())
 }
 
@@ -128,10 +134,15 @@ fn summarise(report: &Report, sink: &mut dyn Sink) {
 
 /// One stderr line per recipient that did not get the message: scripts and quiet mode see them too. Server
 /// text is escaped: stderr is a terminal too.
-fn report_failures(report: &Report) {
+fn report_failures(report: &Report, reverse_path: &str) {
     let mut stderr = io::stderr().lock();
     for recipient in report.recipients.iter().filter(|r| !report.succeeded(r)) {
         let line = match &recipient.outcome {
+            // A refused MAIL FROM is about the sender: say so, and who did not get the message because of it.
+            Outcome::Replied { phase: Phase::MailFrom, reply } => format!(
+                "MAIL FROM refused the sender <{reverse_path}>, so {} did not get the message: {reply}",
+                recipient.recipient
+            ),
             Outcome::Replied { phase, reply } => format!("{phase} refused {}: {reply}", recipient.recipient),
             Outcome::Unknown { reason } => format!(
                 "{}: the message was sent to {} but no reply came ({reason}); it may have been delivered, so do not \

@@ -31,10 +31,20 @@ pub enum Verify {
     Insecure,
 }
 
-/// A TLS set-up that cannot work: a CA file, client certificate or key that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SetupError(pub String);
+/// A TLS set-up that cannot work: a CA file, client certificate or key that cannot be read or used.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The file cannot be opened (missing, unreadable): the caller names it.
+    #[error("cannot read {}: {}", .path.display(), super::io_text(.cause))]
+    Unreadable { path: std::path::PathBuf, cause: std::io::Error },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Fail early, with the I/O error, for a file that cannot be opened.
+fn readable(path: &Path) -> Result<(), SetupError> {
+    std::fs::File::open(path).map(drop).map_err(|cause| SetupError::Unreadable { path: path.to_path_buf(), cause })
+}
 
 /// Everything needed to make TLS connections, checked and loaded once. Each handshake gets its own verifier
 /// (and so its own record of what it saw), so parallel handshakes (`probe`) never mix their verdicts.
@@ -95,16 +105,17 @@ impl TlsClient {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         for path in options.ca_files {
+            readable(path)?;
             let certificates: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .map_err(|e| SetupError(format!("cannot read --ca-file {}: {e}", path.display())))?
+                .map_err(|e| SetupError::Invalid(format!("cannot read --ca-file {}: {e}", path.display())))?
                 .collect::<Result<_, _>>()
-                .map_err(|e| SetupError(format!("--ca-file {}: {e}", path.display())))?;
+                .map_err(|e| SetupError::Invalid(format!("--ca-file {}: {e}", path.display())))?;
             if certificates.is_empty() {
-                return Err(SetupError(format!("--ca-file {} holds no PEM certificate", path.display())));
+                return Err(SetupError::Invalid(format!("--ca-file {} holds no PEM certificate", path.display())));
             }
             for certificate in certificates {
                 roots.add(certificate).map_err(|e| {
-                    SetupError(format!("--ca-file {}: not a usable CA certificate: {e}", path.display()))
+                    SetupError::Invalid(format!("--ca-file {}: not a usable CA certificate: {e}", path.display()))
                 })?;
             }
         }
@@ -114,17 +125,19 @@ impl TlsClient {
         let client_auth = match options.client_cert {
             None => None,
             Some((cert, key)) => {
+                readable(cert)?;
+                readable(key)?;
                 let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
                     .and_then(|iter| iter.collect::<Result<_, _>>())
-                    .map_err(|e| SetupError(format!("--tls-cert {}: {e}", cert.display())))?;
+                    .map_err(|e| SetupError::Invalid(format!("--tls-cert {}: {e}", cert.display())))?;
                 if chain.is_empty() {
-                    return Err(SetupError(format!("--tls-cert {} holds no PEM certificate", cert.display())));
+                    return Err(SetupError::Invalid(format!("--tls-cert {} holds no PEM certificate", cert.display())));
                 }
                 let key = PrivateKeyDer::from_pem_file(key).map_err(|e| match e {
                     rustls::pki_types::pem::Error::NoItemsFound => {
-                        SetupError(format!("--tls-key {} holds no PEM private key", key.display()))
+                        SetupError::Invalid(format!("--tls-key {} holds no PEM private key", key.display()))
                     }
-                    other => SetupError(format!("--tls-key {}: {other}", key.display())),
+                    other => SetupError::Invalid(format!("--tls-key {}: {other}", key.display())),
                 })?;
                 Some((chain, Arc::new(key)))
             }
@@ -141,19 +154,19 @@ impl TlsClient {
     fn config(&self, policy: Verify) -> Result<(Arc<ClientConfig>, Arc<RecordingVerifier>), SetupError> {
         let inner = WebPkiServerVerifier::builder_with_provider(self.roots.clone(), self.provider.clone())
             .build()
-            .map_err(|e| SetupError(format!("cannot set up certificate verification: {e}")))?;
+            .map_err(|e| SetupError::Invalid(format!("cannot set up certificate verification: {e}")))?;
         let verifier =
             Arc::new(RecordingVerifier { inner, system: self.system.clone(), policy, seen: Mutex::new(None) });
         let builder = ClientConfig::builder_with_provider(self.provider.clone())
             .with_protocol_versions(self.versions)
-            .map_err(|e| SetupError(format!("TLS versions: {e}")))?
+            .map_err(|e| SetupError::Invalid(format!("TLS versions: {e}")))?
             .dangerous()
             .with_custom_certificate_verifier(verifier.clone());
         let config = match &self.client_auth {
             None => builder.with_no_client_auth(),
             Some((chain, key)) => builder
                 .with_client_auth_cert(chain.clone(), key.clone_key())
-                .map_err(|e| SetupError(format!("--tls-cert/--tls-key: {e}")))?,
+                .map_err(|e| SetupError::Invalid(format!("--tls-cert/--tls-key: {e}")))?,
         };
         Ok((Arc::new(config), verifier))
     }
@@ -162,7 +175,7 @@ impl TlsClient {
     /// and the recorder that will hold what the verifier saw. `policy` applies unless the user chose one.
     pub fn connect(&self, host: &str, policy: Verify) -> Result<(ClientConnection, Recorder), String> {
         let name = server_name(host)?;
-        let (config, verifier) = self.config(self.verify.unwrap_or(policy)).map_err(|e| e.0)?;
+        let (config, verifier) = self.config(self.verify.unwrap_or(policy)).map_err(|e| e.to_string())?;
         let connection = ClientConnection::new(config, name).map_err(|e| e.to_string())?;
         Ok((connection, Recorder(verifier)))
     }

@@ -11,7 +11,15 @@ pub fn reply(reply: &Reply) -> String {
         4 => "temporary failure (retrying later may work)",
         _ => "permanent failure (retrying will not help)",
     };
-    let basic = basic_code(reply.code.0);
+    // 530 is "authentication required" (RFC 4954) and, with STARTTLS in its text, "must issue a STARTTLS
+    // command first" (RFC 3207 §4, as Postfix and others answer a MAIL in clear text).
+    let starttls = reply.texts().any(|t| String::from_utf8_lossy(t).to_ascii_uppercase().contains("STARTTLS"));
+    let basic = match reply.code.0 {
+        530 if starttls => {
+            "must issue STARTTLS first (RFC 3207): the server takes no mail over an unencrypted connection"
+        }
+        code => basic_code(code),
+    };
     match reply.enhanced {
         Some(enhanced) => {
             let detail = enhanced_code(enhanced.subject, enhanced.detail)
@@ -202,6 +210,17 @@ pub fn capability(keyword: &str, parameters: &[String]) -> String {
 mod tests {
     use super::*;
     use crate::smtp::reply::parse_reply;
+
+    #[test]
+    fn a_530_about_starttls_says_so() {
+        let text = reply(&parse_reply("530 5.7.0 Must issue a STARTTLS command first\r\n"));
+        assert!(
+            text.starts_with("530 5.7.0: permanent failure (retrying will not help): must issue STARTTLS first"),
+            "{text}"
+        );
+        let auth = reply(&parse_reply("530 5.7.0 Authentication required\r\n"));
+        assert!(auth.contains("authentication required"), "{auth}");
+    }
 
     #[test]
     fn replies() {

@@ -40,6 +40,10 @@ pub struct HumanTranscript<W: Write> {
     /// When replaying recorded events: the time the current one happened.
     at: Option<Instant>,
     last_sent: Option<Instant>,
+    /// The line being written is a message line: no flush after it.
+    buffering: bool,
+    /// The last explanation written, so that the same one is not repeated for the next reply.
+    last_explanation: Option<String>,
     /// Recipient lines wait for the summary line, which heads them.
     recipients: Vec<String>,
 }
@@ -65,6 +69,8 @@ impl<W: Write> HumanTranscript<W> {
             started: Instant::now(),
             at: None,
             last_sent: None,
+            last_explanation: None,
+            buffering: false,
             recipients: Vec::new(),
         }
     }
@@ -114,7 +120,11 @@ impl<W: Write> HumanTranscript<W> {
             line.push_str(text);
         }
         line.push('\n');
-        if let Err(error) = self.out.write_all(line.as_bytes()) {
+        // Message lines (--show-data) are many: they wait in the writer's buffer; every other line is flushed
+        // at once, so the transcript keeps up with the dialogue.
+        let result =
+            self.out.write_all(line.as_bytes()).and_then(|()| if self.buffering { Ok(()) } else { self.out.flush() });
+        if let Err(error) = result {
             // Nobody is reading any more (EPIPE) or the output cannot be written: the transcript is only a
             // report, so the mail is still delivered and the exit code still tells the outcome.
             self.closed = true;
@@ -150,20 +160,29 @@ impl<W: Write> Sink for HumanTranscript<W> {
                     let wait = if i == 0 { waited } else { None };
                     self.line_with(color, if tls { "S~ " } else { "S: " }, &escape(line), wait);
                 }
-                if !reply.is_positive() && !reply.code.is_intermediate() {
-                    self.note(&explain::reply(&reply));
-                } else if self.style.explain_all {
-                    self.note(&explain::reply(&reply));
-                    if phase == Phase::Ehlo {
-                        for (keyword, parameters) in Capabilities::from_ehlo(&reply).extensions {
-                            self.note(&format!("  {}", explain::capability(&keyword, &parameters)));
-                        }
+                let failed = !reply.is_positive() && !reply.code.is_intermediate();
+                if failed || self.style.explain_all {
+                    // A refusal explained for the reply before is not explained again (a pipelined 530 to MAIL,
+                    // RCPT and DATA): once in the transcript, once in the summary.
+                    let explanation = explain::reply(&reply);
+                    if !(failed && self.last_explanation.as_deref() == Some(explanation.as_str())) {
+                        self.note(&explanation);
+                    }
+                    self.last_explanation = Some(explanation);
+                } else {
+                    self.last_explanation = None;
+                }
+                if reply.is_positive() && self.style.explain_all && phase == Phase::Ehlo {
+                    for (keyword, parameters) in Capabilities::from_ehlo(&reply).extensions {
+                        self.note(&format!("  {}", explain::capability(&keyword, &parameters)));
                     }
                 }
             }
             Event::Smtp(Smtp::DataLine { line, tls }) => {
                 self.data_lines_shown = true;
+                self.buffering = true;
                 self.line(CLIENT, if tls { "C~ " } else { "C: " }, &escape(&line));
+                self.buffering = false;
             }
             Event::Smtp(Smtp::DataSent { bytes, lines, tls }) => {
                 let size = format!("{bytes} bytes, {lines} line{}", if lines == 1 { "" } else { "s" });
@@ -175,6 +194,7 @@ impl<W: Write> Sink for HumanTranscript<W> {
             }
             Event::Smtp(Smtp::Note(_))
             | Event::Resolving { .. }
+            | Event::SenderGuessed { .. }
             | Event::Resolved { .. }
             | Event::TlsFallback { .. }
             | Event::CertificateVerdict { .. } => {}
@@ -300,6 +320,17 @@ mod tests {
             "S: 550 5.1.1 unknown\n* 550 5.1.1: permanent failure (retrying will not help): mailbox unavailable (not \
              found, no access, or refused for policy); bad destination mailbox address (the mailbox does not exist)\n"
         );
+    }
+
+    #[test]
+    fn the_same_refusal_is_explained_once() {
+        let text = render(vec![
+            received("530 5.7.0 Must issue a STARTTLS command first\r\n", false, Phase::MailFrom),
+            received("530 5.7.0 Must issue a STARTTLS command first\r\n", false, Phase::RcptTo),
+            received("530 5.7.0 Must issue a STARTTLS command first\r\n", false, Phase::Data),
+        ]);
+        assert_eq!(text.matches("must issue STARTTLS first").count(), 1, "{text}");
+        assert_eq!(text.matches("S: 530").count(), 3, "{text}");
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub fn note(event: &Event) -> Option<(Kind, String)> {
             }
         }
         Event::Resolving { host } => info(format!("resolving {host}")),
+        Event::SenderGuessed { address } => warning(format!(
+            "no --from, and this machine has no domain name: sending as {address}, which many servers refuse; \
+             give --from"
+        )),
         Event::Resolved { host, address } => info(format!("{host} is {address} (--resolve)")),
         Event::TlsFallback { address, reason } => warning(format!(
             "{address}: TLS failed ({reason}); connecting again without TLS, as mail servers do under \

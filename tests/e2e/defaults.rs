@@ -437,3 +437,36 @@ fn more_habits_body_at_file_attach_specs_and_refusals() {
         "postie: error: the value of --subject (\"caf\\xe9\") is not valid UTF-8 (see --help)\n"
     );
 }
+
+#[test]
+fn probe_and_mx_check_speak_implicit_tls() {
+    let postfix = postfix();
+    let port = postfix.smtps_port.to_string();
+    let run = postie([
+        "probe",
+        &format!("127.0.0.1:{port}"),
+        "--tls",
+        "implicit",
+        "--ca-file",
+        &postfix.ca_file(),
+        "--dns-server",
+        &crate::harness::dns().address(),
+    ])
+    .run()
+    .expect_code(0);
+    assert!(run.stdout().contains("TLS: TLS 1.3") && run.stdout().contains("certificate verified"), "{run:?}");
+    let run = postie([
+        "mx",
+        "--check",
+        "--tls",
+        "implicit",
+        "--port",
+        &port,
+        "--dns-server",
+        &crate::harness::dns().address(),
+        "implicit.test",
+    ])
+    .run()
+    .expect_code(0);
+    assert!(run.stdout().contains("greeting") && run.stdout().contains(": 220 "), "{run:?}");
+}

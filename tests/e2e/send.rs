@@ -349,6 +349,8 @@ fn ipv6_literal_and_host_name_servers() {
     let mark = marker("name");
     let run = postie([
         "send",
+        "--from",
+        "a@example.test",
         "--server",
         "localhost",
         "--port",

@@ -366,22 +366,35 @@ fn tls_file_errors_are_named() {
     std::fs::write(&not_pem, "this is not a certificate\n").unwrap();
     let not_pem = not_pem.to_str().unwrap();
     let ca = crate::harness::postfix().ca_file();
+    // A file that cannot be read is missing input (66), as for --data; one that holds no key or certificate
+    // is bad input (65).
     let cases = [
-        (vec!["--ca-file", "/nonexistent/ca.pem"], "postie: error: cannot read --ca-file /nonexistent/ca.pem: "),
-        (vec!["--ca-file", not_pem], &*format!("postie: error: --ca-file {not_pem} holds no PEM certificate")),
+        (
+            vec!["--ca-file", "/nonexistent/ca.pem"],
+            "postie: error: cannot read /nonexistent/ca.pem: No such file or directory",
+            66,
+        ),
+        (
+            vec!["--tls-cert", "/nonexistent/c.pem", "--tls-key", not_pem],
+            "postie: error: cannot read /nonexistent/c.pem: No such file or directory",
+            66,
+        ),
+        (vec!["--ca-file", not_pem], &*format!("postie: error: --ca-file {not_pem} holds no PEM certificate"), 65),
         (
             vec!["--tls-cert", not_pem, "--tls-key", not_pem],
             &*format!("postie: error: --tls-cert {not_pem} holds no PEM certificate"),
+            65,
         ),
         (
             vec!["--tls-cert", &ca, "--tls-key", not_pem],
             &*format!("postie: error: --tls-key {not_pem} holds no PEM private key"),
+            65,
         ),
     ];
-    for (args, start) in cases {
+    for (args, start, code) in cases {
         let mut all = vec!["send", "--server", "127.0.0.1:1", "--to", "b@example.test"];
         all.extend(args);
-        let run = postie(&all).run().expect_code(65);
+        let run = postie(&all).run().expect_code(code);
         assert!(run.stderr().starts_with(start), "{run:?}");
     }
 }
