@@ -16,12 +16,6 @@ _postie() {
             ",$1")
                 cmd="postie"
                 ;;
-            postie,generate)
-                cmd="postie__subcmd__generate"
-                ;;
-            postie,help)
-                cmd="postie__subcmd__help"
-                ;;
             postie,mx)
                 cmd="postie__subcmd__mx"
                 ;;
@@ -31,21 +25,6 @@ _postie() {
             postie,send)
                 cmd="postie__subcmd__send"
                 ;;
-            postie__subcmd__help,generate)
-                cmd="postie__subcmd__help__subcmd__generate"
-                ;;
-            postie__subcmd__help,help)
-                cmd="postie__subcmd__help__subcmd__help"
-                ;;
-            postie__subcmd__help,mx)
-                cmd="postie__subcmd__help__subcmd__mx"
-                ;;
-            postie__subcmd__help,probe)
-                cmd="postie__subcmd__help__subcmd__probe"
-                ;;
-            postie__subcmd__help,send)
-                cmd="postie__subcmd__help__subcmd__send"
-                ;;
             *)
                 ;;
         esac
@@ -53,7 +32,7 @@ _postie() {
 
     case "${cmd}" in
         postie)
-            opts="-h -V --help --version send mx probe generate help"
+            opts="-h --help send mx probe"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -66,110 +45,8 @@ _postie() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        postie__subcmd__generate)
-            opts="-h -V --out --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --out)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        postie__subcmd__help)
-            opts="send mx probe generate help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        postie__subcmd__help__subcmd__generate)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        postie__subcmd__help__subcmd__help)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        postie__subcmd__help__subcmd__mx)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        postie__subcmd__help__subcmd__probe)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        postie__subcmd__help__subcmd__send)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         postie__subcmd__mx)
-            opts="-p -4 -6 -h -V --check --timeout --tls --port --dns-server --dns-timeout --ipv4 --ipv6 --bind --connect-timeout --json --help --version"
+            opts="-p -4 -6 -h --check --timeout --tls --port --dns-server --dns-timeout --ipv4 --ipv6 --bind --connect-timeout --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -215,7 +92,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__probe)
-            opts="-v -p -4 -6 -h -V --rcpt --from --helo --ca-file --timeout --tls --verbose --port --dns-server --dns-timeout --ipv4 --ipv6 --bind --connect-timeout --json --timing --explain --color --help --version"
+            opts="-v -p -4 -6 -h --rcpt --from --helo --ca-file --timeout --tls --verbose --port --dns-server --dns-timeout --ipv4 --ipv6 --bind --connect-timeout --json --timing --explain --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -281,7 +158,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__send)
-            opts="-s -p -4 -6 -k -f -H -t -i -o -q -h -V --server --max-time --resolve --port --dns-server --dns-timeout --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --user --auth --password-env --password-file --password --oauth-token-env --oauth-token-file --allow-plaintext-auth --show-secrets --ehlo --helo --timeout --from --null-sender --to --cc --bcc --subject --body --body-file --header --html --html-file --attach --attach-type --attach-name --reply-to --data --read-recipients --notify --ret --envid --no-pipelining --bdat --dump --show-data --quiet --quit-after --drop-after --json --timing --explain --color --help --version"
+            opts="-s -p -4 -6 -k -f -H -t -i -o -q -h --server --max-time --resolve --port --dns-server --dns-timeout --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --user --auth --password-env --password-file --password --oauth-token-env --oauth-token-file --allow-plaintext-auth --show-secrets --ehlo --helo --timeout --from --null-sender --to --cc --bcc --subject --body --body-file --header --html --html-file --attach --attach-type --attach-name --reply-to --data --read-recipients --notify --ret --envid --no-pipelining --bdat --dump --show-data --quiet --quit-after --drop-after --json --timing --explain --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -20,13 +20,9 @@ set edit:completion:arg-completer[postie] = {|@words|
         &'postie'= {
             cand -h 'Print help'
             cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
             cand send 'Send a message through an SMTP server and print the whole dialogue'
             cand mx 'Show where mail for each domain goes (MX hosts and their addresses) without sending any'
             cand probe 'Probe every mail server of a domain (or one host) in parallel and report what each says; sends no mail'
-            cand generate 'Write shell completions and man pages generated from this definition (for packagers)'
-            cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'postie;send'= {
             cand -s 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain''s MX. Also smtp://HOST[:PORT], and smtps://HOST[:PORT] for implicit TLS (port 465), as curl writes them'
@@ -103,8 +99,6 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand --explain 'Explain every reply and the EHLO capabilities, not only failures'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'postie;mx'= {
             cand --timeout 'With --check: wait at most this long for each greeting'
@@ -121,10 +115,8 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand -6 'Use IPv6 addresses only'
             cand --ipv6 'Use IPv6 addresses only'
             cand --json 'Write JSON Lines to stdout: one object per domain (schema in README.md)'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'postie;probe'= {
             cand --rcpt 'Also check that MAIL FROM and RCPT TO this address are accepted (then RSET and QUIT: nothing is sent)'
@@ -151,32 +143,6 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand --explain 'Explain every reply and the EHLO capabilities, not only failures'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'postie;generate'= {
-            cand --out 'The project directory to write completions/ and man/ into'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'postie;help'= {
-            cand send 'Send a message through an SMTP server and print the whole dialogue'
-            cand mx 'Show where mail for each domain goes (MX hosts and their addresses) without sending any'
-            cand probe 'Probe every mail server of a domain (or one host) in parallel and report what each says; sends no mail'
-            cand generate 'Write shell completions and man pages generated from this definition (for packagers)'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'postie;help;send'= {
-        }
-        &'postie;help;mx'= {
-        }
-        &'postie;help;probe'= {
-        }
-        &'postie;help;generate'= {
-        }
-        &'postie;help;help'= {
         }
     ]
     $completions[$command]

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_postie_global_optspecs
-    string join \n h/help V/version
+    string join \n h/help
 end
 
 function __fish_postie_needs_command
@@ -25,12 +25,9 @@ function __fish_postie_using_subcommand
 end
 
 complete -c postie -n "__fish_postie_needs_command" -s h -l help -d 'Print help'
-complete -c postie -n "__fish_postie_needs_command" -s V -l version -d 'Print version'
 complete -c postie -n "__fish_postie_needs_command" -f -a "send" -d 'Send a message through an SMTP server and print the whole dialogue'
 complete -c postie -n "__fish_postie_needs_command" -f -a "mx" -d 'Show where mail for each domain goes (MX hosts and their addresses) without sending any'
 complete -c postie -n "__fish_postie_needs_command" -f -a "probe" -d 'Probe every mail server of a domain (or one host) in parallel and report what each says; sends no mail'
-complete -c postie -n "__fish_postie_needs_command" -f -a "generate" -d 'Write shell completions and man pages generated from this definition (for packagers)'
-complete -c postie -n "__fish_postie_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c postie -n "__fish_postie_using_subcommand send" -s s -l server -d 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain\'s MX. Also smtp://HOST[:PORT], and smtps://HOST[:PORT] for implicit TLS (port 465), as curl writes them' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l max-time -d 'One deadline for the whole run, across every MX host and address: give up (exit 75) when it passes' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l resolve -d 'Connect to ADDRESS for --server HOST on PORT, without looking HOST up (repeatable; curl\'s --resolve)' -r
@@ -121,7 +118,6 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l json -d 'Write JS
 complete -c postie -n "__fish_postie_using_subcommand send" -l timing -d 'The elapsed time on every line, and how long each step and each reply took'
 complete -c postie -n "__fish_postie_using_subcommand send" -l explain -d 'Explain every reply and the EHLO capabilities, not only failures'
 complete -c postie -n "__fish_postie_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c postie -n "__fish_postie_using_subcommand send" -s V -l version -d 'Print version'
 complete -c postie -n "__fish_postie_using_subcommand mx" -l timeout -d 'With --check: wait at most this long for each greeting' -r
 complete -c postie -n "__fish_postie_using_subcommand mx" -l tls -d 'With --check: implicit to speak TLS from the first byte (SMTPS) [default: implicit on port 465]' -r -f -a "auto\t''
 implicit\t''"
@@ -134,8 +130,7 @@ complete -c postie -n "__fish_postie_using_subcommand mx" -l check -d 'Also conn
 complete -c postie -n "__fish_postie_using_subcommand mx" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand mx" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand mx" -l json -d 'Write JSON Lines to stdout: one object per domain (schema in README.md)'
-complete -c postie -n "__fish_postie_using_subcommand mx" -s h -l help -d 'Print help'
-complete -c postie -n "__fish_postie_using_subcommand mx" -s V -l version -d 'Print version'
+complete -c postie -n "__fish_postie_using_subcommand mx" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c postie -n "__fish_postie_using_subcommand probe" -l rcpt -d 'Also check that MAIL FROM and RCPT TO this address are accepted (then RSET and QUIT: nothing is sent)' -r
 complete -c postie -n "__fish_postie_using_subcommand probe" -l from -d 'The sender for --rcpt [default: the null sender <>]' -r
 complete -c postie -n "__fish_postie_using_subcommand probe" -l helo -d 'The name to give in EHLO [default: this machine\'s fully qualified name]' -r
@@ -158,12 +153,3 @@ complete -c postie -n "__fish_postie_using_subcommand probe" -l json -d 'Write J
 complete -c postie -n "__fish_postie_using_subcommand probe" -l timing -d 'The elapsed time on every line, and how long each step and each reply took'
 complete -c postie -n "__fish_postie_using_subcommand probe" -l explain -d 'Explain every reply and the EHLO capabilities, not only failures'
 complete -c postie -n "__fish_postie_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c postie -n "__fish_postie_using_subcommand probe" -s V -l version -d 'Print version'
-complete -c postie -n "__fish_postie_using_subcommand generate" -l out -d 'The project directory to write completions/ and man/ into' -r -F
-complete -c postie -n "__fish_postie_using_subcommand generate" -s h -l help -d 'Print help'
-complete -c postie -n "__fish_postie_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx probe generate help" -f -a "send" -d 'Send a message through an SMTP server and print the whole dialogue'
-complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx probe generate help" -f -a "mx" -d 'Show where mail for each domain goes (MX hosts and their addresses) without sending any'
-complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx probe generate help" -f -a "probe" -d 'Probe every mail server of a domain (or one host) in parallel and report what each says; sends no mail'
-complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx probe generate help" -f -a "generate" -d 'Write shell completions and man pages generated from this definition (for packagers)'
-complete -c postie -n "__fish_postie_using_subcommand help; and not __fish_seen_subcommand_from send mx probe generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

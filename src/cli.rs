@@ -62,16 +62,19 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Send a message through an SMTP server and print the whole dialogue.
-    #[command(after_help = exit_code_table(), after_long_help = format!("{}\n{JSON_SCHEMA}", exit_code_table()))]
+    #[command(
+        after_help = exit_code_table(),
+        after_long_help = format!("Examples:\n{SEND_EXAMPLES}\n{}\n{JSON_SCHEMA}", exit_code_table())
+    )]
     Send(Box<SendArgs>),
     /// Show where mail for each domain goes (MX hosts and their addresses) without sending any.
-    #[command(after_help = MX_EXIT_CODES)]
+    #[command(after_help = MX_EXIT_CODES, after_long_help = format!("Examples:\n{MX_EXAMPLES}\n{MX_EXIT_CODES}"))]
     Mx(MxArgs),
     /// Probe every mail server of a domain (or one host) in parallel and report what each says; sends no mail.
     ///
     /// For each address: connect and greeting times, reverse DNS, capabilities, TLS and certificate, and with
     /// --rcpt whether the recipient is accepted.
-    #[command(after_help = PROBE_EXIT_CODES)]
+    #[command(after_help = PROBE_EXIT_CODES, after_long_help = format!("Examples:\n{PROBE_EXAMPLES}\n{PROBE_EXIT_CODES}"))]
     Probe(ProbeArgs),
     /// Write shell completions and man pages generated from this definition (for packagers).
     #[command(hide = true)]
@@ -468,6 +471,46 @@ pub struct ProbeArgs {
 /// The JSON Lines schema of `send --json` (README.md carries the same text); it lives beside the type that
 /// makes the JSON.
 pub const JSON_SCHEMA: &str = crate::render::json::SCHEMA;
+
+/// The jobs people do with `send`, as commands (shown in `--help` and the man page).
+pub const SEND_EXAMPLES: &str = "\
+  Send through your provider's submission port (STARTTLS and AUTH; the password from the environment):
+    postie send --server smtp.example.com:587 --user me@example.com --password-env SMTP_PASSWORD \\
+      --from me@example.com --to you@example.org --subject hi --body hello
+  From cron or a script, the body from stdin, quiet unless something fails:
+    df -h | postie send -q --server mail.example.com --from cron@example.com --to ops@example.com --subject disk
+  Straight to the recipients' MX hosts, the way a mail server does (port 25, opportunistic TLS):
+    postie send --from me@example.com --to you@example.org --body 'test'
+  Is this address accepted? (0 accepted, 69 refused, 75 deferred; nothing is sent):
+    postie send -q --to someone@example.org --quit-after rcpt; echo $?
+  A complete message, sent as it is; or as sendmail -t does, recipients from its headers:
+    postie send --server mail.example.com --to you@example.org --data message.eml
+    postie send -t -f me@example.com --server mail.example.com < message.eml
+  An attachment with its type and name, and an HTML alternative:
+    postie send --server mail.example.com --to you@example.org --body-file notes.txt \\
+      --attach 'q3.pdf;type=application/pdf;name=Q3 report.pdf' --html-file notes.html
+  Implicit TLS (SMTPS), checking the certificate for another name than the address connected to:
+    postie send --server smtps://192.0.2.25 --tls-name mail.example.com --to you@example.org
+  Machine-readable: one JSON object per event:
+    postie send --json --server mail.example.com --to you@example.org | jq -c 'select(.type==\"reply\")'
+";
+
+pub const MX_EXAMPLES: &str = "\
+  Where does mail for these domains go?
+    postie mx example.com example.org
+  And does every address answer? (in parallel; implicit TLS on port 465)
+    postie mx --check example.com
+    postie mx --check --port 465 example.com
+";
+
+pub const PROBE_EXAMPLES: &str = "\
+  Every MX host and address of a domain, in parallel: greeting, TLS, certificate, reverse DNS:
+    postie probe example.com
+  Is an address accepted there? (MAIL and RCPT, then RSET and QUIT: nothing is sent)
+    postie probe example.com --rcpt postmaster@example.com
+  One host, with the whole dialogue and its timing:
+    postie probe mail.example.com:587 --timing
+";
 
 pub const PROBE_EXIT_CODES: &str = "Exit codes (the worst finding over all addresses):
    0  every address answered (warnings such as a greeting delay or a reverse DNS mismatch are allowed)
