@@ -104,7 +104,7 @@ fn page(command: &clap::Command, examples: Option<&str>, see_also: &[String]) ->
 fn section(out: &mut Vec<u8>, title: &str, text: &str) {
     let _ = writeln!(out, ".SH \"{title}\"\n.nf");
     for line in text.lines() {
-        let _ = writeln!(out, "{}", roff_text(line.strip_prefix("  ").unwrap_or(line)));
+        let _ = writeln!(out, "{}", roff_text(line));
     }
     let _ = writeln!(out, ".fi");
 }
