@@ -473,7 +473,8 @@ pub struct ProbeArgs {
 pub const JSON_SCHEMA: &str = crate::render::json::SCHEMA;
 
 /// The jobs people do with `send`, as commands (shown in `--help` and the man page).
-pub const SEND_EXAMPLES: &str = "  Send through your provider's submission port (STARTTLS and AUTH; the password from the environment):
+pub const SEND_EXAMPLES: &str =
+    "  Send through your provider's submission port (STARTTLS and AUTH; the password from the environment):
     postie send --server smtp.example.com:587 --user me@example.com --password-env SMTP_PASSWORD \\
       --from me@example.com --to you@example.org --subject hi --body hello
   From cron or a script, the body from stdin, quiet unless something fails:
@@ -501,7 +502,8 @@ pub const MX_EXAMPLES: &str = "  Where does mail for these domains go?
     postie mx --check --port 465 example.com
 ";
 
-pub const PROBE_EXAMPLES: &str = "  Every MX host and address of a domain, in parallel: greeting, TLS, certificate, reverse DNS:
+pub const PROBE_EXAMPLES: &str =
+    "  Every MX host and address of a domain, in parallel: greeting, TLS, certificate, reverse DNS:
     postie probe example.com
   Is an address accepted there? (MAIL and RCPT, then RSET and QUIT: nothing is sent)
     postie probe example.com --rcpt postmaster@example.com

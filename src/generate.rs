@@ -42,7 +42,8 @@ pub fn files() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
             "probe" => Some(crate::cli::PROBE_EXAMPLES),
             _ => None,
         };
-        let others: Vec<String> = std::iter::once("postie".to_string()).chain(visible.iter().filter(|v| **v != name).cloned()).collect();
+        let others: Vec<String> =
+            std::iter::once("postie".to_string()).chain(visible.iter().filter(|v| **v != name).cloned()).collect();
         files.push((format!("man/{name}.1"), page(&sub.clone().name(name.clone()), examples, &others)?));
     }
     Ok(files)
@@ -86,7 +87,13 @@ fn page(command: &clap::Command, examples: Option<&str>, see_also: &[String]) ->
     }
     let after = command.get_after_help().map(|t| t.to_string()).unwrap_or_default();
     if !after.is_empty() {
-        section(&mut out, "EXIT STATUS", after.trim_start_matches("Exit codes:\n").trim_start_matches("Exit codes (the worst finding over all addresses):\n"));
+        section(
+            &mut out,
+            "EXIT STATUS",
+            after
+                .trim_start_matches("Exit codes:\n")
+                .trim_start_matches("Exit codes (the worst finding over all addresses):\n"),
+        );
     }
     if command.get_name() == "postie-send" {
         section(&mut out, "JSON OUTPUT", crate::cli::JSON_SCHEMA);

@@ -41,24 +41,27 @@ fn opportunistic_tls_delivers_to_a_certificate_that_does_not_verify() {
     postfix.delivered("bob", &mark);
 }
 
+/// OpenSMTPD 6.8 style: STARTTLS offered and accepted, then the ClientHello answered with something that
+/// is not TLS.
+fn accept_with_broken_tls(listener: &TcpListener) {
+    let (mut stream, _) = listener.accept().unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    stream.write_all(b"220 broken-tls ESMTP\r\n").unwrap();
+    reader.read_line(&mut line).unwrap();
+    stream.write_all(b"250-broken-tls\r\n250 STARTTLS\r\n").unwrap();
+    reader.read_line(&mut line).unwrap();
+    stream.write_all(b"220 go ahead\r\n").unwrap();
+    let _ = reader.fill_buf();
+    let _ = stream.write_all(b"this is not TLS at all\r\n");
+}
+
 #[test]
 fn a_failed_handshake_falls_back_to_a_new_connection_without_tls() {
-    // OpenSMTPD 6.8 style: STARTTLS offered and accepted, then the handshake fails (here: garbage).
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     let server = thread::spawn(move || {
-        let (mut first, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(first.try_clone().unwrap());
-        let mut line = String::new();
-        first.write_all(b"220 broken-tls ESMTP\r\n").unwrap();
-        reader.read_line(&mut line).unwrap();
-        first.write_all(b"250-broken-tls\r\n250 STARTTLS\r\n").unwrap();
-        reader.read_line(&mut line).unwrap();
-        first.write_all(b"220 go ahead\r\n").unwrap();
-        // Answer the ClientHello with something that is not TLS.
-        let _ = reader.fill_buf();
-        let _ = first.write_all(b"this is not TLS at all\r\n");
-        drop(first);
+        accept_with_broken_tls(&listener);
         // The second connection: plain text, and the message is taken.
         let (mut second, _) = listener.accept().unwrap();
         let mut reader = BufReader::new(second.try_clone().unwrap());
@@ -94,18 +97,7 @@ fn a_failed_handshake_falls_back_to_a_new_connection_without_tls() {
     // Under --tls required there is no fallback.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
-    let server = thread::spawn(move || {
-        let (mut first, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(first.try_clone().unwrap());
-        let mut line = String::new();
-        first.write_all(b"220 x\r\n").unwrap();
-        reader.read_line(&mut line).unwrap();
-        first.write_all(b"250-x\r\n250 STARTTLS\r\n").unwrap();
-        reader.read_line(&mut line).unwrap();
-        first.write_all(b"220 go ahead\r\n").unwrap();
-        let _ = reader.fill_buf();
-        let _ = first.write_all(b"this is not TLS at all\r\n");
-    });
+    let server = thread::spawn(move || accept_with_broken_tls(&listener));
     let run = postie(["send", "--tls", "required", "--server", &address.to_string(), "--to", "b@example.test"])
         .run()
         .expect_code(4);

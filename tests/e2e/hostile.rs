@@ -105,6 +105,19 @@ fn handshake(stream: TcpStream) -> Option<rustls::StreamOwned<rustls::ServerConn
     Some(tls)
 }
 
+/// STARTTLS with the evil certificate; if the client goes on, answer its EHLO with `reply`, then read to the end.
+fn starttls_then_one_reply(mut stream: TcpStream, reply: &[u8]) {
+    up_to_starttls(&mut stream);
+    if let Some(mut tls) = handshake(stream) {
+        let mut reader = BufReader::new(&mut tls);
+        let _ = read_line(&mut reader);
+        let _ = tls.write_all(reply);
+        let _ = tls.flush();
+        let mut rest = Vec::new();
+        let _ = tls.read_to_end(&mut rest);
+    }
+}
+
 #[test]
 fn escape_sequences_in_a_certificate_never_reach_the_terminal() {
     // STARTTLS, strict: the refusal names the issuer; the chain is shown.
@@ -121,17 +134,7 @@ fn escape_sequences_in_a_certificate_never_reach_the_terminal() {
 
     // The same with --json, and with report (the chain and the verdict go to stdout).
     for extra in [&["--json"][..], &["--tls-verify", "report", "--quit-after", "tls"][..]] {
-        let (address, server) = serve(|mut stream| {
-            up_to_starttls(&mut stream);
-            if let Some(mut tls) = handshake(stream) {
-                let mut reader = BufReader::new(&mut tls);
-                let _ = read_line(&mut reader);
-                let _ = tls.write_all(b"250 evil\x1b]0;x\x07\r\n");
-                let _ = tls.flush();
-                let mut rest = Vec::new();
-                let _ = tls.read_to_end(&mut rest);
-            }
-        });
+        let (address, server) = serve(|stream| starttls_then_one_reply(stream, b"250 evil\x1b]0;x\x07\r\n"));
         let mut args = vec!["send", "--server", &address.to_string(), "--to", "b@example.test", "--body", "x"]
             .into_iter()
             .map(String::from)
@@ -154,17 +157,7 @@ fn escape_sequences_in_a_certificate_never_reach_the_terminal() {
     server.join().unwrap();
 
     // probe: the report and the table.
-    let (address, server) = serve(|mut stream| {
-        up_to_starttls(&mut stream);
-        if let Some(mut tls) = handshake(stream) {
-            let mut reader = BufReader::new(&mut tls);
-            let _ = read_line(&mut reader);
-            let _ = tls.write_all(b"250 evil\r\n");
-            let _ = tls.flush();
-            let mut rest = Vec::new();
-            let _ = tls.read_to_end(&mut rest);
-        }
-    });
+    let (address, server) = serve(|stream| starttls_then_one_reply(stream, b"250 evil\r\n"));
     let run = postie(["probe", &address.to_string(), "-v", "--dns-server", &dns().address()]).run();
     assert!(run.stdout().contains("certificate does not verify"), "{run:?}");
     assert_no_raw_controls(&run);
