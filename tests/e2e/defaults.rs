@@ -161,8 +161,13 @@ fn tls_name_and_resolve_check_the_certificate_for_another_name() {
     let postfix = postfix();
     let ca = postfix.ca_file();
     let port = postfix.starttls_port.to_string();
+    // 127.0.0.2 is not in the certificate: verified TLS needs the name the certificate has.
+    let server = format!("127.0.0.2:{port}");
+    let run = postie(["send", "--server", &server, "--tls", "required", "--ca-file", &ca, "--to", "bob@example.test"])
+        .run()
+        .expect_code(4);
+    assert!(run.stderr().contains("name 127.0.0.2 is not in the certificate"), "{run:?}");
     let mark = marker("tls-name");
-    let server = format!("127.0.0.1:{port}");
     let run = postie([
         "send",
         "--server",
@@ -461,4 +466,109 @@ fn probe_and_mx_check_speak_implicit_tls() {
     .run()
     .expect_code(0);
     assert!(run.stdout().contains("greeting") && run.stdout().contains(": 220 "), "{run:?}");
+}
+
+#[test]
+fn sendmail_t_completes_the_message_as_sendmail_does() {
+    let postfix = postfix();
+    let mark = marker("t-complete");
+    let message = format!("To: bob@example.test\nSubject: from cron\n\n{mark}\n");
+    postie(["send", "-t", "-f", "cron@example.test", "--server", &format!("127.0.0.1:{}", postfix.port)])
+        .stdin(message)
+        .run()
+        .expect_code(0);
+    let delivered = String::from_utf8_lossy(&postfix.delivered("bob", &mark)).into_owned();
+    for header in ["\nDate: ", "\nMessage-ID: <", "\nFrom: <cron@example.test>"] {
+        assert!(delivered.contains(header), "{header:?} missing\n{delivered}");
+    }
+}
+
+#[test]
+fn output_details() {
+    let postfix = postfix();
+    // A guessed sender without a domain is worth a warning (the test machine's name has none).
+    let run = postie([
+        "send",
+        "--server",
+        &format!("127.0.0.1:{}", postfix.port),
+        "--to",
+        "bob@example.test",
+        "--quit-after",
+        "rcpt",
+    ])
+    .run()
+    .expect_code(0);
+    assert!(
+        run.stdout().contains("* warning: no --from, and this machine has no domain name: sending as tester@"),
+        "{run:?}"
+    );
+    // --show-data with --bdat: the lines, and the chunk.
+    let mark = marker("bdat-show");
+    let run = postie([
+        "send",
+        "--server",
+        &format!("127.0.0.1:{}", postfix.port),
+        "--from",
+        "a@example.test",
+        "--to",
+        "bob@example.test",
+        "--bdat",
+        "--show-data",
+        "--body",
+        &mark,
+    ])
+    .run()
+    .expect_code(0);
+    assert!(run.stdout().contains("C: BDAT ") && run.stdout().contains(&format!("C: {mark}")), "{run:?}");
+    postfix.delivered("bob", &mark);
+    // A refused MAIL FROM names the sender.
+    let server = FakeServer::start(|peer| {
+        peer.send(b"220 x\r\n");
+        peer.reply("250 x\r\n");
+        peer.reply("553 5.1.8 sender rejected\r\n");
+        peer.reply("221 bye\r\n");
+    });
+    let run =
+        postie(["send", "-q", "--server", &server.server(), "--from", "bad@example.test", "--to", "b@example.test"])
+            .run()
+            .expect_code(69);
+    assert_eq!(
+        run.stderr(),
+        "postie: error: MAIL FROM refused the sender <bad@example.test>, so b@example.test did not get the message: 553 5.1.8 sender rejected\n"
+    );
+    // Help shows examples; probe --timing shows the transcript with real times.
+    assert!(postie(["send", "--help"])
+        .run()
+        .expect_code(0)
+        .stdout()
+        .contains("Examples:\n  Send through your provider"));
+    let run = postie([
+        "probe",
+        &format!("127.0.0.1:{}", postfix.port),
+        "--timing",
+        "--dns-server",
+        &crate::harness::dns().address(),
+    ])
+    .run();
+    let greeting = run.stdout().lines().find(|l| l.contains("S: 220 ")).unwrap_or_default().to_string();
+    assert!(greeting.starts_with('[') && greeting.contains(" ms] S: 220 "), "{run:?}");
+    // The password file with a NUL.
+    let dir = crate::harness::scratch_dir("nul-password");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("password");
+    std::fs::write(&file, b"pass\0word\n").unwrap();
+    let run = postie([
+        "send",
+        "--server",
+        "127.0.0.1:1",
+        "--to",
+        "b@example.test",
+        "--user",
+        "ada",
+        "--password-file",
+        file.to_str().unwrap(),
+    ])
+    .run()
+    .expect_code(65);
+    assert!(run.stderr().contains("it contains a NUL character, which AUTH PLAIN uses to separate"), "{run:?}");
 }

@@ -135,7 +135,8 @@ pub struct Postfix {
     pub root: PathBuf,
     /// Plain SMTP on 127.0.0.1, 127.0.0.2 and ::1: no STARTTLS, no AUTH.
     pub port: u16,
-    /// STARTTLS with a certificate from the test CA for mx.postie.test, 127.0.0.1 and ::1.
+    /// STARTTLS with a certificate from the test CA for mx.postie.test, 127.0.0.1 and ::1; also on 127.0.0.2,
+    /// which the certificate does not name (the --tls-name case).
     pub starttls_port: u16,
     /// STARTTLS with an expired certificate.
     pub expired_port: u16,
@@ -443,6 +444,7 @@ impl Postfix {
              127.0.0.2:{port} inet n - n - - smtpd\n\
              [::1]:{port} inet n - n - - smtpd\n\
              127.0.0.1:{starttls_port} inet n - n - - smtpd -o smtpd_tls_security_level=may\n\
+             127.0.0.2:{starttls_port} inet n - n - - smtpd -o smtpd_tls_security_level=may\n\
              [::1]:{starttls_port} inet n - n - - smtpd -o smtpd_tls_security_level=may\n\
              127.0.0.1:{expired_port} inet n - n - - smtpd -o smtpd_tls_security_level=may \
                -o smtpd_tls_cert_file={r}/certs/expired.pem -o smtpd_tls_key_file={r}/certs/expired.key\n\
@@ -524,6 +526,7 @@ impl Postfix {
             ("127.0.0.2", self.port),
             ("::1", self.port),
             ("127.0.0.1", self.starttls_port),
+            ("127.0.0.2", self.starttls_port),
             ("127.0.0.1", self.expired_port),
             ("127.0.0.1", self.smtps_port),
             ("127.0.0.1", self.submission_port),
