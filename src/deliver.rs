@@ -306,12 +306,24 @@ impl<'o> Attempts<'o> {
             let address = SocketAddr::new(ip, options.port);
             let is_literal = name.trim_start_matches('[').trim_end_matches(']') == ip.to_string();
             let label = if is_literal { ip.to_string() } else { format!("{name} [{ip}]") };
+            let mut connect_timeout = options.connect_timeout;
+            if let Some((end, limit)) = options.give_up_at {
+                let left = end.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(Error::OutOfTime(format!(
+                        "--max-time {}s passed before {address} ({name}) was tried{}",
+                        limit.as_secs_f64(),
+                        self.so_far()
+                    )));
+                }
+                connect_timeout = connect_timeout.min(left);
+            }
             sink.emit(Event::Connecting {
                 address: address.to_string(),
                 host: (!is_literal).then(|| name.to_string()),
             });
             let started = Instant::now();
-            let tcp = match net::connect_one(address, options.connect_timeout, options.bind) {
+            let tcp = match net::connect_one(address, connect_timeout, options.bind) {
                 Ok(tcp) => tcp,
                 Err(reason) => {
                     sink.emit(Event::MovedOn { address: address.to_string(), reason: reason.clone() });
@@ -331,7 +343,7 @@ impl<'o> Attempts<'o> {
                     && !finished.outcome.message_sent;
                 if fallback {
                     sink.emit(Event::TlsFallback { address: address.to_string(), reason: detail.clone() });
-                    match net::connect_one(address, options.connect_timeout, options.bind) {
+                    match net::connect_one(address, connect_timeout, options.bind) {
                         Ok(tcp) => {
                             sink.emit(Event::Connected { address: address.to_string(), local: local_of(&tcp) });
                             finished = self.session(tcp, name, ip, TlsPolicy::Never, envelope, message, sink);

@@ -54,7 +54,7 @@ pub fn converse(tcp: TcpStream, settings: Settings, conversation: &Conversation<
     if implicit {
         let deadline =
             (Instant::now() + handshake_timeout).min(give_up_at.unwrap_or(Instant::now() + handshake_timeout));
-        certificates = handshake(&mut connection, &mut client, conversation, deadline, sink, false);
+        certificates = handshake(&mut connection, &mut client, conversation, deadline, give_up_at, sink, false);
     }
     let mut buffer = vec![0; READ_CHUNK];
     loop {
@@ -62,16 +62,16 @@ pub fn converse(tcp: TcpStream, settings: Settings, conversation: &Conversation<
         match client.poll(Instant::now()) {
             Action::Send { bytes, deadline } => {
                 if let Err(failure) = connection.write_all(&bytes, deadline) {
-                    report(&mut client, failure);
+                    report(&mut client, failure, give_up_at);
                 }
             }
             Action::Receive { deadline } => match connection.read(&mut buffer, deadline) {
                 Ok(0) => client.closed(),
                 Ok(n) => client.receive(&buffer[..n]),
-                Err(failure) => report(&mut client, failure),
+                Err(failure) => report(&mut client, failure, give_up_at),
             },
             Action::StartTls { deadline } => {
-                certificates = handshake(&mut connection, &mut client, conversation, deadline, sink, true);
+                certificates = handshake(&mut connection, &mut client, conversation, deadline, give_up_at, sink, true);
             }
             Action::SendContent { header, dot_stuffing, trailer, stall, give_up_at } => {
                 let tls = client.is_encrypted();
@@ -79,7 +79,7 @@ pub fn converse(tcp: TcpStream, settings: Settings, conversation: &Conversation<
                 let result = write_content(&mut writer, &header, dot_stuffing, &trailer, conversation, tls, sink);
                 match (result, writer.failure.take()) {
                     (Ok((bytes, lines)), _) => client.content_sent(bytes, lines),
-                    (Err(_), Some(failure)) => report(&mut client, failure),
+                    (Err(_), Some(failure)) => report(&mut client, failure, give_up_at),
                     (Err(error), None) => client.io_failed(&format!("cannot read the message: {error}")),
                 }
             }
@@ -97,8 +97,10 @@ fn forward(client: &mut Client, sink: &mut dyn Sink) {
     }
 }
 
-fn report(client: &mut Client, failure: Failure) {
+fn report(client: &mut Client, failure: Failure, give_up_at: Option<Instant>) {
     match failure {
+        // Which deadline fired: the whole run's (--max-time), or the step's.
+        Failure::Timeout if give_up_at.is_some_and(|end| Instant::now() >= end) => client.out_of_time(),
         Failure::Timeout => client.timed_out(),
         Failure::Closed => client.closed(),
         Failure::Other(detail) => client.io_failed(&detail),
@@ -111,6 +113,7 @@ fn handshake(
     client: &mut Client,
     conversation: &Conversation<'_>,
     deadline: Instant,
+    give_up_at: Option<Instant>,
     sink: &mut dyn Sink,
     starttls: bool,
 ) -> Option<Certificates> {
@@ -156,7 +159,7 @@ fn handshake(
                 client.tls_verified(verified);
             }
         }
-        Err(HandshakeError::Io(failure)) => report(client, failure),
+        Err(HandshakeError::Io(failure)) => report(client, failure, give_up_at),
         Err(HandshakeError::Tls(error)) => match &certificates {
             Some(seen @ Certificates { verdict: Verdict::Refused(problem), .. }) => {
                 show_chain(sink, seen);

@@ -276,8 +276,27 @@ mod tests {
     fn starttls_refused_injected_and_failed() {
         let mut s = settings(&["b@x.test"]);
         s.tls = TlsPolicy::Opportunistic;
+        // Opportunistic TLS goes on in clear text after a 454, as mail servers do; required TLS stops.
         let refused = run(
             s.clone(),
+            script(&[
+                "220 mx\r\n",
+                "250-mx\r\n250 STARTTLS\r\n",
+                "454 4.7.0 no TLS\r\n",
+                "250 ok\r\n",
+                "250 ok\r\n",
+                "354 go\r\n",
+                "250 ok\r\n",
+                "221 bye\r\n",
+            ]),
+            b"x",
+        );
+        assert!(refused.outcome.recipients[0].delivered() && !refused.outcome.encrypted, "{:?}", refused.outcome);
+        assert!(refused.events.iter().any(|e| matches!(e, Event::Note(Note::StartTlsRefused { .. }))));
+        let mut required = s.clone();
+        required.tls = TlsPolicy::Required;
+        let refused = run(
+            required,
             script(&["220 mx\r\n", "250-mx\r\n250 STARTTLS\r\n", "454 4.7.0 no TLS\r\n", "221 bye\r\n"]),
             b"x",
         );
@@ -481,6 +500,38 @@ mod tests {
         let run = run(s, script(&["220 mx\r\n", "221 bye\r\n"]), b"x");
         assert_eq!(run.written, "QUIT\r\n");
         assert!(run.outcome.greeting.is_some());
+    }
+
+    #[test]
+    fn drop_after_data_with_bdat_sends_none_of_the_message() {
+        let mut s = settings(&["b@x.test"]);
+        s.bdat = true;
+        s.stop = Some(Stop { point: StopPoint::Data, drop: true });
+        let run = run(s, script(&["220 mx\r\n", "250-mx\r\n250 CHUNKING\r\n", "250 ok\r\n", "250 ok\r\n"]), b"x");
+        assert!(!run.written.contains("BDAT") && !run.outcome.message_sent, "{}", run.written);
+        assert_eq!(run.outcome.stopped, Some(StopPoint::Data));
+    }
+
+    #[test]
+    fn a_421_to_auth_is_the_server_closing_not_a_refusal_of_the_credentials() {
+        let run = run(
+            with_credentials(Some(Mechanism::Plain)),
+            script(&["220 mx\r\n", "250-mx\r\n250 AUTH PLAIN\r\n", "421 4.3.2 shutting down\r\n"]),
+            b"x",
+        );
+        assert!(matches!(run.outcome.error, Some(Error::Refused { phase: Phase::Auth, .. })), "{:?}", run.outcome);
+        assert!(!run.written.contains("QUIT"));
+    }
+
+    #[test]
+    fn a_timeout_after_a_prompt_greeting_is_a_timeout_not_a_slow_greeting() {
+        let run = run(settings(&["b@x.test"]), vec![bytes("220 mx\r\n"), Step::Silence], b"x");
+        assert!(matches!(run.outcome.error, Some(Error::Timeout { phase: Phase::Ehlo, .. })), "{:?}", run.outcome);
+        assert!(!run.events.iter().any(|e| matches!(e, Event::Note(Note::SlowGreeting { .. }))));
+        // A silent greeting gets the note first, then the timeout.
+        let silent = super::run(settings(&["b@x.test"]), vec![Step::Silence, Step::Silence], b"x");
+        assert!(silent.events.iter().any(|e| matches!(e, Event::Note(Note::SlowGreeting { .. }))));
+        assert!(matches!(silent.outcome.error, Some(Error::Timeout { phase: Phase::Banner, .. })));
     }
 
     #[test]

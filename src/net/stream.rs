@@ -290,19 +290,31 @@ impl Connection {
         extend: Option<&'e mut (dyn FnMut(&Socket) -> Instant + 'e)>,
     ) -> Result<(), Failure> {
         if self.broken {
-            return Err(Failure::Other("the connection broke during the TLS handshake".into()));
+            return Err(Failure::Other("the connection is broken: an earlier write or handshake failed".into()));
         }
         let mut io = Bounded { socket: &mut self.socket, deadline, extend };
-        match self.tls.as_deref_mut() {
+        let result = match self.tls.as_deref_mut() {
             None => io.write_all(bytes).map_err(|e| Failure::from_io(&e)),
-            Some(tls) => {
-                tls.writer().write_all(bytes).map_err(|e| Failure::from_io(&e))?;
-                while tls.wants_write() {
-                    tls.write_tls(&mut io).map_err(|e| Failure::from_io(&e))?;
+            // rustls takes at most its buffer limit (64 KiB) of plaintext before its records are written out:
+            // hand it what it takes, write its records, and go on with the rest.
+            Some(tls) => (|| {
+                let mut rest = bytes;
+                while !rest.is_empty() {
+                    let taken = tls.writer().write(rest).map_err(|e| Failure::from_io(&e))?;
+                    rest = &rest[taken..];
+                    while tls.wants_write() {
+                        tls.write_tls(&mut io).map_err(|e| Failure::from_io(&e))?;
+                    }
                 }
                 Ok(())
-            }
+            })(),
+        };
+        // A write that failed part-way left an unknown part on the wire (or in rustls' buffer): nothing more may
+        // follow it, or the peer could receive the rest (a final dot) after the failure was reported.
+        if result.is_err() {
+            self.broken = true;
         }
+        result
     }
 
     /// A writer for a long stream (the message content) that fails when the peer acknowledges nothing for
@@ -314,6 +326,11 @@ impl Connection {
 
     /// Close the TLS session politely when there is one; the socket closes when dropped.
     pub fn close(&mut self) {
+        if self.broken {
+            // Whatever rustls still holds must not go out now.
+            let _ = self.socket.tcp.shutdown(std::net::Shutdown::Both);
+            return;
+        }
         if let Some(tls) = self.tls.as_deref_mut() {
             tls.send_close_notify();
             let deadline = Instant::now() + Duration::from_millis(200);
@@ -362,7 +379,8 @@ impl Write for StreamWriter<'_> {
                     Failure::Closed => io::ErrorKind::BrokenPipe,
                     Failure::Other(_) => io::ErrorKind::Other,
                 };
-                self.failure = Some(failure);
+                // The first failure is the story; later writes (a buffer's flush on drop) only repeat it.
+                self.failure.get_or_insert(failure);
                 Err(kind.into())
             }
         }

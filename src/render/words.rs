@@ -66,6 +66,9 @@ pub fn smtp_note(note: &Note) -> String {
             "no greeting after {seconds} s, still waiting; an implicit-TLS port (SMTPS, usually 465) waits for the \
              client to speak first: if that is it, use --tls implicit or --server smtps://HOST"
         ),
+        Note::StartTlsRefused { host } => {
+            format!("{host} refused STARTTLS: going on unencrypted (opportunistic TLS; --tls required would stop here)")
+        }
         Note::HeloFallback => "EHLO refused; falling back to HELO".into(),
         Note::NoStartTls { host } => format!("{host} does not offer STARTTLS: going on unencrypted"),
         Note::Pipelining { commands } => {

@@ -114,7 +114,8 @@ impl Expect {
             Expect::Helo => Phase::Helo,
             Expect::StartTls => Phase::StartTls,
             Expect::Auth => Phase::Auth,
-            Expect::Mail | Expect::Rset => Phase::MailFrom,
+            Expect::Mail => Phase::MailFrom,
+            Expect::Rset => Phase::Quit,
             Expect::Rcpt(_) => Phase::RcptTo,
             Expect::Data => Phase::Data,
             Expect::EmptyMessage | Expect::EndOfData => Phase::EndOfData,
@@ -164,8 +165,8 @@ pub struct Client {
     /// The "no greeting yet" note: due at the current deadline (`armed`), or said already.
     nudge_armed: bool,
     nudged: bool,
-    /// The current deadline is the one for the whole run.
-    capped: bool,
+    /// The parameters of each RCPT TO, worked out with MAIL FROM's.
+    rcpt_parameters: Vec<Vec<String>>,
 }
 
 /// When to say that the greeting is late.
@@ -196,7 +197,7 @@ impl Client {
             closed: false,
             nudge_armed: false,
             nudged: false,
-            capped: false,
+            rcpt_parameters: Vec::new(),
         };
         match client.settings.stop {
             Some(stop) if stop.point == StopPoint::Connect && stop.drop => client.stop_here(StopPoint::Connect),
@@ -259,6 +260,7 @@ impl Client {
             Some(&expect) => {
                 let since = *self.waiting_since.get_or_insert(now);
                 let mut deadline = self.cap(since + self.settings.timeouts.for_phase(expect.phase()));
+                self.nudge_armed = false;
                 // A greeting that does not come within seconds is worth a word: an implicit-TLS port waits for
                 // the client to speak first, so the wait would run to the end of the timeout.
                 if expect == Expect::Greeting && !self.nudged {
@@ -321,16 +323,18 @@ impl Client {
             self.events.push_back(Event::Note(Note::SlowGreeting { seconds: GREETING_NUDGE.as_secs() }));
             return;
         }
-        if self.capped {
-            let phase = self.current_phase();
-            return self.connection_failed(Error::OutOfTime { phase });
-        }
         let phase = self.current_phase();
         let error = match self.pending {
             Some(Pending::SendingContent { .. }) => Error::Stalled { phase, after: self.settings.timeouts.data_block },
             _ => Error::Timeout { phase, after: self.settings.timeouts.for_phase(phase) },
         };
         self.connection_failed(error);
+    }
+
+    /// The deadline for the whole run (`give_up_at`) passed.
+    pub fn out_of_time(&mut self) {
+        let phase = self.current_phase();
+        self.connection_failed(Error::OutOfTime { phase });
     }
 
     /// Reading or writing failed for another reason.
@@ -387,18 +391,9 @@ impl Client {
         outcome
     }
 
-    /// A deadline no later than the one for the whole run (`give_up_at`); remembers whether it was that one.
-    fn cap(&mut self, deadline: Instant) -> Instant {
-        match self.settings.give_up_at {
-            Some(end) if end <= deadline => {
-                self.capped = true;
-                end
-            }
-            _ => {
-                self.capped = false;
-                deadline
-            }
-        }
+    /// A deadline no later than the one for the whole run (`give_up_at`).
+    fn cap(&self, deadline: Instant) -> Instant {
+        self.settings.give_up_at.map_or(deadline, |end| end.min(deadline))
     }
 
     fn current_phase(&self) -> Phase {
@@ -499,9 +494,7 @@ impl Client {
         let phase = expect.phase();
         // RFC 5321 §3.8: 421 means the server is closing the connection, whatever the command was.
         if reply.code.0 == 421 && !matches!(expect, Expect::Quit | Expect::GreetingBeforeQuit) {
-            if expect == Expect::Auth {
-                self.fail(Error::AuthRefused { reply }, false);
-            } else if self.outcome.message_sent && expect == Expect::EndOfData {
+            if self.outcome.message_sent && expect == Expect::EndOfData {
                 self.settle_accepted(Phase::EndOfData, &reply);
                 self.close = true;
                 self.expect.clear();
@@ -624,6 +617,15 @@ impl Client {
     }
 
     fn on_starttls(&mut self, reply: Reply) {
+        if !reply.is_positive() && self.settings.tls == TlsPolicy::Opportunistic && !reply.code.is_intermediate() {
+            // Opportunistic TLS goes on in clear text when the server will not start it, as mail servers do.
+            let host = self.settings.server_host.clone();
+            self.events.push_back(Event::Note(Note::StartTlsRefused { host }));
+            if self.stops_at(StopPoint::Tls) {
+                return self.stop_here(StopPoint::Tls);
+            }
+            return self.authenticate();
+        }
         if !reply.is_positive() {
             return self.refuse_session(Phase::StartTls, reply);
         }
@@ -796,6 +798,7 @@ impl Client {
             && capabilities.has("PIPELINING")
             && !stops_inside
             && !self.settings.reset_after_recipients;
+        self.rcpt_parameters = parameters.rcpt.clone();
         let mail = Command::MailFrom { reverse_path: &envelope.reverse_path, parameters: parameters.mail };
         if !self.pipelined {
             return self.send(&mail, Expect::Mail);
@@ -836,16 +839,7 @@ impl Client {
 
     fn send_rcpt(&mut self, index: usize) {
         let envelope = self.settings.envelope.as_ref().expect("a transaction has an envelope");
-        let capabilities = self.capabilities.clone().unwrap_or_default();
-        let parameters = extensions::parameters(
-            &capabilities,
-            &envelope.facts,
-            &envelope.reverse_path,
-            &envelope.recipients,
-            &envelope.dsn,
-        )
-        .map(|p| p.rcpt[index].clone())
-        .unwrap_or_default();
+        let parameters = self.rcpt_parameters.get(index).cloned().unwrap_or_default();
         let forward_path = envelope.recipients[index].clone();
         self.send(&Command::RcptTo { forward_path: &forward_path, parameters }, Expect::Rcpt(index));
     }
@@ -880,6 +874,10 @@ impl Client {
             return self.send_quit();
         }
         if self.settings.bdat {
+            // --drop-after data with BDAT: there is no 354; stop before any of the message.
+            if self.stops_at(StopPoint::Data) {
+                return self.stop_here(StopPoint::Data);
+            }
             self.send_content();
         } else {
             self.send(&Command::Data, Expect::Data);

@@ -27,6 +27,8 @@ pub enum Note {
     HeloFallback,
     /// The server offers no STARTTLS and the policy allows going on in clear text (a warning).
     NoStartTls { host: String },
+    /// The server refused STARTTLS; opportunistic TLS goes on in clear text (a warning).
+    StartTlsRefused { host: String },
     /// Commands sent in one write under PIPELINING (RFC 2920).
     Pipelining { commands: usize },
     /// QUIT rides in the same write as the final dot (RFC 2920 allows it when PIPELINING is offered).
@@ -51,6 +53,7 @@ impl Note {
         matches!(
             self,
             Note::NoStartTls { .. }
+                | Note::StartTlsRefused { .. }
                 | Note::NoChunking
                 | Note::NoDsn { .. }
                 | Note::QuitProblem { .. }

@@ -572,3 +572,42 @@ fn output_details() {
     .expect_code(65);
     assert!(run.stderr().contains("it contains a NUL character, which AUTH PLAIN uses to separate"), "{run:?}");
 }
+
+#[test]
+fn a_large_message_with_dot_lines_goes_over_tls_intact() {
+    // Dot-stuffing makes a 64 KiB block larger than 64 KiB, the most rustls takes at once: every byte must
+    // still go out once, in order.
+    let postfix = postfix();
+    let mark = marker("big-tls");
+    let mut message = format!("Subject: {mark}\r\n\r\n").into_bytes();
+    for i in 0..20_000 {
+        message.extend_from_slice(format!(".line {i} of a message that goes over TLS\r\n").as_bytes());
+    }
+    let run = postie([
+        "send",
+        "-q",
+        "--server",
+        &format!("127.0.0.1:{}", postfix.starttls_port),
+        "--tls",
+        "required",
+        "--ca-file",
+        &postfix.ca_file(),
+        "--from",
+        "a@example.test",
+        "--to",
+        "bob@example.test",
+        "--data",
+        "-",
+    ])
+    .stdin(message.clone())
+    .run();
+    assert_eq!(run.code(), 0, "{run:?}");
+    // Every line arrived once, in order (the Maildir has LF line ends; Postfix adds the headers it lacks).
+    let delivered = String::from_utf8_lossy(&postfix.delivered("bob", &mark)).into_owned();
+    let lines: Vec<&str> = delivered.lines().filter(|l| l.starts_with(".line ")).collect();
+    assert_eq!(lines.len(), 20_000, "lines lost or doubled");
+    assert!(
+        lines.iter().enumerate().all(|(i, l)| *l == format!(".line {i} of a message that goes over TLS")),
+        "lines out of order"
+    );
+}
