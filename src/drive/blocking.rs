@@ -79,8 +79,19 @@ pub fn converse(tcp: TcpStream, settings: Settings, conversation: &Conversation<
                 let result = write_content(&mut writer, &header, dot_stuffing, &trailer, conversation, tls, sink);
                 match (result, writer.failure.take()) {
                     (Ok((bytes, lines)), _) => client.content_sent(bytes, lines),
+                    // The content went out and the trailer (the final dot) failed part-way: the dot may be with
+                    // the server, so the message counts as sent and its fate is unknown, never "retry".
+                    (Err(ContentError::InTrailer { bytes, lines }), Some(failure)) => {
+                        client.content_sent(bytes, lines);
+                        report(&mut client, failure, give_up_at);
+                    }
                     (Err(_), Some(failure)) => report(&mut client, failure, give_up_at),
-                    (Err(error), None) => client.io_failed(&format!("cannot read the message: {error}")),
+                    (Err(ContentError::InTrailer { .. }), None) => {
+                        client.io_failed("the final dot could not be written")
+                    }
+                    (Err(ContentError::Content(error)), None) => {
+                        client.io_failed(&format!("cannot read the message: {error}"))
+                    }
                 }
             }
             Action::Close => connection.close(),
@@ -181,7 +192,7 @@ fn write_content(
     conversation: &Conversation<'_>,
     tls: bool,
     sink: &mut dyn Sink,
-) -> io::Result<(u64, u64)> {
+) -> Result<(u64, u64), ContentError> {
     let content = conversation.content.ok_or_else(|| io::Error::other("no message to send"))?;
     let mut buffered = BufWriter::with_capacity(WRITE_BLOCK, Progress { inner: writer, report: conversation.progress });
     buffered.write_all(header)?;
@@ -196,15 +207,39 @@ fn write_content(
         // leave the server reading the wrong number of bytes.
         let announced = std::str::from_utf8(header).ok().and_then(|h| h.split(' ').nth(1)?.parse::<u64>().ok());
         if announced.is_some_and(|size| size != bytes) {
-            return Err(io::Error::other(format!(
+            return Err(ContentError::Content(io::Error::other(format!(
                 "the message changed while it was sent ({bytes} bytes, not {})",
                 announced.unwrap_or_default()
-            )));
+            ))));
         }
     }
-    buffered.write_all(trailer)?;
     buffered.flush()?;
+    // From here on, part of the final dot may reach the server whatever happens next.
+    let in_trailer = |_| ContentError::InTrailer { bytes, lines };
+    buffered.write_all(trailer).map_err(in_trailer)?;
+    buffered.flush().map_err(in_trailer)?;
     Ok((bytes, lines))
+}
+
+/// Where writing the content failed: before its end (nothing final went out), or in the trailer.
+enum ContentError {
+    Content(io::Error),
+    InTrailer { bytes: u64, lines: u64 },
+}
+
+impl From<io::Error> for ContentError {
+    fn from(error: io::Error) -> Self {
+        ContentError::Content(error)
+    }
+}
+
+impl std::fmt::Display for ContentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ContentError::Content(error) => write!(f, "{error}"),
+            ContentError::InTrailer { .. } => f.write_str("the final dot could not be written"),
+        }
+    }
 }
 
 fn stuffer<W: Write>(inner: W, dot_stuffing: bool) -> DotStuffer<W> {
