@@ -349,6 +349,16 @@ mod tests {
     }
 
     #[test]
+    fn escaped_one_line_form_has_nothing_a_terminal_obeys() {
+        // From the reply fuzz target (its oracle predated escaping at the edge): the raw form keeps the bytes,
+        // the escaped form keeps none of them.
+        let reply = parse_reply("250 caf\u{e9} \x1b[31m\u{202e}\r\n");
+        assert_eq!(reply.to_string(), "250 caf\u{e9} \x1b[31m\u{202e}");
+        let shown = crate::sanitize::escape(reply.to_string().as_bytes());
+        assert!(!shown.chars().any(|c| c.is_control() || crate::sanitize::is_bidi_control(c)), "{shown}");
+    }
+
+    #[test]
     fn display_keeps_the_raw_text_for_the_renderer_to_escape() {
         // Escaping happens once, where the text is rendered; escaping here too would show `\\x1b`.
         assert_eq!(parse_reply("550 bad\x1b[0m\r\n").to_string(), "550 bad\x1b[0m");
