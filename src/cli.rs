@@ -76,6 +76,24 @@ pub enum Command {
     /// --rcpt whether the recipient is accepted.
     #[command(after_help = PROBE_EXIT_CODES, after_long_help = format!("Examples:\n{PROBE_EXAMPLES}\n{PROBE_EXIT_CODES}"))]
     Probe(ProbeArgs),
+    /// Talk to a server yourself: type SMTP commands and see every reply (or pipe them in, one per line).
+    ///
+    /// STARTTLS runs the handshake; AUTH PLAIN, AUTH LOGIN and AUTH CRAM-MD5 without arguments ask for the user
+    /// and password and send them encoded (redacted on screen); DATA takes the message until a lone "." (or
+    /// DATA < FILE sends a file); EHLO shows the capabilities explained. Local commands start with a colon:
+    /// :help, :explain CODE, :quit. Ctrl-D sends QUIT.
+    #[command(after_help = TALK_EXIT_CODES, after_long_help = format!("Examples:\n{TALK_EXAMPLES}\n{TALK_EXIT_CODES}"))]
+    Talk(Box<TalkArgs>),
+    /// Run a scripted dialogue (see docs/script.md): exit 0 when every expectation holds, 1 at the first that
+    /// fails.
+    #[command(after_help = SCRIPT_EXIT_CODES, after_long_help = format!("{SCRIPT_LANGUAGE}\nExamples:\n{SCRIPT_EXAMPLES}\n{SCRIPT_EXIT_CODES}"))]
+    Script(Box<ScriptArgs>),
+    /// Test a server for SMTP smuggling: send each end-of-data variant of the 2023 research in one DATA,
+    /// followed by a smuggled transaction, and report which variants the server treats as the end.
+    ///
+    /// Only for servers you are responsible for: it sends real messages to the recipient you give.
+    #[command(after_help = SMUGGLE_EXIT_CODES, after_long_help = format!("Examples:\n{SMUGGLE_EXAMPLES}\n{SMUGGLE_EXIT_CODES}"))]
+    Smuggle(Box<SmuggleArgs>),
     /// Write shell completions and man pages generated from this definition (for packagers).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -260,7 +278,134 @@ pub struct SendArgs {
     pub drop_after: Option<StepArg>,
 
     #[command(flatten)]
+    pub protocol: ProtocolArgs,
+
+    #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// The protocol variants swaks speaks: LMTP, a pipe to a command, XCLIENT and the PROXY protocol.
+#[derive(Debug, Args, Default)]
+pub struct ProtocolArgs {
+    /// Speak LMTP (RFC 2033): LHLO, and one reply per accepted recipient after the message [port default 24].
+    #[arg(long, help_heading = "Protocol")]
+    pub lmtp: bool,
+
+    /// Speak SMTP over this command's stdin and stdout instead of a network connection, run with /bin/sh -c
+    /// (e.g. 'sendmail -bs' or 'exim -bs', to test an MTA's configuration without a network).
+    #[arg(long, value_name = "COMMAND", help_heading = "Protocol")]
+    pub pipe: Option<String>,
+
+    /// Send XCLIENT NAME=VALUE after EHLO (repeatable: ADDR, NAME, PORT, HELO, PROTO, LOGIN, DESTADDR,
+    /// DESTPORT), then EHLO again, as Postfix documents; the server must offer XCLIENT.
+    #[arg(long, value_name = "NAME=VALUE", help_heading = "Protocol")]
+    pub xclient: Vec<String>,
+
+    /// Send a PROXY protocol header (HAProxy's v1 text or v2 binary) before anything else; needs
+    /// --proxy-source.
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        value_name = "VERSION",
+        requires = "proxy_source",
+        help_heading = "Protocol"
+    )]
+    pub proxy_protocol: Option<ProxyVersionArg>,
+
+    /// The client address the PROXY header claims, ADDRESS:PORT ([ADDRESS]:PORT for IPv6).
+    #[arg(long, value_name = "ADDRESS:PORT", requires = "proxy_protocol", help_heading = "Protocol")]
+    pub proxy_source: Option<String>,
+
+    /// The destination address the PROXY header claims [default: the server's address and port].
+    #[arg(long, value_name = "ADDRESS:PORT", requires = "proxy_protocol", help_heading = "Protocol")]
+    pub proxy_dest: Option<String>,
+}
+
+/// The PROXY protocol version (`--proxy-protocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProxyVersionArg {
+    /// The text line: PROXY TCP4 source destination sport dport.
+    V1,
+    /// The binary header.
+    V2,
+}
+
+/// How to reach the one server a steered dialogue talks to; shared by `talk`, `script` and `smuggle`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    pub route: RouteArgs,
+
+    #[command(flatten)]
+    pub tls: TlsArgs,
+
+    #[command(flatten)]
+    pub protocol: ProtocolArgs,
+
+    /// The name for EHLO/LHLO (XCLIENT's, and a bare EHLO typed in talk) [default: this machine's name].
+    #[arg(long, visible_alias = "ehlo", value_name = "NAME", help_heading = "Connection")]
+    pub helo: Option<String>,
+
+    /// Wait at most this long for each reply [default: RFC 5321's per-step limits; 30s in scripts].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, help_heading = "Connection")]
+    pub timeout: Option<Duration>,
+
+    /// Show what AUTH sends instead of <redacted> (base64 is not encryption).
+    #[arg(long, help_heading = "Authentication")]
+    pub show_secrets: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TalkArgs {
+    /// The server: HOST[:PORT], [ADDRESS]:PORT, or unix:PATH for a unix-domain socket (not with --pipe).
+    #[arg(value_name = "SERVER", required_unless_present = "pipe", conflicts_with = "pipe")]
+    pub server: Option<String>,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScriptArgs {
+    /// The script ('-' for stdin); see docs/script.md for the language.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The server: HOST[:PORT], [ADDRESS]:PORT, or unix:PATH (not with --pipe).
+    #[arg(
+        long,
+        short = 's',
+        value_name = "SERVER",
+        required_unless_present = "pipe",
+        conflicts_with = "pipe",
+        help_heading = "Connection"
+    )]
+    pub server: Option<String>,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SmuggleArgs {
+    /// The server to test: HOST[:PORT] or [ADDRESS]:PORT.
+    #[arg(value_name = "SERVER", required_unless_present = "pipe", conflicts_with = "pipe")]
+    pub server: Option<String>,
+
+    /// The sender of the test messages (and of the smuggled ones).
+    #[arg(long, short = 'f', value_name = "ADDRESS", help_heading = "Envelope")]
+    pub from: String,
+
+    /// The recipient of the test messages (and of the smuggled ones); yours.
+    #[arg(long, value_name = "ADDRESS", help_heading = "Envelope")]
+    pub to: String,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 /// How the transcript looks; shared by `send`, `mx` and `probe`.
@@ -493,6 +638,58 @@ pub const SEND_EXAMPLES: &str =
     postie send --server smtps://192.0.2.25 --tls-name mail.example.com --to you@example.org
   Machine-readable: one JSON object per event:
     postie send --json --server mail.example.com --to you@example.org | jq -c 'select(.type==\"reply\")'
+";
+
+pub const TALK_EXAMPLES: &str = "  Type commands at a server, with line editing and history:
+    postie talk mx.example.com
+  A one-liner: pipe the commands in, each waits for its reply:
+    printf 'EHLO x\\nVRFY alice\\nQUIT\\n' | postie talk mail.example.test
+  Submission with implicit TLS (then type AUTH PLAIN and answer the prompts):
+    postie talk smtp.example.com:465 --tls implicit
+  An MTA's own SMTP server, with no network:
+    postie talk --pipe 'sendmail -bs'
+";
+
+pub const TALK_EXIT_CODES: &str =
+    "Exit codes: the class of the last reply, as for send: 0 after a 2xx (or 221 to QUIT), 75 after a 4xx,
+69 after a 5xx; 76 for a protocol violation, 4 when TLS failed, 64 for a bad flag.
+";
+
+pub const SCRIPT_LANGUAGE: &str = "The language, one statement a line (# starts a comment):
+  connect [tls]              open the connection (tls: implicit TLS)
+  expect CODE [/REGEX/]      the next reply: 250, 2xx or 25x, and its text matches REGEX
+  send LINE                  a command line, CRLF added
+  send-raw \"BYTES\"           exact bytes; escapes \\r \\n \\t \\0 \\\\ \\\" \\xNN
+  starttls                   STARTTLS, 220, the handshake (the certificate must verify unless -k)
+  auth MECH USER SECRET      plain, login or cram-md5; SECRET is env:NAME or file:PATH
+  data PATH                  a message file, dot-stuffed and ended by \".\"
+  data-raw \"BYTES\"           exactly these bytes as the message
+  sleep DURATION             200ms, 2s, 1.5s, 1m
+  expect-close               the server closes the connection
+";
+
+pub const SCRIPT_EXAMPLES: &str = "  Run a dialogue against a test server:
+    postie script examples/scripts/submission.postie --server 127.0.0.1:587 --ca-file ca.pem
+  The same over an MTA's stdin and stdout:
+    postie script dialogue.postie --pipe 'sendmail -bs'
+";
+
+pub const SCRIPT_EXIT_CODES: &str = "Exit codes:
+   0  every expectation held
+   1  an expectation failed: its line, what was expected and what came
+  64  the script or a flag is malformed (the line and what is wrong)
+  66  the script or a message file it names cannot be read
+  75  the connection could not be opened
+";
+
+pub const SMUGGLE_EXAMPLES: &str = "  Does my server end a message at a bare <LF>.<LF>?
+    postie smuggle mx.example.net --from me@example.net --to me@example.net
+";
+
+pub const SMUGGLE_EXIT_CODES: &str = "Exit codes:
+   0  no variant ended the message: the server is not open to SMTP smuggling by these variants
+   1  at least one variant ended the message (a smuggled transaction was answered)
+  75  the server could not be reached, or refused the test transaction
 ";
 
 pub const MX_EXAMPLES: &str = "  Where does mail for these domains go?

@@ -16,6 +16,7 @@ use crate::error::{Error, Exit};
 use crate::event::{Event, Sink, Step};
 use crate::hostname;
 use crate::net::tls::{Certificates, TlsClient, Verdict as TlsVerdict, Verify};
+use crate::net::wire::Wire;
 use crate::net::{self};
 use crate::report::{Outcome, Report, Transport};
 use crate::route::{self, dns, dns::Dns, dns::DnsSettings, dns::Families, dns::Route, RouteFact};
@@ -425,8 +426,9 @@ impl<'o> Attempts<'o> {
             content: Some(message.content),
             show_data: options.show_data,
             progress: progress.as_ref().map(|p| p as &dyn Fn(u64)),
+            preamble: None,
         };
-        let finished = blocking::converse(tcp, settings, &conversation, sink);
+        let finished = blocking::converse(Wire::Tcp(tcp), settings, &conversation, sink);
         sink.emit(Event::Closed);
         finished
     }

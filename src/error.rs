@@ -118,6 +118,7 @@ pub fn session_exit(error: &SessionError) -> Exit {
         SessionError::AuthRefused { reply } if reply.is_transient() => Exit::TempFail,
         SessionError::AuthRefused { .. } | SessionError::AuthNotAttempted(_) => Exit::NoPermission,
         SessionError::MessageTooLarge { .. } | SessionError::Unsupported(_) => Exit::Unavailable,
+        SessionError::XclientNotOffered { .. } => Exit::Unavailable,
     }
 }
 

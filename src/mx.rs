@@ -11,6 +11,7 @@ use crate::error::Exit;
 use crate::event::Discard;
 use crate::net;
 use crate::net::tls::TlsClient;
+use crate::net::wire::Wire;
 use crate::route::{self, dns::Dns, dns::Families, dns::Route, HostWarning};
 use crate::smtp::settings::{Settings, Stop, StopPoint, Timeouts, TlsPolicy};
 use std::sync::Arc;
@@ -126,8 +127,9 @@ pub fn probe(address: SocketAddr, check: &Check) -> Probe {
         content: None,
         show_data: false,
         progress: None,
+        preamble: None,
     };
-    let finished = blocking::converse(tcp, settings, &conversation, &mut Discard);
+    let finished = blocking::converse(Wire::Tcp(tcp), settings, &conversation, &mut Discard);
     let greeting = started.elapsed() - connect;
     match (finished.outcome.greeting, finished.outcome.error) {
         (Some(reply), None) => Probe::Answered { connect, greeting, banner: reply.to_string() },

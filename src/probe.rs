@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::drive::blocking::{self, Conversation};
 use crate::error::{Error, Exit};
 use crate::event::{Event, Sink};
+use crate::net::wire::Wire;
 use crate::net::{self, tls::TlsClient, tls::Verdict};
 use crate::route::{self, dns::Dns, dns::Families};
 use crate::smtp::error::Error as SessionError;
@@ -209,9 +210,10 @@ fn probe_address(probe: &mut AddressProbe, settings: &Settings) {
         content: None,
         show_data: false,
         progress: None,
+        preamble: None,
     };
     let mut recorder = Recorder { events: Vec::new(), greeting_at: None };
-    let finished = blocking::converse(tcp, dialogue, &conversation, &mut recorder);
+    let finished = blocking::converse(Wire::Tcp(tcp), dialogue, &conversation, &mut recorder);
     let outcome = finished.outcome;
     probe.greeting_ms = recorder.greeting_at.map(|at| (at - connected).as_secs_f64() * 1000.0);
     probe.banner = outcome.greeting.clone();

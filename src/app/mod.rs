@@ -1,10 +1,15 @@
 //! One function per subcommand: flags become a validated plan (`plan`), the plan is carried out (`send`,
 //! `mx`, `probe`), its events rendered. Only `main`, `cli` and `app` know clap.
 
+pub mod connect;
 mod mx;
 pub mod plan;
 mod probe;
+mod script;
 mod send;
+mod smuggle;
+mod steer;
+mod talk;
 
 use std::io::{self, IsTerminal, Write};
 use std::net::SocketAddr;
@@ -26,6 +31,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         }
         Command::Mx(args) => mx::run(&args),
         Command::Probe(args) => probe::run(&args),
+        Command::Talk(args) => talk::run(&args),
+        Command::Script(args) => script::run(&args),
+        Command::Smuggle(args) => smuggle::run(&args),
         Command::Generate(args) => {
             generate::write_all(&args.out)?;
             Ok(Exit::Success)
@@ -47,7 +55,10 @@ pub fn output_style(args: &OutputArgs) -> Output {
         // A terminal, unless NO_COLOR, CLICOLOR=0 or TERM=dumb says otherwise (anstream's rules).
         _ => anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never,
     };
-    Output { json: args.json, style: Style { color, timing: args.timing, explain_all: args.explain } }
+    Output {
+        json: args.json,
+        style: Style { color, timing: args.timing, explain_all: args.explain, explain_capabilities: false },
+    }
 }
 
 pub fn families(route: &RouteArgs) -> Families {

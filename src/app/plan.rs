@@ -316,7 +316,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
 }
 
 /// The TLS client, unless TLS is off.
-fn tls_client(args: &TlsArgs) -> Result<Option<Arc<TlsClient>>, Error> {
+pub(super) fn tls_client(args: &TlsArgs) -> Result<Option<Arc<TlsClient>>, Error> {
     if args.tls == Some(TlsModeArg::None) {
         return Ok(None);
     }

@@ -1,18 +1,20 @@
 //! The blocking driver: the one loop that reads and writes a socket for SMTP. It feeds the client state
 //! machine, writes what it asks, runs the TLS handshake when asked, streams the message content through the
 //! codec, and enforces every deadline the client gives (the stream bounds each read and write by them).
-//! `send`, `probe` and `mx --check` all run their dialogues here.
+//! `send`, `probe` and `mx --check` run their dialogues here, and `talk`, `script` and `smuggle` run each step
+//! of theirs through the same loop ([`run`], over any [`Machine`]).
 
 use std::io::{self, BufWriter, Write};
-use std::net::TcpStream;
 use std::time::Instant;
 
 use crate::event::{Event, Sink, Step};
 use crate::net::stream::{Connection, Failure, HandshakeError};
 use crate::net::tls::{Certificates, SessionFacts, TlsClient, Verdict, Verify};
+use crate::net::wire::Wire;
 use crate::smtp::client::{Action, Client, Outcome};
 use crate::smtp::codec::{Content, DotStuffer};
 use crate::smtp::event::Event as SmtpEvent;
+use crate::smtp::session::Session;
 use crate::smtp::settings::{Settings, TlsPolicy};
 
 /// Message content is written in blocks of this size: few system calls, little memory.
@@ -34,6 +36,14 @@ pub struct Conversation<'a> {
     pub show_data: bool,
     /// Told how many bytes of the message went out (a progress bar).
     pub progress: Option<&'a dyn Fn(u64)>,
+    /// Bytes that go first, before TLS and before the greeting (a PROXY protocol header).
+    pub preamble: Option<&'a Preamble>,
+}
+
+/// The PROXY protocol header, and how the transcript shows it.
+pub struct Preamble {
+    pub bytes: Vec<u8>,
+    pub shown: String,
 }
 
 /// The end of one dialogue.
@@ -43,54 +53,153 @@ pub struct Finished {
     pub certificates: Option<Certificates>,
 }
 
-/// Run one dialogue over `tcp` to its end.
-pub fn converse(tcp: TcpStream, settings: Settings, conversation: &Conversation<'_>, sink: &mut dyn Sink) -> Finished {
+/// What the driver loop needs of a dialogue state machine: `send`'s client, or a session the user drives.
+pub trait Machine {
+    fn poll(&mut self, now: Instant) -> Action;
+    fn next_event(&mut self) -> Option<SmtpEvent>;
+    fn is_encrypted(&self) -> bool;
+    fn receive(&mut self, bytes: &[u8]);
+    fn closed(&mut self);
+    fn timed_out(&mut self);
+    fn out_of_time(&mut self);
+    fn io_failed(&mut self, detail: &str);
+    fn tls_established(&mut self, verified: bool);
+    fn tls_verified(&mut self, verified: bool);
+    fn tls_failed(&mut self, detail: &str);
+    fn content_sent(&mut self, bytes: u64, lines: u64);
+}
+
+macro_rules! machine {
+    ($type:ty, $out_of_time:ident) => {
+        impl Machine for $type {
+            fn poll(&mut self, now: Instant) -> Action {
+                <$type>::poll(self, now)
+            }
+            fn next_event(&mut self) -> Option<SmtpEvent> {
+                <$type>::next_event(self)
+            }
+            fn is_encrypted(&self) -> bool {
+                <$type>::is_encrypted(self)
+            }
+            fn receive(&mut self, bytes: &[u8]) {
+                <$type>::receive(self, bytes)
+            }
+            fn closed(&mut self) {
+                <$type>::closed(self)
+            }
+            fn timed_out(&mut self) {
+                <$type>::timed_out(self)
+            }
+            fn out_of_time(&mut self) {
+                <$type>::$out_of_time(self)
+            }
+            fn io_failed(&mut self, detail: &str) {
+                <$type>::io_failed(self, detail)
+            }
+            fn tls_established(&mut self, verified: bool) {
+                <$type>::tls_established(self, verified)
+            }
+            fn tls_verified(&mut self, verified: bool) {
+                <$type>::tls_verified(self, verified)
+            }
+            fn tls_failed(&mut self, detail: &str) {
+                <$type>::tls_failed(self, detail)
+            }
+            fn content_sent(&mut self, bytes: u64, lines: u64) {
+                <$type>::content_sent(self, bytes, lines)
+            }
+        }
+    };
+}
+
+machine!(Client, out_of_time);
+// A session the user drives has no deadline for the whole run: only each step's.
+machine!(Session, timed_out);
+
+/// Open the dialogue on `wire`: the preamble, then for implicit TLS the handshake. The chain and verdict of
+/// that handshake, if any.
+pub fn open(
+    wire: Wire,
+    machine: &mut dyn Machine,
+    implicit_tls: bool,
+    handshake_deadline: Instant,
+    conversation: &Conversation<'_>,
+    sink: &mut dyn Sink,
+) -> (Connection, Option<Certificates>) {
+    let mut connection = Connection::new(wire);
+    if let Some(preamble) = conversation.preamble {
+        sink.emit(Event::Smtp(SmtpEvent::Sent { line: preamble.shown.clone(), tls: false }));
+        if let Err(failure) = connection.write_all(&preamble.bytes, handshake_deadline) {
+            report(machine, failure, None);
+            return (connection, None);
+        }
+    }
+    let mut certificates = None;
+    if implicit_tls {
+        certificates = handshake(&mut connection, machine, conversation, handshake_deadline, None, sink, false);
+    }
+    (connection, certificates)
+}
+
+/// Run one dialogue over `wire` to its end.
+pub fn converse(wire: Wire, settings: Settings, conversation: &Conversation<'_>, sink: &mut dyn Sink) -> Finished {
     let implicit = settings.tls == TlsPolicy::Implicit;
     let handshake_timeout = settings.timeouts.other;
     let give_up_at = settings.give_up_at;
-    let mut connection = Connection::new(tcp);
     let mut client = Client::new(settings);
-    let mut certificates = None;
-    if implicit {
-        let deadline =
-            (Instant::now() + handshake_timeout).min(give_up_at.unwrap_or(Instant::now() + handshake_timeout));
-        certificates = handshake(&mut connection, &mut client, conversation, deadline, give_up_at, sink, false);
+    let now = Instant::now();
+    let deadline = give_up_at.map_or(now + handshake_timeout, |end| end.min(now + handshake_timeout));
+    let (mut connection, mut certificates) = open(wire, &mut client, implicit, deadline, conversation, sink);
+    if let Some(newer) = run(&mut connection, &mut client, conversation, give_up_at, sink) {
+        certificates = Some(newer);
     }
+    Finished { outcome: client.outcome(), certificates }
+}
+
+/// Do what `machine` asks until it says it is finished; the chain and verdict of a handshake on the way.
+pub fn run(
+    connection: &mut Connection,
+    machine: &mut dyn Machine,
+    conversation: &Conversation<'_>,
+    give_up_at: Option<Instant>,
+    sink: &mut dyn Sink,
+) -> Option<Certificates> {
+    let mut certificates = None;
     let mut buffer = vec![0; READ_CHUNK];
     loop {
-        forward(&mut client, sink);
-        match client.poll(Instant::now()) {
+        forward(machine, sink);
+        match machine.poll(Instant::now()) {
             Action::Send { bytes, deadline } => {
                 if let Err(failure) = connection.write_all(&bytes, deadline) {
-                    report(&mut client, failure, give_up_at);
+                    report(machine, failure, give_up_at);
                 }
             }
             Action::Receive { deadline } => match connection.read(&mut buffer, deadline) {
-                Ok(0) => client.closed(),
-                Ok(n) => client.receive(&buffer[..n]),
-                Err(failure) => report(&mut client, failure, give_up_at),
+                Ok(0) => machine.closed(),
+                Ok(n) => machine.receive(&buffer[..n]),
+                Err(failure) => report(machine, failure, give_up_at),
             },
             Action::StartTls { deadline } => {
-                certificates = handshake(&mut connection, &mut client, conversation, deadline, give_up_at, sink, true);
+                certificates = handshake(connection, machine, conversation, deadline, give_up_at, sink, true);
             }
             Action::SendContent { header, dot_stuffing, trailer, stall, give_up_at } => {
-                let tls = client.is_encrypted();
+                let tls = machine.is_encrypted();
                 let mut writer = connection.stream_writer(stall, give_up_at);
                 let result = write_content(&mut writer, &header, dot_stuffing, &trailer, conversation, tls, sink);
                 match (result, writer.failure.take()) {
-                    (Ok((bytes, lines)), _) => client.content_sent(bytes, lines),
+                    (Ok((bytes, lines)), _) => machine.content_sent(bytes, lines),
                     // The content went out and the trailer (the final dot) failed part-way: the dot may be with
                     // the server, so the message counts as sent and its fate is unknown, never "retry".
                     (Err(ContentError::InTrailer { bytes, lines }), Some(failure)) => {
-                        client.content_sent(bytes, lines);
-                        report(&mut client, failure, give_up_at);
+                        machine.content_sent(bytes, lines);
+                        report(machine, failure, give_up_at);
                     }
-                    (Err(_), Some(failure)) => report(&mut client, failure, give_up_at),
+                    (Err(_), Some(failure)) => report(machine, failure, give_up_at),
                     (Err(ContentError::InTrailer { .. }), None) => {
-                        client.io_failed("the final dot could not be written")
+                        machine.io_failed("the final dot could not be written")
                     }
                     (Err(ContentError::Content(error)), None) => {
-                        client.io_failed(&format!("cannot read the message: {error}"))
+                        machine.io_failed(&format!("cannot read the message: {error}"))
                     }
                 }
             }
@@ -98,30 +207,30 @@ pub fn converse(tcp: TcpStream, settings: Settings, conversation: &Conversation<
             Action::Finished => break,
         }
     }
-    forward(&mut client, sink);
-    Finished { outcome: client.outcome(), certificates }
+    forward(machine, sink);
+    certificates
 }
 
-fn forward(client: &mut Client, sink: &mut dyn Sink) {
-    while let Some(event) = client.next_event() {
+fn forward(machine: &mut dyn Machine, sink: &mut dyn Sink) {
+    while let Some(event) = machine.next_event() {
         sink.emit(Event::Smtp(event));
     }
 }
 
-fn report(client: &mut Client, failure: Failure, give_up_at: Option<Instant>) {
+fn report(machine: &mut dyn Machine, failure: Failure, give_up_at: Option<Instant>) {
     match failure {
         // Which deadline fired: the whole run's (--max-time), or the step's.
-        Failure::Timeout if give_up_at.is_some_and(|end| Instant::now() >= end) => client.out_of_time(),
-        Failure::Timeout => client.timed_out(),
-        Failure::Closed => client.closed(),
-        Failure::Other(detail) => client.io_failed(&detail),
+        Failure::Timeout if give_up_at.is_some_and(|end| Instant::now() >= end) => machine.out_of_time(),
+        Failure::Timeout => machine.timed_out(),
+        Failure::Closed => machine.closed(),
+        Failure::Other(detail) => machine.io_failed(&detail),
     }
 }
 
-/// Run the handshake and report the session, the chain and the verdict; tell the client how it went.
+/// Run the handshake and report the session, the chain and the verdict; tell the machine how it went.
 fn handshake(
     connection: &mut Connection,
-    client: &mut Client,
+    machine: &mut dyn Machine,
     conversation: &Conversation<'_>,
     deadline: Instant,
     give_up_at: Option<Instant>,
@@ -130,13 +239,13 @@ fn handshake(
 ) -> Option<Certificates> {
     let host = conversation.tls_name;
     let Some(tls) = conversation.tls else {
-        client.tls_failed("TLS is not set up");
+        machine.tls_failed("TLS is not set up");
         return None;
     };
     let (session, recorder) = match tls.connect(host, conversation.verify) {
         Ok(pair) => pair,
         Err(detail) => {
-            client.tls_failed(&detail);
+            machine.tls_failed(&detail);
             return None;
         }
     };
@@ -165,18 +274,18 @@ fn handshake(
             }
             let verified = certificates.as_ref().is_some_and(|c| c.verdict == Verdict::Verified);
             if starttls {
-                client.tls_established(verified);
+                machine.tls_established(verified);
             } else {
-                client.tls_verified(verified);
+                machine.tls_verified(verified);
             }
         }
-        Err(HandshakeError::Io(failure)) => report(client, failure, give_up_at),
+        Err(HandshakeError::Io(failure)) => report(machine, failure, give_up_at),
         Err(HandshakeError::Tls(error)) => match &certificates {
             Some(seen @ Certificates { verdict: Verdict::Refused(problem), .. }) => {
                 show_chain(sink, seen);
-                client.tls_failed(&format!("{host}: {problem}"));
+                machine.tls_failed(&format!("{host}: {problem}"));
             }
-            _ => client.tls_failed(&format!("handshake with {host} failed: {error}")),
+            _ => machine.tls_failed(&format!("handshake with {host} failed: {error}")),
         },
     }
     certificates

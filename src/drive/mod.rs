@@ -2,4 +2,5 @@
 //! dialogue over a socket (send, probe, mx --check); `memory` runs one over scripted bytes, for tests.
 
 pub mod blocking;
+pub mod manual;
 pub mod memory;

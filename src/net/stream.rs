@@ -1,4 +1,5 @@
-//! A TCP connection, plain or TLS, whose every read and write ends by a deadline.
+//! A connection (TCP, a unix socket or a pipe: see [`super::wire`]), plain or TLS, whose every read and write
+//! ends by a deadline.
 //!
 //! rustls is driven by hand (`read_tls` / `process_new_packets` / `write_tls`) rather than through
 //! `StreamOwned`, so a peer that trickles a handshake or a record one byte at a time cannot stretch a step
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 use rustls::ClientConnection;
 
 use super::io_text;
+use super::wire::Wire;
 
 /// Why a read or write did not complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +50,7 @@ const PROGRESS_CHECK: Duration = Duration::from_millis(500);
 
 /// The socket, with the timeouts currently set on it.
 pub struct Socket {
-    tcp: TcpStream,
+    wire: Wire,
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
     /// Bytes handed to the kernel so far (for progress as the peer acknowledges it).
@@ -57,8 +59,8 @@ pub struct Socket {
 }
 
 impl Socket {
-    fn new(tcp: TcpStream) -> Socket {
-        Socket { tcp, read_timeout: None, write_timeout: None, written: 0, quick_ack: false }
+    fn new(wire: Wire) -> Socket {
+        Socket { wire, read_timeout: None, write_timeout: None, written: 0, quick_ack: false }
     }
 
     /// Bound the next read by `deadline`, touching the socket only when the timeout in force could overshoot.
@@ -68,11 +70,11 @@ impl Socket {
             return Err(io::ErrorKind::TimedOut.into());
         }
         if self.read_timeout.is_none_or(|current| current > left + SLACK) {
-            self.tcp.set_read_timeout(Some(left))?;
+            self.wire.set_read_timeout(left)?;
             self.read_timeout = Some(left);
         }
-        if self.quick_ack {
-            quick_ack(&self.tcp);
+        if let (true, Some(tcp)) = (self.quick_ack, self.wire.tcp()) {
+            quick_ack(tcp);
         }
         Ok(())
     }
@@ -83,7 +85,7 @@ impl Socket {
             return Err(io::ErrorKind::TimedOut.into());
         }
         if self.write_timeout.is_none_or(|current| current > left + SLACK) {
-            self.tcp.set_write_timeout(Some(left))?;
+            self.wire.set_write_timeout(left)?;
             self.write_timeout = Some(left);
         }
         Ok(())
@@ -91,7 +93,11 @@ impl Socket {
 
     /// Bytes the peer has acknowledged: written minus what still waits in the kernel's send queue.
     fn acknowledged(&self) -> Option<u64> {
-        unsent_bytes(&self.tcp).map(|queued| self.written.saturating_sub(queued))
+        match self.wire.tcp() {
+            Some(tcp) => unsent_bytes(tcp).map(|queued| self.written.saturating_sub(queued)),
+            // A unix socket or a pipe has no peer acknowledgements to look at: what it took counts.
+            None => Some(self.written),
+        }
     }
 }
 
@@ -123,7 +129,7 @@ impl Read for Bounded<'_, '_> {
                 return Err(io::ErrorKind::TimedOut.into());
             }
             self.socket.read_by(self.deadline)?;
-            match self.socket.tcp.read(buf) {
+            match self.socket.wire.read(buf) {
                 // A timeout set shorter than the deadline (or an interrupted call): try again if time is left.
                 Err(e) if retry(&e) => {
                     if !self.time_left() {
@@ -153,7 +159,7 @@ impl Write for Bounded<'_, '_> {
                 None => self.deadline,
             };
             self.socket.write_by(wake)?;
-            match self.socket.tcp.write(buf) {
+            match self.socket.wire.write(buf) {
                 Err(e) if retry(&e) => {}
                 Ok(n) => {
                     self.socket.written += n as u64;
@@ -185,12 +191,8 @@ pub enum HandshakeError {
 }
 
 impl Connection {
-    pub fn new(tcp: TcpStream) -> Connection {
-        Connection { socket: Socket::new(tcp), tls: None, broken: false }
-    }
-
-    pub fn tcp(&self) -> &TcpStream {
-        &self.socket.tcp
+    pub fn new(wire: Wire) -> Connection {
+        Connection { socket: Socket::new(wire), tls: None, broken: false }
     }
 
     pub fn is_tls(&self) -> bool {
@@ -328,7 +330,7 @@ impl Connection {
     pub fn close(&mut self) {
         if self.broken {
             // Whatever rustls still holds must not go out now.
-            let _ = self.socket.tcp.shutdown(std::net::Shutdown::Both);
+            self.socket.wire.shutdown(true);
             return;
         }
         if let Some(tls) = self.tls.as_deref_mut() {
@@ -337,7 +339,7 @@ impl Connection {
             let mut io = Bounded { socket: &mut self.socket, deadline, extend: None };
             let _ = tls.write_tls(&mut io);
         }
-        let _ = self.socket.tcp.shutdown(std::net::Shutdown::Write);
+        self.socket.wire.shutdown(false);
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Style {
     pub timing: bool,
     /// Explain positive replies and capabilities too, not only failures.
     pub explain_all: bool,
+    /// Explain the capabilities of each EHLO reply (`talk` always does).
+    pub explain_capabilities: bool,
 }
 
 pub struct HumanTranscript<W: Write> {
@@ -172,7 +174,10 @@ impl<W: Write> Sink for HumanTranscript<W> {
                 } else {
                     self.last_explanation = None;
                 }
-                if reply.is_positive() && self.style.explain_all && phase == Phase::Ehlo {
+                if reply.is_positive()
+                    && (self.style.explain_all || self.style.explain_capabilities)
+                    && phase == Phase::Ehlo
+                {
                     for (keyword, parameters) in Capabilities::from_ehlo(&reply).extensions {
                         self.note(&format!("  {}", explain::capability(&keyword, &parameters)));
                     }

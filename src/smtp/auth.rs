@@ -125,6 +125,99 @@ pub fn oauthbearer(user: &str, host: &str, port: u16, token: &Secret) -> String 
     BASE64.encode(format!("n,a={user},\x01host={host}\x01port={port}\x01auth=Bearer {}\x01\x01", token.expose()))
 }
 
+/// A line the client sends during AUTH: what goes on the wire and what the transcript shows instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthLine {
+    pub wire: String,
+    pub shown: String,
+}
+
+impl AuthLine {
+    fn public(line: String) -> AuthLine {
+        AuthLine { shown: line.clone(), wire: line }
+    }
+
+    fn secret(wire: String, redacted: &str, show: bool) -> AuthLine {
+        let shown = if show { wire.clone() } else { redacted.to_string() };
+        AuthLine { wire, shown }
+    }
+}
+
+/// Who authenticates, for one exchange.
+#[derive(Debug, Clone, Copy)]
+pub struct Identity<'a> {
+    pub user: &'a str,
+    pub secret: &'a Secret,
+    /// Show the encoded secrets in the transcript instead of `<redacted>` (`--show-secrets`).
+    pub show: bool,
+    /// The server's name and port, which OAUTHBEARER carries.
+    pub host: &'a str,
+    pub port: u16,
+}
+
+/// One AUTH exchange (RFC 4954 §4): the command, then an answer to each 334 challenge until the server
+/// says 235 or refuses. `send` and the interactive session both run it, so the encodings and what the
+/// transcript hides are decided here once.
+#[derive(Debug, Clone, Copy)]
+pub struct Exchange {
+    mechanism: Mechanism,
+    step: u8,
+}
+
+impl Exchange {
+    /// The AUTH command, with the initial response where the mechanism has one (RFC 4954 §4).
+    pub fn start(mechanism: Mechanism, identity: Identity<'_>) -> (Exchange, AuthLine) {
+        let Identity { user, secret, show, host, port } = identity;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let initial = match mechanism {
+            Mechanism::Plain => Some(plain(user, secret)),
+            Mechanism::Xoauth2 => Some(xoauth2(user, secret)),
+            Mechanism::Oauthbearer => Some(oauthbearer(user, host, port, secret)),
+            Mechanism::Login | Mechanism::CramMd5 => None,
+        };
+        let name = mechanism.name();
+        let line = match initial {
+            Some(response) => {
+                AuthLine::secret(format!("AUTH {name} {response}"), &format!("AUTH {name} <redacted>"), show)
+            }
+            None => AuthLine::public(format!("AUTH {name}")),
+        };
+        (Exchange { mechanism, step: 0 }, line)
+    }
+
+    /// The answer to a 334 challenge (its text, still base64); an error names a protocol violation.
+    pub fn answer(&mut self, challenge: &[u8], identity: Identity<'_>) -> Result<AuthLine, String> {
+        self.step += 1;
+        if self.step > 3 {
+            return Err("the server keeps sending AUTH challenges".into());
+        }
+        let Identity { user, secret, show, .. } = identity;
+        match (self.mechanism, self.step) {
+            (Mechanism::Login, 1) => Ok(AuthLine::public(encode(user))),
+            (Mechanism::Login, 2) => Ok(AuthLine::secret(encode(secret.expose()), "<redacted password>", show)),
+            (Mechanism::CramMd5, 1) => {
+                Ok(AuthLine::secret(cram_md5(user, secret, challenge)?, "<redacted CRAM-MD5 response>", show))
+            }
+            // The bearer mechanisms answer a failure with a 334 and a JSON error; the client ends the exchange
+            // (RFC 7628 §3.2.3: a single ^A; XOAUTH2: an empty line) and the 5xx follows.
+            (Mechanism::Oauthbearer, _) => Ok(AuthLine::public("AQ==".into())),
+            (Mechanism::Xoauth2, _) => Ok(AuthLine::public(String::new())),
+            // PLAIN with an empty challenge: the server wants the initial response now.
+            (Mechanism::Plain, 1) if trim(challenge).is_empty() => {
+                Ok(AuthLine::secret(plain(user, secret), "<redacted>", show))
+            }
+            (mechanism, _) => Err(format!("an unexpected challenge during AUTH {}", mechanism.name())),
+        }
+    }
+}
+
+/// The mechanism named `name` (case-insensitive), if postie has it.
+pub fn mechanism_named(name: &str) -> Option<Mechanism> {
+    [Mechanism::Plain, Mechanism::Login, Mechanism::CramMd5, Mechanism::Xoauth2, Mechanism::Oauthbearer]
+        .into_iter()
+        .find(|m| m.name().eq_ignore_ascii_case(name))
+}
+
 fn trim(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
     let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);

@@ -13,14 +13,15 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::auth::{self, Mechanism};
+use super::auth;
 use super::command::Command;
 use super::ehlo::Capabilities;
 use super::error::{AuthBlock, Error, Phase};
 use super::event::{Event, Note};
 use super::extensions;
 use super::reply::{Reply, ReplyParser};
-use super::settings::{Settings, StopPoint, TlsPolicy};
+use super::settings::{Credentials, Settings, StopPoint, TlsPolicy};
+use super::xclient;
 
 /// What the driver is to do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +95,7 @@ enum Expect {
     GreetingBeforeQuit,
     Ehlo,
     Helo,
+    Xclient,
     StartTls,
     Auth,
     Mail,
@@ -102,6 +104,8 @@ enum Expect {
     /// The reply to an empty message ended at once after a pipelined DATA nobody needed.
     EmptyMessage,
     EndOfData,
+    /// LMTP (RFC 2033 §4.2): the reply after the message for the accepted recipient at this index.
+    RecipientData(usize),
     Rset,
     Quit,
 }
@@ -112,13 +116,14 @@ impl Expect {
             Expect::Greeting | Expect::GreetingBeforeQuit => Phase::Banner,
             Expect::Ehlo => Phase::Ehlo,
             Expect::Helo => Phase::Helo,
+            Expect::Xclient => Phase::Xclient,
             Expect::StartTls => Phase::StartTls,
             Expect::Auth => Phase::Auth,
             Expect::Mail => Phase::MailFrom,
             Expect::Rset => Phase::Quit,
             Expect::Rcpt(_) => Phase::RcptTo,
             Expect::Data => Phase::Data,
-            Expect::EmptyMessage | Expect::EndOfData => Phase::EndOfData,
+            Expect::EmptyMessage | Expect::EndOfData | Expect::RecipientData(_) => Phase::EndOfData,
             Expect::Quit => Phase::Quit,
         }
     }
@@ -131,13 +136,6 @@ enum Pending {
     Handshaking,
     Content { header: Vec<u8>, dot_stuffing: bool, trailer: Vec<u8> },
     SendingContent { trailer_lines: Vec<String>, quit_follows: bool },
-}
-
-/// The exchange of an AUTH in progress.
-#[derive(Debug, Clone, Copy)]
-struct AuthExchange {
-    mechanism: Mechanism,
-    step: u8,
 }
 
 pub struct Client {
@@ -157,7 +155,7 @@ pub struct Client {
     hellos: u8,
     capabilities: Option<Capabilities>,
     pipelined: bool,
-    auth: Option<AuthExchange>,
+    auth: Option<auth::Exchange>,
     outcome: Outcome,
     quit_sent: bool,
     close: bool,
@@ -167,6 +165,8 @@ pub struct Client {
     nudged: bool,
     /// The parameters of each RCPT TO, worked out with MAIL FROM's.
     rcpt_parameters: Vec<Vec<String>>,
+    /// XCLIENT was accepted: the EHLO after it does not send it again.
+    xclient_done: bool,
 }
 
 /// When to say that the greeting is late.
@@ -198,6 +198,7 @@ impl Client {
             nudge_armed: false,
             nudged: false,
             rcpt_parameters: Vec::new(),
+            xclient_done: false,
         };
         match client.settings.stop {
             Some(stop) if stop.point == StopPoint::Connect && stop.drop => client.stop_here(StopPoint::Connect),
@@ -376,7 +377,14 @@ impl Client {
         }
         self.outcome.message_sent = true;
         self.phase = Phase::EndOfData;
-        self.expect.push_back(Expect::EndOfData);
+        if self.settings.lmtp {
+            // RFC 2033 §4.2: one reply for each recipient accepted at RCPT, in the same order.
+            let accepted: Vec<usize> =
+                (0..self.outcome.recipients.len()).filter(|&index| self.accepted_at_rcpt(index)).collect();
+            self.expect.extend(accepted.into_iter().map(Expect::RecipientData));
+        } else {
+            self.expect.push_back(Expect::EndOfData);
+        }
         if quit_follows {
             self.expect.push_back(Expect::Quit);
         }
@@ -482,7 +490,8 @@ impl Client {
 
     fn send_ehlo(&mut self) {
         let name = self.settings.client_name.clone();
-        self.send(&Command::Ehlo(&name), Expect::Ehlo);
+        let command = if self.settings.lmtp { Command::Lhlo(&name) } else { Command::Ehlo(&name) };
+        self.send(&command, Expect::Ehlo);
     }
 
     fn handle(&mut self, reply: Reply) {
@@ -494,7 +503,7 @@ impl Client {
         let phase = expect.phase();
         // RFC 5321 §3.8: 421 means the server is closing the connection, whatever the command was.
         if reply.code.0 == 421 && !matches!(expect, Expect::Quit | Expect::GreetingBeforeQuit) {
-            if self.outcome.message_sent && expect == Expect::EndOfData {
+            if self.outcome.message_sent && matches!(expect, Expect::EndOfData | Expect::RecipientData(_)) {
                 self.settle_accepted(Phase::EndOfData, &reply);
                 self.close = true;
                 self.expect.clear();
@@ -537,6 +546,8 @@ impl Client {
                 }
             }
             Expect::EndOfData => self.on_end_of_data(reply),
+            Expect::RecipientData(index) => self.on_recipient_data(index, reply),
+            Expect::Xclient => self.on_xclient(reply),
             Expect::Quit => {
                 if !reply.is_positive() {
                     self.events
@@ -583,7 +594,7 @@ impl Client {
     fn on_ehlo(&mut self, reply: Reply) {
         if reply.is_positive() {
             self.on_hello(Capabilities::from_ehlo(&reply));
-        } else if reply.is_permanent() {
+        } else if reply.is_permanent() && !self.settings.lmtp {
             self.events.push_back(Event::Note(Note::HeloFallback));
             let name = self.settings.client_name.clone();
             self.send(&Command::Helo(&name), Expect::Helo);
@@ -610,10 +621,28 @@ impl Client {
             }
             self.events.push_back(Event::Note(Note::NoStartTls { host }));
         }
+        if !self.xclient_done && !self.settings.xclient.is_empty() {
+            if !self.capabilities.as_ref().is_some_and(|c| c.has("XCLIENT")) {
+                let host = self.settings.server_host.clone();
+                return self.fail(Error::XclientNotOffered { host }, true);
+            }
+            let line = xclient::command(&self.settings.xclient);
+            return self.send_line(&line, &line, Expect::Xclient);
+        }
         if self.stops_at(StopPoint::Tls) {
             return self.stop_here(StopPoint::Tls);
         }
         self.authenticate();
+    }
+
+    /// XCLIENT's reply is a new greeting (220): the session starts again as the client it names, with EHLO.
+    fn on_xclient(&mut self, reply: Reply) {
+        if reply.code.0 != 220 {
+            return self.refuse_session(Phase::Xclient, reply);
+        }
+        self.xclient_done = true;
+        self.capabilities = None;
+        self.send_ehlo();
     }
 
     fn on_starttls(&mut self, reply: Reply) {
@@ -680,36 +709,23 @@ impl Client {
                 }
             },
         };
-        self.auth = Some(AuthExchange { mechanism, step: 0 });
-        let user = credentials.user.as_str();
-        let secret = &credentials.secret;
-        let bare_host = host.trim_start_matches('[').trim_end_matches(']');
-        let initial = match mechanism {
-            Mechanism::Plain => Some(format!("AUTH PLAIN {}", auth::plain(user, secret))),
-            Mechanism::Xoauth2 => Some(format!("AUTH XOAUTH2 {}", auth::xoauth2(user, secret))),
-            Mechanism::Oauthbearer => {
-                Some(format!("AUTH OAUTHBEARER {}", auth::oauthbearer(user, bare_host, self.settings.port, secret)))
-            }
-            Mechanism::Login | Mechanism::CramMd5 => None,
-        };
-        match initial {
-            Some(line) => {
-                let shown = format!("AUTH {} <redacted>", mechanism.name());
-                self.send_secret(&line, &shown, credentials.show_secrets);
-            }
-            None => {
-                let line = format!("AUTH {}", mechanism.name());
-                self.send_line(&line, &line, Expect::Auth);
-            }
+        let (exchange, line) = auth::Exchange::start(mechanism, self.identity(&credentials));
+        self.auth = Some(exchange);
+        self.send_line(&line.wire, &line.shown, Expect::Auth);
+    }
+
+    fn identity<'a>(&'a self, credentials: &'a Credentials) -> auth::Identity<'a> {
+        auth::Identity {
+            user: &credentials.user,
+            secret: &credentials.secret,
+            show: credentials.show_secrets,
+            host: &self.settings.server_host,
+            port: self.settings.port,
         }
     }
 
-    fn send_secret(&mut self, line: &str, redacted: &str, show: bool) {
-        self.send_line(line, if show { line } else { redacted }, Expect::Auth);
-    }
-
     fn on_auth(&mut self, reply: Reply) {
-        let (Some(exchange), Some(credentials)) = (self.auth, self.settings.credentials.clone()) else {
+        let (Some(mut exchange), Some(credentials)) = (self.auth, self.settings.credentials.clone()) else {
             return self.fail(unexpected(Phase::Auth, &reply), false);
         };
         if reply.is_positive() {
@@ -722,35 +738,13 @@ impl Client {
             }
             return self.fail(Error::AuthRefused { reply }, true);
         }
-        let step = exchange.step + 1;
-        self.auth = Some(AuthExchange { step, ..exchange });
-        if step > 3 {
-            let detail = "the server keeps sending AUTH challenges".to_string();
-            return self.fail(Error::Violation { phase: Phase::Auth, detail }, false);
-        }
         let challenge = reply.texts().next().unwrap_or_default().to_vec();
-        let user = credentials.user.as_str();
-        let secret = &credentials.secret;
-        let show = credentials.show_secrets;
-        match (exchange.mechanism, step) {
-            (Mechanism::Login, 1) => {
-                let line = auth::encode(user);
-                self.send_line(&line, &line, Expect::Auth);
+        match exchange.answer(&challenge, self.identity(&credentials)) {
+            Ok(line) => {
+                self.auth = Some(exchange);
+                self.send_line(&line.wire, &line.shown, Expect::Auth);
             }
-            (Mechanism::Login, 2) => self.send_secret(&auth::encode(secret.expose()), "<redacted password>", show),
-            (Mechanism::CramMd5, 1) => match auth::cram_md5(user, secret, &challenge) {
-                Ok(response) => self.send_secret(&response, "<redacted CRAM-MD5 response>", show),
-                Err(detail) => self.fail(Error::Violation { phase: Phase::Auth, detail }, false),
-            },
-            // The bearer mechanisms answer a failure with a 334 and a JSON error; the client ends the exchange
-            // (RFC 7628 §3.2.3: a single ^A; XOAUTH2: an empty line) and the 5xx follows.
-            (Mechanism::Oauthbearer, _) => self.send_line("AQ==", "AQ==", Expect::Auth),
-            (Mechanism::Xoauth2, _) => self.send_line("", "", Expect::Auth),
-            // PLAIN with an empty challenge: the server wants the initial response now.
-            (Mechanism::Plain, 1) if challenge.is_empty() => {
-                self.send_secret(&auth::plain(user, secret), "<redacted>", show)
-            }
-            _ => self.fail(unexpected(Phase::Auth, &reply), false),
+            Err(detail) => self.fail(Error::Violation { phase: Phase::Auth, detail }, false),
         }
     }
 
@@ -882,6 +876,26 @@ impl Client {
         } else {
             self.send(&Command::Data, Expect::Data);
         }
+    }
+
+    /// LMTP: one recipient's reply after the message; QUIT after the last.
+    fn on_recipient_data(&mut self, index: usize, reply: Reply) {
+        if reply.code.is_intermediate() {
+            return self.fail(unexpected(Phase::EndOfData, &reply), false);
+        }
+        if let Some(recipient) = self.outcome.recipients.get_mut(index) {
+            recipient.verdict = Verdict::Replied { phase: Phase::EndOfData, reply };
+        }
+        let more = self.expect.iter().any(|e| matches!(e, Expect::RecipientData(_)));
+        if !more && !self.quit_sent {
+            self.send_quit();
+        }
+    }
+
+    fn accepted_at_rcpt(&self, index: usize) -> bool {
+        self.outcome.recipients.get(index).is_some_and(
+            |r| matches!(&r.verdict, Verdict::Replied { phase: Phase::RcptTo, reply } if reply.is_positive()),
+        )
     }
 
     fn any_accepted(&self) -> bool {

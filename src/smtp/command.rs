@@ -7,6 +7,8 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command<'a> {
     Ehlo(&'a str),
+    /// RFC 2033 §4.1: LMTP's EHLO.
+    Lhlo(&'a str),
     Helo(&'a str),
     /// RFC 5321 §4.1.1.2; an empty path is the null sender `<>` used for bounces and probes.
     MailFrom {
@@ -28,6 +30,7 @@ impl fmt::Display for Command<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Command::Ehlo(name) => write!(f, "EHLO {name}"),
+            Command::Lhlo(name) => write!(f, "LHLO {name}"),
             Command::Helo(name) => write!(f, "HELO {name}"),
             Command::MailFrom { reverse_path, parameters } => {
                 write!(f, "MAIL FROM:<{reverse_path}>")?;

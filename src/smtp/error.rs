@@ -23,6 +23,10 @@ pub enum Phase {
     /// Sending the message content and waiting for the reply to the final dot (or to BDAT LAST).
     EndOfData,
     Quit,
+    /// XCLIENT and the new greeting it brings.
+    Xclient,
+    /// Any other command, typed by the user (`talk`, `script`).
+    Command,
 }
 
 impl fmt::Display for Phase {
@@ -40,6 +44,8 @@ impl fmt::Display for Phase {
             Phase::Data => "DATA",
             Phase::EndOfData => "end of data",
             Phase::Quit => "QUIT",
+            Phase::Xclient => "XCLIENT",
+            Phase::Command => "command",
         })
     }
 }
@@ -92,6 +98,9 @@ pub enum Error {
     /// The deadline for the whole run passed.
     #[error("{phase}: the time for the whole run ran out")]
     OutOfTime { phase: Phase },
+    /// --xclient was given and the server does not offer XCLIENT to this client.
+    #[error("{host} does not offer XCLIENT to this client (Postfix offers it to smtpd_authorized_xclient_hosts)")]
+    XclientNotOffered { host: String },
     /// STARTTLS was required and the server does not offer it.
     #[error("{host} does not offer STARTTLS")]
     StartTlsNotOffered { host: String },
@@ -121,6 +130,7 @@ impl Error {
             | Error::Io { phase, .. }
             | Error::Violation { phase, .. } => *phase,
             Error::StartTlsNotOffered { .. } => Phase::StartTls,
+            Error::XclientNotOffered { .. } => Phase::Xclient,
             Error::TlsInsteadOfGreeting => Phase::Banner,
             Error::OutOfTime { phase } => *phase,
             Error::Tls { .. } => Phase::TlsHandshake,

@@ -10,4 +10,6 @@ pub mod error;
 pub mod event;
 pub mod extensions;
 pub mod reply;
+pub mod session;
 pub mod settings;
+pub mod xclient;

@@ -136,7 +136,9 @@ impl Timeouts {
             | Phase::StartTls
             | Phase::TlsHandshake
             | Phase::Auth
-            | Phase::Quit => self.other,
+            | Phase::Quit
+            | Phase::Xclient
+            | Phase::Command => self.other,
         }
     }
 }
@@ -166,6 +168,10 @@ pub struct Settings {
     pub timeouts: Timeouts,
     /// One deadline for the whole run: nothing waits past it.
     pub give_up_at: Option<std::time::Instant>,
+    /// LMTP (RFC 2033): LHLO, and one reply per accepted recipient after the message.
+    pub lmtp: bool,
+    /// XCLIENT attributes to send after EHLO (checked: see `xclient::parse_attribute`).
+    pub xclient: Vec<(String, String)>,
 }
 
 impl Settings {
@@ -186,6 +192,8 @@ impl Settings {
             reset_after_recipients: false,
             timeouts,
             give_up_at: None,
+            lmtp: false,
+            xclient: Vec::new(),
         }
     }
 }
