@@ -1033,4 +1033,19 @@ mod tests {
         let every: std::collections::BTreeSet<&str> = KEYWORDS.split(", ").collect();
         assert_eq!(used, every, "the examples should use every statement between them");
     }
+
+    /// Every whole script in `docs/script.md` (a fenced block with a `connect` line) parses: the reference
+    /// shows nothing the parser refuses.
+    #[test]
+    fn documented_scripts_parse() {
+        let page = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/script.md");
+        let page = std::fs::read_to_string(&page).expect("docs/script.md exists");
+        let blocks: Vec<&str> = page.split("```").skip(1).step_by(2).collect();
+        let scripts: Vec<&str> =
+            blocks.into_iter().filter(|block| block.lines().any(|line| line.starts_with("connect"))).collect();
+        assert!(scripts.len() >= 4, "expected the scripts of docs/script.md, found {}", scripts.len());
+        for script in scripts {
+            parse(script).unwrap_or_else(|error| panic!("{error} in docs/script.md:\n{script}"));
+        }
+    }
 }
