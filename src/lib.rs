@@ -21,5 +21,6 @@ pub mod render;
 pub mod report;
 pub mod route;
 pub mod sanitize;
+pub mod script;
 pub mod scrub;
 pub mod smtp;
