@@ -153,6 +153,28 @@ pub struct Postfix {
     /// For `postie probe`: STARTTLS with a valid certificate on 127.0.0.6, with an expired one on 127.0.0.7;
     /// nothing listens on 127.0.0.8, and a test's scripted server may take 127.0.0.9.
     pub probe_port: u16,
+    /// XCLIENT (the Postfix extension) allowed from 127.0.0.0/8: EHLO offers it, and after `XCLIENT ADDR=..
+    /// NAME=..` the session is the forged client's (a new 220; the client must EHLO again, and that EHLO no
+    /// longer offers XCLIENT, the forged address not being authorized). SASL is active there (AUTH offered
+    /// without TLS), so that `LOGIN=` counts as authenticated: Received then says `with ESMTPA`. The plain
+    /// listeners answer XCLIENT with `550 5.7.0 Error: insufficient authorization`. Postfix logs the forged
+    /// client, so `wait_for_sessions` cannot find these sessions by postie's own address.
+    pub xclient_port: u16,
+    /// Expects a PROXY protocol header (haproxy v1 text or v2 binary) before anything else, and takes the
+    /// address in it as the client's (in Received and the log; so, as for XCLIENT, `wait_for_sessions` cannot
+    /// find these sessions). Without a header it answers `421 4.3.0 mx.postie.test Server local error` after
+    /// 5 s (`smtpd_upstream_proxy_timeout`); with anything else first, the same at once. Peer names are not
+    /// looked up: the forged address would go to the system's DNS server.
+    pub proxy_port: u16,
+    /// `smtpd_forbid_bare_newline = yes`, which Postfix 3.7.11 takes as `normalize`: only `<CR><LF>.<CR><LF>`
+    /// ends the message, and lines ending in a bare LF are taken as if they ended in CRLF (nothing is
+    /// refused). The plain `port` has the parameter set to `no` (where this Postfix knows it, as 3.7.11
+    /// does): there a bare `<LF>.<LF>` ends the message, and what follows is read as commands.
+    pub strict_newline_port: u16,
+    /// `smtpd_forbid_bare_newline = reject`: only `<CR><LF>.<CR><LF>` ends the message; a message with a bare
+    /// LF anywhere gets `550 5.5.2 mx.postie.test Error: bare <LF> received` after its end (the session goes
+    /// on), and a command ending in a bare LF gets the same reply and the connection is closed.
+    pub reject_newline_port: u16,
     conf: PathBuf,
 }
 
@@ -389,6 +411,13 @@ impl Postfix {
         let [starttls_port, expired_port, smtps_port, submission_port, plain_auth_port, small_port, bare_port] =
             std::array::from_fn(|_| free_port("127.0.0.1"));
         let probe_port = free_port("127.0.0.6");
+        let [xclient_port, proxy_port, strict_newline_port, reject_newline_port] =
+            std::array::from_fn(|_| free_port("127.0.0.1"));
+        // Set explicitly where this Postfix knows it (the default may change with a security update), as
+        // `no`, so that the plain listener keeps the old behaviour a client must not rely on. postconf says
+        // nothing on stdout for a parameter it does not know (and exits 0).
+        let bare_newline =
+            if knows_parameter("smtpd_forbid_bare_newline")? { "smtpd_forbid_bare_newline = no\n" } else { "" };
         let r = root.display();
         let main_cf = format!(
             "compatibility_level = 3.6\n\
@@ -429,7 +458,8 @@ impl Postfix {
              smtpd_sasl_path = {sasl}\n\
              smtpd_sasl_auth_enable = no\n\
              message_size_limit = 104857600\n\
-             virtual_mailbox_limit = 0\n",
+             virtual_mailbox_limit = 0\n\
+             {bare_newline}",
             sasl = sasl_socket.display(),
             domains = DOMAINS.join(", ")
         );
@@ -458,6 +488,12 @@ impl Postfix {
                -o smtpd_tls_cert_file={r}/certs/expired.pem -o smtpd_tls_key_file={r}/certs/expired.key\n\
              127.0.0.1:{bare_port} inet n - n - - smtpd \
                -o smtpd_discard_ehlo_keywords=8bitmime,smtputf8,pipelining,chunking,dsn,size\n\
+             127.0.0.1:{xclient_port} inet n - n - - smtpd -o smtpd_authorized_xclient_hosts=127.0.0.0/8 \
+               -o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=no\n\
+             127.0.0.1:{proxy_port} inet n - n - - smtpd -o smtpd_upstream_proxy_protocol=haproxy \
+               -o smtpd_peername_lookup=no -o smtpd_upstream_proxy_timeout=5s\n\
+             127.0.0.1:{strict_newline_port} inet n - n - - smtpd -o smtpd_forbid_bare_newline=yes\n\
+             127.0.0.1:{reject_newline_port} inet n - n - - smtpd -o smtpd_forbid_bare_newline=reject\n\
              tlsmgr unix - - n 1000? 1 tlsmgr\n\
              pickup unix n - n 60 1 pickup\n\
              cleanup unix n - n - 0 cleanup\n\
@@ -513,6 +549,10 @@ impl Postfix {
             small_port,
             bare_port,
             probe_port,
+            xclient_port,
+            proxy_port,
+            strict_newline_port,
+            reject_newline_port,
             conf,
         };
         postfix.wait_until_listening()?;
@@ -535,6 +575,11 @@ impl Postfix {
             ("127.0.0.1", self.bare_port),
             ("127.0.0.6", self.probe_port),
             ("127.0.0.7", self.probe_port),
+            ("127.0.0.1", self.xclient_port),
+            // A connection without a PROXY header is fine here: smtpd sees the end of input and forgets it.
+            ("127.0.0.1", self.proxy_port),
+            ("127.0.0.1", self.strict_newline_port),
+            ("127.0.0.1", self.reject_newline_port),
         ];
         for (ip, port) in listeners {
             let address = SocketAddr::new(ip.parse().unwrap(), port);
@@ -551,6 +596,17 @@ impl Postfix {
     /// `127.0.0.1:PORT`, for --server.
     pub fn server(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// A command line that speaks SMTP on its stdin and stdout and hands the message to this instance:
+    /// Postfix's sendmail in `-bs` mode, which runs `smtpd -S` as the invoking user and queues through the
+    /// setgid postdrop (there is no `postfix -c DIR sendmail`). `-C` names this instance's config directory,
+    /// which sendmail trusts only from root, as the tests run. Words are separated by single spaces; no word
+    /// contains one (the scratch directory's path has none).
+    pub fn sendmail_pipe_command(&self) -> String {
+        let conf = self.conf.display().to_string();
+        assert!(!conf.contains(char::is_whitespace), "the Postfix config directory {conf:?} contains a space");
+        format!("/usr/sbin/sendmail -C {conf} -bs")
     }
 
     /// The test CA's certificate, for --ca-file.
@@ -687,16 +743,33 @@ fn finished_session(maillog: &str, client: &str) -> Option<Vec<String>> {
     None
 }
 
+/// Whether the installed Postfix knows `parameter` (postconf prints its default value; for an unknown one it
+/// prints nothing on stdout, a warning on stderr, and still exits 0).
+fn knows_parameter(parameter: &str) -> Result<bool, String> {
+    let output = Command::new("/usr/sbin/postconf")
+        .arg("-d")
+        .arg(parameter)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("running postconf -d {parameter}: {e}"))?;
+    Ok(String::from_utf8_lossy(&output.stdout).starts_with(&format!("{parameter} =")))
+}
+
 fn postfix_ids() -> Result<(u32, u32), String> {
+    user_ids("postfix")
+}
+
+/// The uid and gid of the system user `name`, from /etc/passwd.
+fn user_ids(name: &str) -> Result<(u32, u32), String> {
     let passwd = fs::read_to_string("/etc/passwd").map_err(|e| e.to_string())?;
     passwd
         .lines()
         .find_map(|line| {
             let fields: Vec<&str> = line.split(':').collect();
-            (fields.first() == Some(&"postfix"))
+            (fields.first() == Some(&name))
                 .then(|| Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?)))?
         })
-        .ok_or_else(|| "no postfix user in /etc/passwd".into())
+        .ok_or_else(|| format!("no {name} user in /etc/passwd"))
 }
 
 fn chown(path: &Path, uid: u32, gid: u32) -> Result<(), String> {
