@@ -1,10 +1,11 @@
 //! Real peers for the integration tests: a private Postfix instance on loopback delivering to a Maildir, a
-//! scripted server for misbehaviour a real one will not produce, and a helper that runs the built binary in
-//! a clean environment and shows everything on failure.
+//! Dovecot LMTP server, a scripted server for misbehaviour a real one will not produce, and a helper that runs
+//! the built binary in a clean environment and shows everything on failure.
 //!
-//! One Postfix serves the whole test binary: it starts on first use on ports chosen at run time, and an
-//! exit handler stops it (and dnsmasq and Dovecot) by its pid when the test binary ends (pass or fail), then
-//! removes the scratch directory that everything the tests write goes under (`scratch_dir`).
+//! One Postfix serves the whole test binary, and one LMTP server: each starts on first use on ports chosen at
+//! run time, and an exit handler stops them (and dnsmasq and the SASL Dovecot) by pid when the test binary
+//! ends (pass or fail), then removes the scratch directory that everything the tests write goes under
+//! (`scratch_dir`).
 
 #![allow(dead_code)]
 
@@ -774,6 +775,159 @@ fn user_ids(name: &str) -> Result<(u32, u32), String> {
 
 fn chown(path: &Path, uid: u32, gid: u32) -> Result<(), String> {
     std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", path.display()))
+}
+
+/// Where scripts/test.sh unpacks Dovecot's LMTP server. It comes in Debian's dovecot-lmtpd, which is never
+/// installed: installing it would upgrade dovecot-core under a running Dovecot.
+const LMTP_BINARY: &str = "/opt/postie-peers/dovecot-lmtpd/usr/lib/dovecot/lmtp";
+
+/// The users with a mailbox behind the LMTP server, at example.test. Anyone else gets
+/// `550 5.1.1 <nobody@example.test> User doesn't exist: nobody@example.test` at RCPT.
+pub const LMTP_USERS: &[&str] = &["alice", "bob"];
+
+/// A real LMTP server (RFC 2033): a second Dovecot, from its own config directory, whose `lmtp` service
+/// listens on 127.0.0.1:`port` and on the unix socket `socket` and delivers to Maildirs. Its greeting is
+/// `220 lmtp.postie.test Dovecot (Debian) ready.`; LHLO offers 8BITMIME, CHUNKING, ENHANCEDSTATUSCODES and
+/// PIPELINING. After the final dot it answers once per accepted recipient, in RCPT order
+/// (`250 2.0.0 <alice@example.test> ID Saved`), and it delivers before answering.
+pub struct Lmtp {
+    pub root: PathBuf,
+    pub port: u16,
+    pub socket: PathBuf,
+}
+
+static LMTP: OnceLock<Lmtp> = OnceLock::new();
+
+pub fn lmtp() -> &'static Lmtp {
+    LMTP.get_or_init(|| Lmtp::start().unwrap_or_else(|e| panic!("cannot start the test LMTP server: {e}")))
+}
+
+impl Lmtp {
+    fn start() -> Result<Lmtp, String> {
+        if !Path::new("/usr/sbin/dovecot").exists() {
+            return Err("dovecot is not installed; run .ci/run (it installs the test peers)".into());
+        }
+        if !Path::new(LMTP_BINARY).exists() {
+            return Err(format!(
+                "{LMTP_BINARY} is missing: run scripts/test.sh (it unpacks Debian's dovecot-lmtpd there, matching \
+                 the installed dovecot-core)"
+            ));
+        }
+        // Mail is stored as a system user that exists on every Debian machine; Dovecot refuses to store it as
+        // root, and any uid below first_valid_uid (500 by default).
+        let (uid, gid) = user_ids("mail")?;
+        let root = scratch_dir("lmtp");
+        fs::create_dir_all(root.join("run")).map_err(|e| e.to_string())?;
+        fs::create_dir_all(root.join("mail")).map_err(|e| e.to_string())?;
+        chown(&root.join("mail"), uid, gid)?;
+        let r = root.display();
+        // passwd-file lines: user:password:uid:gid:gecos:home:shell (no password: LMTP only looks users up).
+        let users: String =
+            LMTP_USERS.iter().map(|u| format!("{u}@example.test::{uid}:{gid}::{r}/mail/{u}::\n")).collect();
+        fs::write(root.join("users"), users).map_err(|e| e.to_string())?;
+        let port = free_port("127.0.0.1");
+        let socket = root.join("lmtp.sock");
+        let config = format!(
+            "protocols = lmtp\n\
+             listen = 127.0.0.1\n\
+             hostname = lmtp.postie.test\n\
+             base_dir = {r}/run\n\
+             state_dir = {r}/run\n\
+             log_path = {r}/dovecot.log\n\
+             ssl = no\n\
+             first_valid_uid = {uid}\n\
+             mail_location = maildir:~/Maildir\n\
+             passdb {{\n  driver = passwd-file\n  args = {r}/users\n}}\n\
+             userdb {{\n  driver = passwd-file\n  args = {r}/users\n}}\n\
+             service lmtp {{\n\
+             \x20 executable = {LMTP_BINARY}\n\
+             \x20 inet_listener lmtp {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
+             \x20 unix_listener {socket} {{\n    mode = 0666\n  }}\n\
+             }}\n",
+            socket = socket.display()
+        );
+        fs::write(root.join("dovecot.conf"), config).map_err(|e| e.to_string())?;
+        let child = Command::new("/usr/sbin/dovecot")
+            .arg("-F")
+            .arg("-c")
+            .arg(root.join("dovecot.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("running dovecot: {e}"))?;
+        // With its children, as for the SASL Dovecot.
+        stop_at_exit(Stop { pid: child.id() as i32, with_children: true });
+        let lmtp = Lmtp { root, port, socket };
+        lmtp.wait_until_ready()?;
+        Ok(lmtp)
+    }
+
+    /// Until the unix socket is there and a TCP connection gets the greeting. The master listens before it
+    /// starts any lmtp process: only the greeting shows that the unpacked binary runs against the installed
+    /// libraries.
+    fn wait_until_ready(&self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let address = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let mut last_error = String::new();
+        while Instant::now() < deadline {
+            if self.socket.exists() {
+                match Self::greeting(address) {
+                    Ok(line) if line.starts_with("220 ") => return Ok(()),
+                    Ok(line) => last_error = format!("greeting {line:?}"),
+                    Err(e) => last_error = e,
+                }
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        Err(format!(
+            "Dovecot's LMTP server does not greet on {address} (with {} there: {last_error}); if the lmtp binary \
+             does not match dovecot-core's version, run scripts/test.sh again; dovecot.log:\n{}",
+            self.socket.display(),
+            self.log()
+        ))
+    }
+
+    fn greeting(address: SocketAddr) -> Result<String, String> {
+        let stream = TcpStream::connect_timeout(&address, Duration::from_millis(200)).map_err(|e| e.to_string())?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).map_err(|e| e.to_string())?;
+        Ok(line)
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn server(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.root.join("dovecot.log")).unwrap_or_default()
+    }
+
+    /// Wait for the message containing `marker` in `user`'s Maildir and return its bytes. Dovecot stores a
+    /// message before it answers the dot, so this finds it at once after a 250; it polls all the same, like
+    /// `Postfix::delivered`.
+    pub fn delivered(&self, user: &str, marker: &str) -> Vec<u8> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(found) = self.find(user, marker) {
+                return found;
+            }
+            if Instant::now() > deadline {
+                panic!("no message with {marker:?} reached {user}'s Maildir in 10 s; dovecot.log:\n{}", self.log());
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn find(&self, user: &str, marker: &str) -> Option<Vec<u8>> {
+        let dir = self.root.join("mail").join(user).join("Maildir/new");
+        fs::read_dir(dir).ok()?.flatten().find_map(|entry| {
+            let bytes = fs::read(entry.path()).ok()?;
+            contains(&bytes, marker.as_bytes()).then_some(bytes)
+        })
+    }
 }
 
 /// Split a Maildir file into Postfix's own trace headers (Return-Path, X-Original-To, Delivered-To,

@@ -1,11 +1,12 @@
 //! Sanity tests for the peers the harness starts for protocol variants (XCLIENT, the PROXY protocol, bare
-//! newlines, SMTP over a pipe): each is spoken to directly, over raw sockets and pipes, without postie,
+//! newlines, SMTP over a pipe, LMTP): each is spoken to directly, over raw sockets and pipes, without postie,
 //! so that a later failure of a postie test points at postie, not at the peer.
 
 use crate::harness::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -329,4 +330,50 @@ fn sendmail_pipe_command_speaks_smtp_on_stdin_and_stdout() {
     let delivered = postfix.delivered("bob", &marker);
     // Two hops: smtpd -S (from 127.0.0.1, as the tests see it), then pickup from the maildrop queue.
     assert!(first_received(&delivered).starts_with("Received: by mx.postie.test (Postfix, from userid 0)"));
+}
+
+/// LHLO, MAIL, RCPT alice (250), nobody (550), bob (250), DATA, the message: two replies after the dot, one per
+/// accepted recipient, in order; both delivered, with a Received header that starts with `received`.
+fn lmtp_session(mut talk: Talk<impl Read + AsRawFd, impl Write>, marker: &str, received: &str) {
+    let lmtp = lmtp();
+    talk.expect_reply("220 lmtp.postie.test Dovecot (Debian) ready.");
+    let lhlo = talk.expect("LHLO client.test", "250-lmtp.postie.test");
+    assert!(lhlo.contains("250 PIPELINING"), "{lhlo}");
+    talk.expect("MAIL FROM:<sender@client.test>", "250 2.1.0 OK");
+    talk.expect("RCPT TO:<alice@example.test>", "250 2.1.5 OK");
+    talk.expect(
+        "RCPT TO:<nobody@example.test>",
+        "550 5.1.1 <nobody@example.test> User doesn't exist: nobody@example.test",
+    );
+    talk.expect("RCPT TO:<bob@example.test>", "250 2.1.5 OK");
+    talk.expect("DATA", "354 ");
+    talk.send(format!("Subject: {marker}\r\n\r\n{marker}\r\n.\r\n").as_bytes());
+    // "250 2.0.0 <alice@example.test> j8GNLHkaB2t8SgAAg+zDdQ Saved", then bob's (the same id with ":R3").
+    talk.expect_reply("250 2.0.0 <alice@example.test> ");
+    talk.expect_reply("250 2.0.0 <bob@example.test> ");
+    // Nothing more: the next reply is QUIT's.
+    talk.expect("QUIT", "221 2.0.0 Bye");
+    for user in ["alice", "bob"] {
+        let delivered = lmtp.delivered(user, marker);
+        let header = first_received(&delivered);
+        assert!(header.starts_with(received), "{header}");
+        assert_eq!(body(&delivered), format!("{marker}\n"));
+    }
+}
+
+#[test]
+fn lmtp_over_tcp_answers_once_per_accepted_recipient() {
+    let lmtp = lmtp();
+    let received = "Received: from client.test ([127.0.0.1]) by lmtp.postie.test with LMTP id ";
+    lmtp_session(Talk::tcp(lmtp.port), &marker("lmtp-tcp"), received);
+}
+
+#[test]
+fn lmtp_over_a_unix_socket_answers_once_per_accepted_recipient() {
+    let lmtp = lmtp();
+    let stream =
+        UnixStream::connect(&lmtp.socket).unwrap_or_else(|e| panic!("connect to {}: {e}", lmtp.socket.display()));
+    // No client address over a unix socket.
+    let received = "Received: from client.test by lmtp.postie.test with LMTP id ";
+    lmtp_session(Talk::new(stream.try_clone().unwrap(), stream), &marker("lmtp-unix"), received);
 }
