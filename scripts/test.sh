@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the whole test suite on a fresh Debian/Ubuntu machine: install the real peers the integration tests
-# talk to (Postfix, dnsmasq as a DNS server, Dovecot as the SASL server) when they are missing, then run cargo test. Needs root (or sudo) for apt-get and for
-# the tests' private Postfix instance. Extra arguments go to cargo test.
+# talk to (Postfix, dnsmasq as a DNS server, Dovecot as the SASL server and as an LMTP server) when they are
+# missing, then run cargo test. Needs root (or sudo) for apt-get and for the tests' private Postfix instance.
+# Extra arguments go to cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,27 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
         --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Dovecot's LMTP server (the lmtp binary) is in dovecot-lmtpd, which installing would upgrade dovecot-core
+# under a running Dovecot; the tests need only the binary, so the package is unpacked into a private root
+# instead (never installed). The binary links against dovecot-core's libraries in /usr/lib/dovecot, so it
+# must be the same version: the root is unpacked anew when dovecot-core's version changes.
+lmtpd=/opt/postie-peers/dovecot-lmtpd
+dovecot_version=$(dpkg-query -W -f='${Version}' dovecot-core)
+if [ "$(cat "$lmtpd/VERSION" 2>/dev/null)" != "$dovecot_version" ]; then
+    echo "scripts/test.sh: unpacking dovecot-lmtpd $dovecot_version into $lmtpd" >&2
+    download=$(mktemp -d)
+    # apt-get download fetches as the unprivileged _apt user when it may write the directory.
+    if id _apt >/dev/null 2>&1; then $sudo chown _apt "$download"; fi
+    fetch() { (cd "$download" && $sudo apt-get -o DPkg::Lock::Timeout=600 download -qq "dovecot-lmtpd=$dovecot_version"); }
+    # The package lists may not know that version yet (dovecot-core came with the machine): update once.
+    fetch || { $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq && fetch; }
+    $sudo rm -rf "$lmtpd"
+    $sudo mkdir -p "$lmtpd"
+    $sudo dpkg -x "$download"/dovecot-lmtpd_*.deb "$lmtpd"
+    echo "$dovecot_version" | $sudo tee "$lmtpd/VERSION" >/dev/null
+    $sudo rm -rf "$download"
 fi
 
 exec cargo test --locked "$@"

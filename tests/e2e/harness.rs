@@ -1,10 +1,11 @@
 //! Real peers for the integration tests: a private Postfix instance on loopback delivering to a Maildir, a
-//! scripted server for misbehaviour a real one will not produce, and a helper that runs the built binary in
-//! a clean environment and shows everything on failure.
+//! Dovecot LMTP server, a scripted server for misbehaviour a real one will not produce, and a helper that runs
+//! the built binary in a clean environment and shows everything on failure.
 //!
-//! One Postfix serves the whole test binary: it starts on first use on ports chosen at run time, and an
-//! exit handler stops it (and dnsmasq and Dovecot) by its pid when the test binary ends (pass or fail), then
-//! removes the scratch directory that everything the tests write goes under (`scratch_dir`).
+//! One Postfix serves the whole test binary, and one LMTP server: each starts on first use on ports chosen at
+//! run time, and an exit handler stops them (and dnsmasq and the SASL Dovecot) by pid when the test binary
+//! ends (pass or fail), then removes the scratch directory that everything the tests write goes under
+//! (`scratch_dir`).
 
 #![allow(dead_code)]
 
@@ -153,6 +154,28 @@ pub struct Postfix {
     /// For `postie probe`: STARTTLS with a valid certificate on 127.0.0.6, with an expired one on 127.0.0.7;
     /// nothing listens on 127.0.0.8, and a test's scripted server may take 127.0.0.9.
     pub probe_port: u16,
+    /// XCLIENT (the Postfix extension) allowed from 127.0.0.0/8: EHLO offers it, and after `XCLIENT ADDR=..
+    /// NAME=..` the session is the forged client's (a new 220; the client must EHLO again, and that EHLO no
+    /// longer offers XCLIENT, the forged address not being authorized). SASL is active there (AUTH offered
+    /// without TLS), so that `LOGIN=` counts as authenticated: Received then says `with ESMTPA`. The plain
+    /// listeners answer XCLIENT with `550 5.7.0 Error: insufficient authorization`. Postfix logs the forged
+    /// client, so `wait_for_sessions` cannot find these sessions by postie's own address.
+    pub xclient_port: u16,
+    /// Expects a PROXY protocol header (haproxy v1 text or v2 binary) before anything else, and takes the
+    /// address in it as the client's (in Received and the log; so, as for XCLIENT, `wait_for_sessions` cannot
+    /// find these sessions). Without a header it answers `421 4.3.0 mx.postie.test Server local error` after
+    /// 5 s (`smtpd_upstream_proxy_timeout`); with anything else first, the same at once. Peer names are not
+    /// looked up: the forged address would go to the system's DNS server.
+    pub proxy_port: u16,
+    /// `smtpd_forbid_bare_newline = yes`, which Postfix 3.7.11 takes as `normalize`: only `<CR><LF>.<CR><LF>`
+    /// ends the message, and lines ending in a bare LF are taken as if they ended in CRLF (nothing is
+    /// refused). The plain `port` has the parameter set to `no` (where this Postfix knows it, as 3.7.11
+    /// does): there a bare `<LF>.<LF>` ends the message, and what follows is read as commands.
+    pub strict_newline_port: u16,
+    /// `smtpd_forbid_bare_newline = reject`: only `<CR><LF>.<CR><LF>` ends the message; a message with a bare
+    /// LF anywhere gets `550 5.5.2 mx.postie.test Error: bare <LF> received` after its end (the session goes
+    /// on), and a command ending in a bare LF gets the same reply and the connection is closed.
+    pub reject_newline_port: u16,
     conf: PathBuf,
 }
 
@@ -389,6 +412,13 @@ impl Postfix {
         let [starttls_port, expired_port, smtps_port, submission_port, plain_auth_port, small_port, bare_port] =
             std::array::from_fn(|_| free_port("127.0.0.1"));
         let probe_port = free_port("127.0.0.6");
+        let [xclient_port, proxy_port, strict_newline_port, reject_newline_port] =
+            std::array::from_fn(|_| free_port("127.0.0.1"));
+        // Set explicitly where this Postfix knows it (the default may change with a security update), as
+        // `no`, so that the plain listener keeps the old behaviour a client must not rely on. postconf says
+        // nothing on stdout for a parameter it does not know (and exits 0).
+        let bare_newline =
+            if knows_parameter("smtpd_forbid_bare_newline")? { "smtpd_forbid_bare_newline = no\n" } else { "" };
         let r = root.display();
         let main_cf = format!(
             "compatibility_level = 3.6\n\
@@ -429,7 +459,8 @@ impl Postfix {
              smtpd_sasl_path = {sasl}\n\
              smtpd_sasl_auth_enable = no\n\
              message_size_limit = 104857600\n\
-             virtual_mailbox_limit = 0\n",
+             virtual_mailbox_limit = 0\n\
+             {bare_newline}",
             sasl = sasl_socket.display(),
             domains = DOMAINS.join(", ")
         );
@@ -458,6 +489,12 @@ impl Postfix {
                -o smtpd_tls_cert_file={r}/certs/expired.pem -o smtpd_tls_key_file={r}/certs/expired.key\n\
              127.0.0.1:{bare_port} inet n - n - - smtpd \
                -o smtpd_discard_ehlo_keywords=8bitmime,smtputf8,pipelining,chunking,dsn,size\n\
+             127.0.0.1:{xclient_port} inet n - n - - smtpd -o smtpd_authorized_xclient_hosts=127.0.0.0/8 \
+               -o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=no\n\
+             127.0.0.1:{proxy_port} inet n - n - - smtpd -o smtpd_upstream_proxy_protocol=haproxy \
+               -o smtpd_peername_lookup=no -o smtpd_upstream_proxy_timeout=5s\n\
+             127.0.0.1:{strict_newline_port} inet n - n - - smtpd -o smtpd_forbid_bare_newline=yes\n\
+             127.0.0.1:{reject_newline_port} inet n - n - - smtpd -o smtpd_forbid_bare_newline=reject\n\
              tlsmgr unix - - n 1000? 1 tlsmgr\n\
              pickup unix n - n 60 1 pickup\n\
              cleanup unix n - n - 0 cleanup\n\
@@ -513,6 +550,10 @@ impl Postfix {
             small_port,
             bare_port,
             probe_port,
+            xclient_port,
+            proxy_port,
+            strict_newline_port,
+            reject_newline_port,
             conf,
         };
         postfix.wait_until_listening()?;
@@ -535,6 +576,11 @@ impl Postfix {
             ("127.0.0.1", self.bare_port),
             ("127.0.0.6", self.probe_port),
             ("127.0.0.7", self.probe_port),
+            ("127.0.0.1", self.xclient_port),
+            // A connection without a PROXY header is fine here: smtpd sees the end of input and forgets it.
+            ("127.0.0.1", self.proxy_port),
+            ("127.0.0.1", self.strict_newline_port),
+            ("127.0.0.1", self.reject_newline_port),
         ];
         for (ip, port) in listeners {
             let address = SocketAddr::new(ip.parse().unwrap(), port);
@@ -551,6 +597,17 @@ impl Postfix {
     /// `127.0.0.1:PORT`, for --server.
     pub fn server(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// A command line that speaks SMTP on its stdin and stdout and hands the message to this instance:
+    /// Postfix's sendmail in `-bs` mode, which runs `smtpd -S` as the invoking user and queues through the
+    /// setgid postdrop (there is no `postfix -c DIR sendmail`). `-C` names this instance's config directory,
+    /// which sendmail trusts only from root, as the tests run. Words are separated by single spaces; no word
+    /// contains one (the scratch directory's path has none).
+    pub fn sendmail_pipe_command(&self) -> String {
+        let conf = self.conf.display().to_string();
+        assert!(!conf.contains(char::is_whitespace), "the Postfix config directory {conf:?} contains a space");
+        format!("/usr/sbin/sendmail -C {conf} -bs")
     }
 
     /// The test CA's certificate, for --ca-file.
@@ -687,20 +744,190 @@ fn finished_session(maillog: &str, client: &str) -> Option<Vec<String>> {
     None
 }
 
+/// Whether the installed Postfix knows `parameter` (postconf prints its default value; for an unknown one it
+/// prints nothing on stdout, a warning on stderr, and still exits 0).
+fn knows_parameter(parameter: &str) -> Result<bool, String> {
+    let output = Command::new("/usr/sbin/postconf")
+        .arg("-d")
+        .arg(parameter)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("running postconf -d {parameter}: {e}"))?;
+    Ok(String::from_utf8_lossy(&output.stdout).starts_with(&format!("{parameter} =")))
+}
+
 fn postfix_ids() -> Result<(u32, u32), String> {
+    user_ids("postfix")
+}
+
+/// The uid and gid of the system user `name`, from /etc/passwd.
+fn user_ids(name: &str) -> Result<(u32, u32), String> {
     let passwd = fs::read_to_string("/etc/passwd").map_err(|e| e.to_string())?;
     passwd
         .lines()
         .find_map(|line| {
             let fields: Vec<&str> = line.split(':').collect();
-            (fields.first() == Some(&"postfix"))
+            (fields.first() == Some(&name))
                 .then(|| Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?)))?
         })
-        .ok_or_else(|| "no postfix user in /etc/passwd".into())
+        .ok_or_else(|| format!("no {name} user in /etc/passwd"))
 }
 
 fn chown(path: &Path, uid: u32, gid: u32) -> Result<(), String> {
     std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", path.display()))
+}
+
+/// Where scripts/test.sh unpacks Dovecot's LMTP server. It comes in Debian's dovecot-lmtpd, which is never
+/// installed: installing it would upgrade dovecot-core under a running Dovecot.
+const LMTP_BINARY: &str = "/opt/postie-peers/dovecot-lmtpd/usr/lib/dovecot/lmtp";
+
+/// The users with a mailbox behind the LMTP server, at example.test. Anyone else gets
+/// `550 5.1.1 <nobody@example.test> User doesn't exist: nobody@example.test` at RCPT.
+pub const LMTP_USERS: &[&str] = &["alice", "bob"];
+
+/// A real LMTP server (RFC 2033): a second Dovecot, from its own config directory, whose `lmtp` service
+/// listens on 127.0.0.1:`port` and on the unix socket `socket` and delivers to Maildirs. Its greeting is
+/// `220 lmtp.postie.test Dovecot (Debian) ready.`; LHLO offers 8BITMIME, CHUNKING, ENHANCEDSTATUSCODES and
+/// PIPELINING. After the final dot it answers once per accepted recipient, in RCPT order
+/// (`250 2.0.0 <alice@example.test> ID Saved`), and it delivers before answering.
+pub struct Lmtp {
+    pub root: PathBuf,
+    pub port: u16,
+    pub socket: PathBuf,
+}
+
+static LMTP: OnceLock<Lmtp> = OnceLock::new();
+
+pub fn lmtp() -> &'static Lmtp {
+    LMTP.get_or_init(|| Lmtp::start().unwrap_or_else(|e| panic!("cannot start the test LMTP server: {e}")))
+}
+
+impl Lmtp {
+    fn start() -> Result<Lmtp, String> {
+        if !Path::new("/usr/sbin/dovecot").exists() {
+            return Err("dovecot is not installed; run .ci/run (it installs the test peers)".into());
+        }
+        if !Path::new(LMTP_BINARY).exists() {
+            return Err(format!(
+                "{LMTP_BINARY} is missing: run scripts/test.sh (it unpacks Debian's dovecot-lmtpd there, matching \
+                 the installed dovecot-core)"
+            ));
+        }
+        // Mail is stored as a system user that exists on every Debian machine; Dovecot refuses to store it as
+        // root, and any uid below first_valid_uid (500 by default).
+        let (uid, gid) = user_ids("mail")?;
+        let root = scratch_dir("lmtp");
+        fs::create_dir_all(root.join("run")).map_err(|e| e.to_string())?;
+        fs::create_dir_all(root.join("mail")).map_err(|e| e.to_string())?;
+        chown(&root.join("mail"), uid, gid)?;
+        let r = root.display();
+        // passwd-file lines: user:password:uid:gid:gecos:home:shell (no password: LMTP only looks users up).
+        let users: String =
+            LMTP_USERS.iter().map(|u| format!("{u}@example.test::{uid}:{gid}::{r}/mail/{u}::\n")).collect();
+        fs::write(root.join("users"), users).map_err(|e| e.to_string())?;
+        let port = free_port("127.0.0.1");
+        let socket = root.join("lmtp.sock");
+        let config = format!(
+            "protocols = lmtp\n\
+             listen = 127.0.0.1\n\
+             hostname = lmtp.postie.test\n\
+             base_dir = {r}/run\n\
+             state_dir = {r}/run\n\
+             log_path = {r}/dovecot.log\n\
+             ssl = no\n\
+             first_valid_uid = {uid}\n\
+             mail_location = maildir:~/Maildir\n\
+             passdb {{\n  driver = passwd-file\n  args = {r}/users\n}}\n\
+             userdb {{\n  driver = passwd-file\n  args = {r}/users\n}}\n\
+             service lmtp {{\n\
+             \x20 executable = {LMTP_BINARY}\n\
+             \x20 inet_listener lmtp {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
+             \x20 unix_listener {socket} {{\n    mode = 0666\n  }}\n\
+             }}\n",
+            socket = socket.display()
+        );
+        fs::write(root.join("dovecot.conf"), config).map_err(|e| e.to_string())?;
+        let child = Command::new("/usr/sbin/dovecot")
+            .arg("-F")
+            .arg("-c")
+            .arg(root.join("dovecot.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("running dovecot: {e}"))?;
+        // With its children, as for the SASL Dovecot.
+        stop_at_exit(Stop { pid: child.id() as i32, with_children: true });
+        let lmtp = Lmtp { root, port, socket };
+        lmtp.wait_until_ready()?;
+        Ok(lmtp)
+    }
+
+    /// Until the unix socket is there and a TCP connection gets the greeting. The master listens before it
+    /// starts any lmtp process: only the greeting shows that the unpacked binary runs against the installed
+    /// libraries.
+    fn wait_until_ready(&self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let address = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let mut last_error = String::new();
+        while Instant::now() < deadline {
+            if self.socket.exists() {
+                match Self::greeting(address) {
+                    Ok(line) if line.starts_with("220 ") => return Ok(()),
+                    Ok(line) => last_error = format!("greeting {line:?}"),
+                    Err(e) => last_error = e,
+                }
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        Err(format!(
+            "Dovecot's LMTP server does not greet on {address} (with {} there: {last_error}); if the lmtp binary \
+             does not match dovecot-core's version, run scripts/test.sh again; dovecot.log:\n{}",
+            self.socket.display(),
+            self.log()
+        ))
+    }
+
+    fn greeting(address: SocketAddr) -> Result<String, String> {
+        let stream = TcpStream::connect_timeout(&address, Duration::from_millis(200)).map_err(|e| e.to_string())?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).map_err(|e| e.to_string())?;
+        Ok(line)
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn server(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.root.join("dovecot.log")).unwrap_or_default()
+    }
+
+    /// Wait for the message containing `marker` in `user`'s Maildir and return its bytes. Dovecot stores a
+    /// message before it answers the dot, so this finds it at once after a 250; it polls all the same, like
+    /// `Postfix::delivered`.
+    pub fn delivered(&self, user: &str, marker: &str) -> Vec<u8> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(found) = self.find(user, marker) {
+                return found;
+            }
+            if Instant::now() > deadline {
+                panic!("no message with {marker:?} reached {user}'s Maildir in 10 s; dovecot.log:\n{}", self.log());
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn find(&self, user: &str, marker: &str) -> Option<Vec<u8>> {
+        let dir = self.root.join("mail").join(user).join("Maildir/new");
+        fs::read_dir(dir).ok()?.flatten().find_map(|entry| {
+            let bytes = fs::read(entry.path()).ok()?;
+            contains(&bytes, marker.as_bytes()).then_some(bytes)
+        })
+    }
 }
 
 /// Split a Maildir file into Postfix's own trace headers (Return-Path, X-Original-To, Delivered-To,

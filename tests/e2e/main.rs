@@ -10,6 +10,7 @@ mod hostile;
 mod input;
 mod input_hidden;
 mod message;
+mod peers;
 mod route;
 mod send;
 mod tls;
