@@ -28,6 +28,9 @@ complete -c postie -n "__fish_postie_needs_command" -s h -l help -d 'Print help'
 complete -c postie -n "__fish_postie_needs_command" -f -a "send" -d 'Send a message through an SMTP server and print the whole dialogue'
 complete -c postie -n "__fish_postie_needs_command" -f -a "mx" -d 'Show where mail for each domain goes (MX hosts and their addresses) without sending any'
 complete -c postie -n "__fish_postie_needs_command" -f -a "probe" -d 'Probe every mail server of a domain (or one host) in parallel and report what each says; sends no mail'
+complete -c postie -n "__fish_postie_needs_command" -f -a "talk" -d 'Talk to a server yourself: type SMTP commands and see every reply (or pipe them in, one per line)'
+complete -c postie -n "__fish_postie_needs_command" -f -a "script" -d 'Run a scripted dialogue (see docs/script.md): exit 0 when every expectation holds, 1 at the first that fails'
+complete -c postie -n "__fish_postie_needs_command" -f -a "smuggle" -d 'Test a server for SMTP smuggling: send each end-of-data variant of the 2023 research in one DATA, followed by a smuggled transaction, and report which variants the server treats as the end'
 complete -c postie -n "__fish_postie_using_subcommand send" -s s -l server -d 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain\'s MX. Also smtp://HOST[:PORT], and smtps://HOST[:PORT] for implicit TLS (port 465), as curl writes them' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l max-time -d 'One deadline for the whole run, across every MX host and address: give up (exit 75) when it passes' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l resolve -d 'Connect to ADDRESS for --server HOST on PORT, without looking HOST up (repeatable; curl\'s --resolve)' -r
@@ -98,6 +101,12 @@ auth\t''
 mail\t''
 rcpt\t''
 data\t'After the 354 to DATA, before any of the message (only with --drop-after)'"
+complete -c postie -n "__fish_postie_using_subcommand send" -l pipe -d 'Speak SMTP over this command\'s stdin and stdout instead of a network connection, run with /bin/sh -c (e.g. \'sendmail -bs\' or \'exim -bs\', to test an MTA\'s configuration without a network)' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l xclient -d 'Send XCLIENT NAME=VALUE after EHLO (repeatable: ADDR, NAME, PORT, HELO, PROTO, LOGIN, DESTADDR, DESTPORT), then EHLO again, as Postfix documents; the server must offer XCLIENT' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l proxy-protocol -d 'Send a PROXY protocol header (HAProxy\'s v1 text or v2 binary) before anything else; needs --proxy-source' -r -f -a "v1\t'The text line: PROXY TCP4 source destination sport dport'
+v2\t'The binary header'"
+complete -c postie -n "__fish_postie_using_subcommand send" -l proxy-source -d 'The client address the PROXY header claims, ADDRESS:PORT ([ADDRESS]:PORT for IPv6)' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l proxy-dest -d 'The destination address the PROXY header claims [default: the server\'s address and port]' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l color -d 'Colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -114,6 +123,7 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l bdat -d 'Send the
 complete -c postie -n "__fish_postie_using_subcommand send" -l dump -d 'Print the message that would be sent (the envelope goes to stderr) and send nothing'
 complete -c postie -n "__fish_postie_using_subcommand send" -l show-data -d 'Print every line of the message in the transcript, not only its size'
 complete -c postie -n "__fish_postie_using_subcommand send" -s q -l quiet -d 'Print nothing when every recipient accepted the message; errors still go to stderr'
+complete -c postie -n "__fish_postie_using_subcommand send" -l lmtp -d 'Speak LMTP (RFC 2033): LHLO, and one reply per accepted recipient after the message [port default 24]'
 complete -c postie -n "__fish_postie_using_subcommand send" -l json -d 'Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md)'
 complete -c postie -n "__fish_postie_using_subcommand send" -l timing -d 'The elapsed time on every line, and how long each step and each reply took'
 complete -c postie -n "__fish_postie_using_subcommand send" -l explain -d 'Explain every reply and the EHLO capabilities, not only failures'
@@ -153,3 +163,120 @@ complete -c postie -n "__fish_postie_using_subcommand probe" -l json -d 'Write J
 complete -c postie -n "__fish_postie_using_subcommand probe" -l timing -d 'The elapsed time on every line, and how long each step and each reply took'
 complete -c postie -n "__fish_postie_using_subcommand probe" -l explain -d 'Explain every reply and the EHLO capabilities, not only failures'
 complete -c postie -n "__fish_postie_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c postie -n "__fish_postie_using_subcommand talk" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
+complete -c postie -n "__fish_postie_using_subcommand talk" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
+complete -c postie -n "__fish_postie_using_subcommand talk" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r
+complete -c postie -n "__fish_postie_using_subcommand talk" -l bind -d 'Connect from this local address' -r
+complete -c postie -n "__fish_postie_using_subcommand talk" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
+complete -c postie -n "__fish_postie_using_subcommand talk" -l tls -d 'When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the first byte) [default: implicit on port 465, required on 587, else auto]' -r -f -a "auto\t'STARTTLS when the server offers it, plaintext otherwise. Protects against passive eavesdropping only: an attacker in the path can strip the STARTTLS offer'
+required\t'STARTTLS, and fail before MAIL and AUTH when it is not offered or does not succeed. Protects against eavesdropping and, with verification, against a server in the middle'
+none\t'Never start TLS. Everything, AUTH included, goes in clear text'
+implicit\t'TLS from the first byte (port 465, RFC 8314). Nothing is ever sent in clear text'"
+complete -c postie -n "__fish_postie_using_subcommand talk" -l tls-verify -d 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning) [default: strict for --tls required and implicit; with auto, report (mail servers encrypt to unverified certificates, RFC 7435), but credentials need a verified one]' -r -f -a "strict\t'Abort the handshake when the certificate does not verify'
+report\t'Complete the handshake, show the chain, say what was wrong, and go on'
+insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'"
+complete -c postie -n "__fish_postie_using_subcommand talk" -l tls-name -d 'Check the certificate against NAME and send NAME as SNI, wherever --server points' -r
+complete -c postie -n "__fish_postie_using_subcommand talk" -l ca-file -d 'Trust the CA certificates in this PEM file too (repeatable), besides the built-in web PKI roots' -r -F
+complete -c postie -n "__fish_postie_using_subcommand talk" -l tls-cert -d 'Present this client certificate chain (PEM); needs --tls-key' -r -F
+complete -c postie -n "__fish_postie_using_subcommand talk" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c postie -n "__fish_postie_using_subcommand talk" -l tls-min-version -d 'The lowest TLS version to accept' -r -f -a "1.2\t''
+1.3\t''"
+complete -c postie -n "__fish_postie_using_subcommand talk" -l pipe -d 'Speak SMTP over this command\'s stdin and stdout instead of a network connection, run with /bin/sh -c (e.g. \'sendmail -bs\' or \'exim -bs\', to test an MTA\'s configuration without a network)' -r
+complete -c postie -n "__fish_postie_using_subcommand talk" -l xclient -d 'Send XCLIENT NAME=VALUE after EHLO (repeatable: ADDR, NAME, PORT, HELO, PROTO, LOGIN, DESTADDR, DESTPORT), then EHLO again, as Postfix documents; the server must offer XCLIENT' -r
+complete -c postie -n "__fish_postie_using_subcommand talk" -l proxy-protocol -d 'Send a PROXY protocol header (HAProxy\'s v1 text or v2 binary) before anything else; needs --proxy-source' -r -f -a "v1\t'The text line: PROXY TCP4 source destination sport dport'
+v2\t'The binary header'"
+complete -c postie -n "__fish_postie_using_subcommand talk" -l proxy-source -d 'The client address the PROXY header claims, ADDRESS:PORT ([ADDRESS]:PORT for IPv6)' -r
+complete -c postie -n "__fish_postie_using_subcommand talk" -l proxy-dest -d 'The destination address the PROXY header claims [default: the server\'s address and port]' -r
+complete -c postie -n "__fish_postie_using_subcommand talk" -l helo -l ehlo -d 'The name for EHLO/LHLO (XCLIENT\'s, and a bare EHLO typed in talk) [default: this machine\'s name]' -r
+complete -c postie -n "__fish_postie_using_subcommand talk" -l timeout -d 'Wait at most this long for each reply [default: RFC 5321\'s per-step limits; 30s in scripts]' -r
+complete -c postie -n "__fish_postie_using_subcommand talk" -l color -d 'Colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c postie -n "__fish_postie_using_subcommand talk" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c postie -n "__fish_postie_using_subcommand talk" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c postie -n "__fish_postie_using_subcommand talk" -s k -l insecure -d 'Same as --tls-verify insecure: no protection against a server in the middle'
+complete -c postie -n "__fish_postie_using_subcommand talk" -l lmtp -d 'Speak LMTP (RFC 2033): LHLO, and one reply per accepted recipient after the message [port default 24]'
+complete -c postie -n "__fish_postie_using_subcommand talk" -l show-secrets -d 'Show what AUTH sends instead of <redacted> (base64 is not encryption)'
+complete -c postie -n "__fish_postie_using_subcommand talk" -l json -d 'Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md)'
+complete -c postie -n "__fish_postie_using_subcommand talk" -l timing -d 'The elapsed time on every line, and how long each step and each reply took'
+complete -c postie -n "__fish_postie_using_subcommand talk" -l explain -d 'Explain every reply and the EHLO capabilities, not only failures'
+complete -c postie -n "__fish_postie_using_subcommand talk" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c postie -n "__fish_postie_using_subcommand script" -s s -l server -d 'The server: HOST[:PORT], [ADDRESS]:PORT, or unix:PATH (not with --pipe)' -r
+complete -c postie -n "__fish_postie_using_subcommand script" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
+complete -c postie -n "__fish_postie_using_subcommand script" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
+complete -c postie -n "__fish_postie_using_subcommand script" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r
+complete -c postie -n "__fish_postie_using_subcommand script" -l bind -d 'Connect from this local address' -r
+complete -c postie -n "__fish_postie_using_subcommand script" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
+complete -c postie -n "__fish_postie_using_subcommand script" -l tls -d 'When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the first byte) [default: implicit on port 465, required on 587, else auto]' -r -f -a "auto\t'STARTTLS when the server offers it, plaintext otherwise. Protects against passive eavesdropping only: an attacker in the path can strip the STARTTLS offer'
+required\t'STARTTLS, and fail before MAIL and AUTH when it is not offered or does not succeed. Protects against eavesdropping and, with verification, against a server in the middle'
+none\t'Never start TLS. Everything, AUTH included, goes in clear text'
+implicit\t'TLS from the first byte (port 465, RFC 8314). Nothing is ever sent in clear text'"
+complete -c postie -n "__fish_postie_using_subcommand script" -l tls-verify -d 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning) [default: strict for --tls required and implicit; with auto, report (mail servers encrypt to unverified certificates, RFC 7435), but credentials need a verified one]' -r -f -a "strict\t'Abort the handshake when the certificate does not verify'
+report\t'Complete the handshake, show the chain, say what was wrong, and go on'
+insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'"
+complete -c postie -n "__fish_postie_using_subcommand script" -l tls-name -d 'Check the certificate against NAME and send NAME as SNI, wherever --server points' -r
+complete -c postie -n "__fish_postie_using_subcommand script" -l ca-file -d 'Trust the CA certificates in this PEM file too (repeatable), besides the built-in web PKI roots' -r -F
+complete -c postie -n "__fish_postie_using_subcommand script" -l tls-cert -d 'Present this client certificate chain (PEM); needs --tls-key' -r -F
+complete -c postie -n "__fish_postie_using_subcommand script" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c postie -n "__fish_postie_using_subcommand script" -l tls-min-version -d 'The lowest TLS version to accept' -r -f -a "1.2\t''
+1.3\t''"
+complete -c postie -n "__fish_postie_using_subcommand script" -l pipe -d 'Speak SMTP over this command\'s stdin and stdout instead of a network connection, run with /bin/sh -c (e.g. \'sendmail -bs\' or \'exim -bs\', to test an MTA\'s configuration without a network)' -r
+complete -c postie -n "__fish_postie_using_subcommand script" -l xclient -d 'Send XCLIENT NAME=VALUE after EHLO (repeatable: ADDR, NAME, PORT, HELO, PROTO, LOGIN, DESTADDR, DESTPORT), then EHLO again, as Postfix documents; the server must offer XCLIENT' -r
+complete -c postie -n "__fish_postie_using_subcommand script" -l proxy-protocol -d 'Send a PROXY protocol header (HAProxy\'s v1 text or v2 binary) before anything else; needs --proxy-source' -r -f -a "v1\t'The text line: PROXY TCP4 source destination sport dport'
+v2\t'The binary header'"
+complete -c postie -n "__fish_postie_using_subcommand script" -l proxy-source -d 'The client address the PROXY header claims, ADDRESS:PORT ([ADDRESS]:PORT for IPv6)' -r
+complete -c postie -n "__fish_postie_using_subcommand script" -l proxy-dest -d 'The destination address the PROXY header claims [default: the server\'s address and port]' -r
+complete -c postie -n "__fish_postie_using_subcommand script" -l helo -l ehlo -d 'The name for EHLO/LHLO (XCLIENT\'s, and a bare EHLO typed in talk) [default: this machine\'s name]' -r
+complete -c postie -n "__fish_postie_using_subcommand script" -l timeout -d 'Wait at most this long for each reply [default: RFC 5321\'s per-step limits; 30s in scripts]' -r
+complete -c postie -n "__fish_postie_using_subcommand script" -l color -d 'Colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c postie -n "__fish_postie_using_subcommand script" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c postie -n "__fish_postie_using_subcommand script" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c postie -n "__fish_postie_using_subcommand script" -s k -l insecure -d 'Same as --tls-verify insecure: no protection against a server in the middle'
+complete -c postie -n "__fish_postie_using_subcommand script" -l lmtp -d 'Speak LMTP (RFC 2033): LHLO, and one reply per accepted recipient after the message [port default 24]'
+complete -c postie -n "__fish_postie_using_subcommand script" -l show-secrets -d 'Show what AUTH sends instead of <redacted> (base64 is not encryption)'
+complete -c postie -n "__fish_postie_using_subcommand script" -l json -d 'Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md)'
+complete -c postie -n "__fish_postie_using_subcommand script" -l timing -d 'The elapsed time on every line, and how long each step and each reply took'
+complete -c postie -n "__fish_postie_using_subcommand script" -l explain -d 'Explain every reply and the EHLO capabilities, not only failures'
+complete -c postie -n "__fish_postie_using_subcommand script" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -s f -l from -d 'The sender of the test messages (and of the smuggled ones)' -r
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l to -d 'The recipient of the test messages (and of the smuggled ones); yours' -r
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l bind -d 'Connect from this local address' -r
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l tls -d 'When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the first byte) [default: implicit on port 465, required on 587, else auto]' -r -f -a "auto\t'STARTTLS when the server offers it, plaintext otherwise. Protects against passive eavesdropping only: an attacker in the path can strip the STARTTLS offer'
+required\t'STARTTLS, and fail before MAIL and AUTH when it is not offered or does not succeed. Protects against eavesdropping and, with verification, against a server in the middle'
+none\t'Never start TLS. Everything, AUTH included, goes in clear text'
+implicit\t'TLS from the first byte (port 465, RFC 8314). Nothing is ever sent in clear text'"
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l tls-verify -d 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning) [default: strict for --tls required and implicit; with auto, report (mail servers encrypt to unverified certificates, RFC 7435), but credentials need a verified one]' -r -f -a "strict\t'Abort the handshake when the certificate does not verify'
+report\t'Complete the handshake, show the chain, say what was wrong, and go on'
+insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'"
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l tls-name -d 'Check the certificate against NAME and send NAME as SNI, wherever --server points' -r
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l ca-file -d 'Trust the CA certificates in this PEM file too (repeatable), besides the built-in web PKI roots' -r -F
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l tls-cert -d 'Present this client certificate chain (PEM); needs --tls-key' -r -F
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l tls-min-version -d 'The lowest TLS version to accept' -r -f -a "1.2\t''
+1.3\t''"
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l pipe -d 'Speak SMTP over this command\'s stdin and stdout instead of a network connection, run with /bin/sh -c (e.g. \'sendmail -bs\' or \'exim -bs\', to test an MTA\'s configuration without a network)' -r
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l xclient -d 'Send XCLIENT NAME=VALUE after EHLO (repeatable: ADDR, NAME, PORT, HELO, PROTO, LOGIN, DESTADDR, DESTPORT), then EHLO again, as Postfix documents; the server must offer XCLIENT' -r
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l proxy-protocol -d 'Send a PROXY protocol header (HAProxy\'s v1 text or v2 binary) before anything else; needs --proxy-source' -r -f -a "v1\t'The text line: PROXY TCP4 source destination sport dport'
+v2\t'The binary header'"
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l proxy-source -d 'The client address the PROXY header claims, ADDRESS:PORT ([ADDRESS]:PORT for IPv6)' -r
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l proxy-dest -d 'The destination address the PROXY header claims [default: the server\'s address and port]' -r
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l helo -l ehlo -d 'The name for EHLO/LHLO (XCLIENT\'s, and a bare EHLO typed in talk) [default: this machine\'s name]' -r
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l timeout -d 'Wait at most this long for each reply [default: RFC 5321\'s per-step limits; 30s in scripts]' -r
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l color -d 'Colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -s k -l insecure -d 'Same as --tls-verify insecure: no protection against a server in the middle'
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l lmtp -d 'Speak LMTP (RFC 2033): LHLO, and one reply per accepted recipient after the message [port default 24]'
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l show-secrets -d 'Show what AUTH sends instead of <redacted> (base64 is not encryption)'
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l json -d 'Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md)'
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l timing -d 'The elapsed time on every line, and how long each step and each reply took'
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l explain -d 'Explain every reply and the EHLO capabilities, not only failures'
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::address::domain_of;
-use crate::drive::blocking::{self, Conversation};
+use crate::drive::blocking::{self, Conversation, Preamble};
 use crate::error::{Error, Exit};
 use crate::event::{Event, Sink, Step};
 use crate::hostname;
@@ -60,6 +60,12 @@ pub struct SessionOptions {
     pub show_data: bool,
     /// `None`: this machine's name, or the local address as a literal.
     pub client_name: Option<String>,
+    /// LMTP (RFC 2033) instead of SMTP.
+    pub lmtp: bool,
+    /// XCLIENT attributes to send after EHLO.
+    pub xclient: Vec<(String, String)>,
+    /// A PROXY protocol header before anything else.
+    pub proxy: Option<crate::net::proxy::Spec>,
 }
 
 /// The TLS policy for a port when none was given: RFC 8314 implicit TLS on 465, and submission on 587
@@ -279,6 +285,49 @@ fn transport(finished: &blocking::Finished) -> Transport {
     }
 }
 
+/// What a session runs over: the wire, and the addresses at both ends when it is a network connection.
+struct Link {
+    wire: Wire,
+    /// This end's address (for the EHLO name when none is given).
+    local: Option<IpAddr>,
+    /// The server's (for the PROXY header).
+    peer: Option<SocketAddr>,
+}
+
+impl Link {
+    fn tcp(tcp: std::net::TcpStream, ip: IpAddr) -> Link {
+        let local = Some(tcp.local_addr().map(|a| a.ip()).unwrap_or(ip));
+        let peer = tcp.peer_addr().ok();
+        Link { wire: Wire::Tcp(tcp), local, peer }
+    }
+}
+
+/// Send over a wire the user opened (a unix socket, a command's stdin and stdout): one session, with no other
+/// address to move on to. `label` names it in the report.
+pub fn via_wire(
+    wire: Wire,
+    label: &str,
+    envelope: Recipients<'_>,
+    message: &Outgoing<'_>,
+    options: &SessionOptions,
+    sink: &mut dyn Sink,
+) -> Result<Report, Error> {
+    let attempts = Attempts::new(options);
+    let policy = options.tls_policy.unwrap_or(TlsPolicy::Opportunistic);
+    let link = Link { wire, local: None, peer: None };
+    let finished = attempts.session(link, "localhost", policy, envelope, message, sink);
+    let transport = transport(&finished);
+    let outcome = finished.outcome;
+    match outcome.error.clone() {
+        Some(error) if !outcome.message_sent => Err(error.into()),
+        _ => {
+            let mut report = Report::default();
+            Answer { outcome, host: label.to_string(), transport }.add_to(&mut report);
+            Ok(report)
+        }
+    }
+}
+
 /// The attempts for one domain (or one server), and the last reason none gave an answer.
 struct Attempts<'o> {
     options: &'o SessionOptions,
@@ -335,7 +384,7 @@ impl<'o> Attempts<'o> {
             sink.emit(Event::Step { step: Step::Connect, duration: started.elapsed() });
             sink.emit(Event::Connected { address: address.to_string(), local: local_of(&tcp) });
             let policy = options.tls_policy.unwrap_or_else(|| default_tls_policy(options.port));
-            let mut finished = self.session(tcp, name, ip, policy, envelope, message, sink);
+            let mut finished = self.session(Link::tcp(tcp, ip), name, policy, envelope, message, sink);
             // A handshake that fails under opportunistic TLS: a new connection without TLS, as Postfix does
             // (OpenSMTPD 6.8 offers STARTTLS and fails every handshake). Never when TLS was asked for.
             if let Some(SessionError::Tls { detail }) = &finished.outcome.error {
@@ -347,7 +396,8 @@ impl<'o> Attempts<'o> {
                     match net::connect_one(address, connect_timeout, options.bind) {
                         Ok(tcp) => {
                             sink.emit(Event::Connected { address: address.to_string(), local: local_of(&tcp) });
-                            finished = self.session(tcp, name, ip, TlsPolicy::Never, envelope, message, sink);
+                            finished =
+                                self.session(Link::tcp(tcp, ip), name, TlsPolicy::Never, envelope, message, sink);
                         }
                         Err(reason) => {
                             sink.emit(Event::MovedOn { address: address.to_string(), reason: reason.clone() });
@@ -385,9 +435,8 @@ impl<'o> Attempts<'o> {
     #[allow(clippy::too_many_arguments)]
     fn session(
         &self,
-        tcp: std::net::TcpStream,
+        link: Link,
         name: &str,
-        ip: IpAddr,
         policy: TlsPolicy,
         envelope: Recipients<'_>,
         message: &Outgoing<'_>,
@@ -396,8 +445,12 @@ impl<'o> Attempts<'o> {
         let options = self.options;
         let client_name = match &options.client_name {
             Some(name) => name.clone(),
-            None => hostname::address_literal(tcp.local_addr().map(|a| a.ip()).unwrap_or(ip)),
+            None => match link.local {
+                Some(local) => hostname::address_literal(local),
+                None => hostname::fully_qualified().unwrap_or_else(|| "localhost".into()),
+            },
         };
+        let Link { wire, peer, .. } = link;
         let bare_name = name.trim_start_matches('[').trim_end_matches(']');
         let tls_name = options.tls_name.as_deref().unwrap_or(bare_name);
         let mut settings = Settings::new(&client_name, name, options.port, options.timeouts);
@@ -415,6 +468,20 @@ impl<'o> Attempts<'o> {
         settings.give_up_at = options.give_up_at.map(|(end, _)| end);
         settings.pipelining = options.pipelining;
         settings.bdat = options.bdat;
+        settings.lmtp = options.lmtp;
+        settings.xclient = options.xclient.clone();
+        let preamble = match options.proxy.map(|spec| spec.header(peer)) {
+            Some(Ok(header)) => Some(Preamble { bytes: header.bytes(), shown: header.describe() }),
+            // Checked when the flags were read; a peer address of another family is the one way here.
+            Some(Err(reason)) => {
+                let error = SessionError::Io { phase: Phase::Connect, detail: reason };
+                return blocking::Finished {
+                    outcome: client::Outcome { error: Some(error), ..Default::default() },
+                    certificates: None,
+                };
+            }
+            None => None,
+        };
         if let Some(bar) = &options.progress {
             bar.set_position(0);
         }
@@ -426,9 +493,9 @@ impl<'o> Attempts<'o> {
             content: Some(message.content),
             show_data: options.show_data,
             progress: progress.as_ref().map(|p| p as &dyn Fn(u64)),
-            preamble: None,
+            preamble: preamble.as_ref(),
         };
-        let finished = blocking::converse(Wire::Tcp(tcp), settings, &conversation, sink);
+        let finished = blocking::converse(wire, settings, &conversation, sink);
         sink.emit(Event::Closed);
         finished
     }

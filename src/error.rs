@@ -13,6 +13,8 @@ use crate::smtp::error::{AuthBlock, Error as SessionError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Success = 0,
+    /// A script's expectation failed; smuggle found a variant the server honours.
+    Expectation = 1,
     Partial = 3,
     TlsFailure = 4,
     Unknown = 5,
@@ -36,6 +38,7 @@ impl Exit {
 /// Every exit code with its meaning, in the order shown to users.
 pub const EXIT_CODES: &[(Exit, &str)] = &[
     (Exit::Success, "delivered: every recipient accepted the message (or --dump printed it)"),
+    (Exit::Expectation, "script: an expectation failed (its line, what was expected, what came); smuggle: a variant ended the message"),
     (Exit::Partial, "partial delivery: some recipients have the message, some refused it; see the summary"),
     (Exit::TlsFailure, "TLS failed: not offered under --tls required, handshake failed, or certificate refused"),
     (Exit::Unknown, "unknown: the connection failed after the message was sent; the server may have it, so a retry may deliver twice"),
@@ -76,6 +79,9 @@ pub enum Error {
     /// The domain cannot receive mail (NXDOMAIN, null MX).
     #[error("{0}")]
     NoMail(String),
+    /// What the server did is not what the script expected (or smuggle found a variant that works).
+    #[error("{0}")]
+    Expectation(String),
 }
 
 impl From<smtp::error::Error> for Error {
@@ -132,6 +138,7 @@ impl Error {
             Error::Session(error) => session_exit(error),
             Error::Connect { .. } | Error::Dns(_) => Exit::TempFail,
             Error::NoMail(_) => Exit::Unavailable,
+            Error::Expectation(_) => Exit::Expectation,
             Error::OutOfTime(_) => Exit::TempFail,
         }
     }
@@ -167,6 +174,7 @@ mod tests {
     fn every_exit_code_is_documented_once() {
         let all = [
             Exit::Success,
+            Exit::Expectation,
             Exit::Partial,
             Exit::TlsFailure,
             Exit::Unknown,

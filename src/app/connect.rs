@@ -10,7 +10,7 @@ use crate::cli::{ProtocolArgs, ProxyVersionArg, RouteArgs};
 use crate::drive::blocking::Preamble;
 use crate::error::Error;
 use crate::event::{Event, Sink, Step};
-use crate::net::proxy::{self, Header};
+use crate::net::proxy;
 use crate::net::wire::{self, ChildHandle, Wire};
 use crate::net::{self, Host, ServerSpec};
 use crate::route;
@@ -80,7 +80,7 @@ pub struct Opened {
 pub struct Protocol {
     pub lmtp: bool,
     pub xclient: Vec<(String, String)>,
-    proxy: Option<(proxy::Version, SocketAddr, Option<SocketAddr>)>,
+    pub proxy: Option<proxy::Spec>,
 }
 
 impl Protocol {
@@ -108,9 +108,9 @@ impl Protocol {
                 let source = address("--proxy-source", source)?;
                 let destination = args.proxy_dest.as_deref().map(|d| address("--proxy-dest", d)).transpose()?;
                 if let Some(destination) = destination {
-                    Header::new(version, source, destination).map_err(Error::Usage)?;
+                    proxy::Header::new(version, source, destination).map_err(Error::Usage)?;
                 }
-                Some((version, source, destination))
+                Some(proxy::Spec { version, source, destination })
             }
             _ => None,
         };
@@ -122,13 +122,10 @@ impl Protocol {
 
     /// The PROXY header for a connection to `peer` (the destination unless --proxy-dest says otherwise).
     pub fn preamble(&self, peer: Option<SocketAddr>) -> Result<Option<Preamble>, Error> {
-        let Some((version, source, destination)) = self.proxy else {
+        let Some(spec) = self.proxy else {
             return Ok(None);
         };
-        let destination = destination.or(peer).ok_or_else(|| {
-            Error::Usage("--proxy-protocol over a unix socket needs --proxy-dest ADDRESS:PORT".into())
-        })?;
-        let header = Header::new(version, source, destination).map_err(Error::Usage)?;
+        let header = spec.header(peer).map_err(Error::Usage)?;
         Ok(Some(Preamble { bytes: header.bytes(), shown: header.describe() }))
     }
 
@@ -144,6 +141,58 @@ impl Protocol {
 
 /// Open the wire to `target`: every address of a name in turn, a unix socket, or the command.
 pub fn open(target: &Target, port: u16, route: &RouteArgs, sink: &mut dyn Sink) -> Result<Opened, Error> {
+    let Target::Network(spec) = target else {
+        return open_local(target, sink);
+    };
+    let port = spec.port.unwrap_or(port);
+    let families = super::families(route);
+    let addresses: Vec<IpAddr> = match &spec.host {
+        Host::Ip(ip) => vec![*ip],
+        Host::Name(name) => {
+            sink.emit(Event::Resolving { host: name.clone() });
+            let dns = super::dns_settings(route)?;
+            let resolver = dns.resolver().map_err(|failure| Error::Dns(failure.to_string()))?;
+            match route::host_addresses(&resolver, name, families).1 {
+                Ok(addresses) => addresses,
+                Err(route::HostProblem::LookupFailed(reason)) => return Err(Error::Dns(reason)),
+                Err(problem) => return Err(Error::HostUnknown(problem.describe(name))),
+            }
+        }
+    };
+    let mut failures = Vec::new();
+    for ip in addresses {
+        let address = SocketAddr::new(ip, port);
+        sink.emit(Event::Connecting { address: address.to_string(), host: None });
+        let started = std::time::Instant::now();
+        match net::connect_one(address, route.connect_timeout, route.bind) {
+            Ok(tcp) => {
+                sink.emit(Event::Step { step: Step::Connect, duration: started.elapsed() });
+                let local = tcp.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
+                sink.emit(Event::Connected { address: address.to_string(), local });
+                return Ok(Opened {
+                    wire: Wire::Tcp(tcp),
+                    peer: Some(address),
+                    label: address.to_string(),
+                    child: None,
+                });
+            }
+            Err(reason) => {
+                sink.emit(Event::MovedOn { address: address.to_string(), reason: reason.clone() });
+                failures.push(format!("{address}: {reason}"));
+            }
+        }
+    }
+    let target = format!("{}:{port}", spec.host);
+    let detail = match failures.len() {
+        0 => "no address to try".to_string(),
+        1 => failures[0].split_once(": ").map_or(failures[0].clone(), |(_, reason)| reason.to_string()),
+        n => format!("{n} attempts failed: {}", failures.join("; ")),
+    };
+    Err(Error::Connect { target, detail })
+}
+
+/// Open a wire that needs no routing: a unix socket, or the command of --pipe.
+pub fn open_local(target: &Target, sink: &mut dyn Sink) -> Result<Opened, Error> {
     match target {
         Target::Pipe(command) => {
             sink.emit(Event::Connecting { address: format!("pipe to {command}"), host: None });
@@ -164,51 +213,7 @@ pub fn open(target: &Target, port: u16, route: &RouteArgs, sink: &mut dyn Sink) 
             Ok(Opened { wire: Wire::Unix(stream), peer: None, label, child: None })
         }
         Target::Network(spec) => {
-            let port = spec.port.unwrap_or(port);
-            let families = super::families(route);
-            let addresses: Vec<IpAddr> = match &spec.host {
-                Host::Ip(ip) => vec![*ip],
-                Host::Name(name) => {
-                    sink.emit(Event::Resolving { host: name.clone() });
-                    let dns = super::dns_settings(route)?;
-                    let resolver = dns.resolver().map_err(|failure| Error::Dns(failure.to_string()))?;
-                    match route::host_addresses(&resolver, name, families).1 {
-                        Ok(addresses) => addresses,
-                        Err(route::HostProblem::LookupFailed(reason)) => return Err(Error::Dns(reason)),
-                        Err(problem) => return Err(Error::HostUnknown(problem.describe(name))),
-                    }
-                }
-            };
-            let mut failures = Vec::new();
-            for ip in addresses {
-                let address = SocketAddr::new(ip, port);
-                sink.emit(Event::Connecting { address: address.to_string(), host: None });
-                let started = std::time::Instant::now();
-                match net::connect_one(address, route.connect_timeout, route.bind) {
-                    Ok(tcp) => {
-                        sink.emit(Event::Step { step: Step::Connect, duration: started.elapsed() });
-                        let local = tcp.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
-                        sink.emit(Event::Connected { address: address.to_string(), local });
-                        return Ok(Opened {
-                            wire: Wire::Tcp(tcp),
-                            peer: Some(address),
-                            label: address.to_string(),
-                            child: None,
-                        });
-                    }
-                    Err(reason) => {
-                        sink.emit(Event::MovedOn { address: address.to_string(), reason: reason.clone() });
-                        failures.push(format!("{address}: {reason}"));
-                    }
-                }
-            }
-            let target = format!("{}:{port}", spec.host);
-            let detail = match failures.len() {
-                0 => "no address to try".to_string(),
-                1 => failures[0].split_once(": ").map_or(failures[0].clone(), |(_, reason)| reason.to_string()),
-                n => format!("{n} attempts failed: {}", failures.join("; ")),
-            };
-            Err(Error::Connect { target, detail })
+            Err(Error::Usage(format!("{} is a network address, not a unix socket or --pipe", spec.host)))
         }
     }
 }

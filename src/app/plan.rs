@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::hostname;
 use crate::message::{self, check_header_value, parse_header, Attachment, Composition, Message};
 use crate::net::tls::{TlsClient, TlsOptions, Verify};
-use crate::net::{ServerSpec, SMTP_PORT};
+use crate::net::ServerSpec;
 use crate::route::dns::DnsSettings;
 use crate::smtp::auth::{Mechanism, Secret};
 use crate::smtp::codec::{self, Content, Facts};
@@ -27,6 +27,8 @@ use crate::smtp::settings::{Credentials, Stop, StopPoint, Timeouts, TlsPolicy};
 pub struct SendPlan {
     /// `--server`; `None` routes each recipient domain over its MX records.
     pub server: Option<ServerSpec>,
+    /// `--server unix:PATH` or `--pipe`: a wire that is not routed.
+    pub local: Option<super::connect::Target>,
     pub dns: DnsSettings,
     /// Empty for the null sender.
     pub reverse_path: String,
@@ -155,6 +157,17 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
         return Err(Error::Usage("smtps:// is implicit TLS: it cannot be combined with another --tls".into()));
     }
     let tls_mode = if implicit { Some(TlsModeArg::Implicit) } else { args.tls.tls };
+    let protocol = super::connect::Protocol::from_args(&args.protocol)?;
+    let local = match (server_text, &args.protocol.pipe) {
+        (Some(text), None) if text.starts_with("unix:") => {
+            Some(super::connect::Target::parse(Some(text), None, "--server")?)
+        }
+        (None, Some(command)) => Some(super::connect::Target::parse(None, Some(command), "--server")?),
+        (Some(_), Some(_)) => return Err(Error::Usage("--pipe replaces --server: give one of them".into())),
+        _ => None,
+    };
+    let server_text = if local.is_some() { None } else { server_text };
+    let default_port = protocol.default_port();
     let (server, port) = match server_text {
         Some(text) => {
             let server = text.parse::<ServerSpec>().map_err(|reason| usage("--server", text, reason))?;
@@ -164,11 +177,11 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
                 }
                 (Some(port), _) | (None, Some(port)) => port,
                 (None, None) if implicit => 465,
-                (None, None) => SMTP_PORT,
+                (None, None) => default_port,
             };
             (Some(server), port)
         }
-        None => (None, args.route.port.unwrap_or(SMTP_PORT)),
+        None => (None, args.route.port.unwrap_or(default_port)),
     };
     let dns = dns_settings(&args.route)?;
 
@@ -266,12 +279,16 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
     let reverse_path = if null_sender { String::new() } else { from.address.clone() };
     Ok(SendPlan {
         server,
+        local,
         dns,
         reverse_path,
         recipients,
         message,
         facts,
         session: SessionOptions {
+            lmtp: protocol.lmtp,
+            xclient: protocol.xclient.clone(),
+            proxy: protocol.proxy,
             dsn,
             pipelining: !args.no_pipelining,
             bdat: args.bdat,

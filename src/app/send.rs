@@ -43,8 +43,29 @@ pub fn send(plan: &SendPlan) -> anyhow::Result<Exit> {
     let recipients = Recipients { reverse_path: &plan.reverse_path, recipients: &plan.recipients };
     let mut session = plan.session.clone();
     session.progress = progress_bar(plan);
-    let report = match &plan.server {
-        Some(server) => {
+    let report = match (&plan.local, &plan.server) {
+        (Some(target), _) => {
+            let opened = super::connect::open_local(target, sink)?;
+            let result = deliver::via_wire(opened.wire, &opened.label, recipients, &outgoing, &session, sink);
+            sink.emit(Event::Closed);
+            match (result, &opened.child) {
+                (Ok(report), child) => {
+                    if let Some(child) = child {
+                        child.finish(std::time::Duration::from_secs(5));
+                    }
+                    report
+                }
+                (Err(Error::Session(error @ crate::smtp::error::Error::Closed { .. })), Some(child)) => {
+                    return Err(Error::Connect {
+                        target: format!("--pipe {:?}", child.command),
+                        detail: format!("{error}: {}", super::connect::child_ending(child)),
+                    }
+                    .into())
+                }
+                (Err(error), _) => return Err(error.into()),
+            }
+        }
+        (None, Some(server)) => {
             match deliver::via_server(server, &plan.dns, recipients, &outgoing, &session, sink) {
                 Ok(report) => report,
                 // These name the server already.
@@ -65,7 +86,7 @@ pub fn send(plan: &SendPlan) -> anyhow::Result<Exit> {
                 }
             }
         }
-        None => {
+        (None, None) => {
             let dns = plan.dns.resolver().map_err(|failure| Error::Dns(failure.to_string()))?;
             deliver::via_mx(&dns, &plan.reverse_path, &plan.recipients, &outgoing, &session, sink)
         }

@@ -27,9 +27,15 @@ pub struct Steered {
 }
 
 /// Open the connection `args` describe to `target` (nothing is read yet). `timeouts` unless --timeout.
-pub fn connect(target: &Target, args: &ConnectArgs, timeouts: Timeouts, sink: &mut dyn Sink) -> Result<Steered, Error> {
+pub fn connect(
+    target: &Target,
+    args: &ConnectArgs,
+    timeouts: Timeouts,
+    implicit: bool,
+    sink: &mut dyn Sink,
+) -> Result<Steered, Error> {
     let protocol = Protocol::from_args(&args.protocol)?;
-    let implicit_tls = args.tls.tls == Some(TlsModeArg::Implicit);
+    let implicit_tls = implicit || args.tls.tls == Some(TlsModeArg::Implicit);
     let port = args.route.port.unwrap_or(if implicit_tls { 465 } else { protocol.default_port() });
     let tls = plan::tls_client(&args.tls)?;
     let helo = match &args.helo {

@@ -48,7 +48,7 @@ pub fn run(args: &TalkArgs) -> anyhow::Result<Exit> {
         transcript = HumanTranscript::with_style(stdout.lock(), output.style);
         &mut transcript
     };
-    let mut steered = steer::connect(&target, &args.connect, Timeouts::rfc5321(), sink)?;
+    let mut steered = steer::connect(&target, &args.connect, Timeouts::rfc5321(), false, sink)?;
     let greeting = steered.open_session(false, sink)?;
     let terminal = io::stdin().is_terminal() && io::stdout().is_terminal();
     let mut input: Box<dyn Input> = if terminal { Box::new(Editor::new()?) } else { Box::new(Lines::new()) };
@@ -334,15 +334,14 @@ impl Talk<'_> {
             None => None,
         };
         let reply = self.command("DATA", sink)?;
-        if !reply.is_some_and(|r| r.code.0 == 354) {
+        if reply.is_none_or(|r| r.code.0 != 354) {
             return Ok(());
         }
         let message = match message {
             Some(bytes) => bytes,
             None => {
                 let mut typed = Vec::new();
-                loop {
-                    let Some(line) = input.line("data> ")? else { break };
+                while let Some(line) = input.line("data> ")? {
                     if line == "." {
                         break;
                     }

@@ -41,6 +41,7 @@ pub struct Conversation<'a> {
 }
 
 /// The PROXY protocol header, and how the transcript shows it.
+#[derive(Debug, Clone)]
 pub struct Preamble {
     pub bytes: Vec<u8>,
     pub shown: String,

@@ -86,6 +86,23 @@ impl Header {
     }
 }
 
+/// What the user asked for: the destination is the server's address unless given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spec {
+    pub version: Version,
+    pub source: SocketAddr,
+    pub destination: Option<SocketAddr>,
+}
+
+impl Spec {
+    /// The header for a connection to `peer`.
+    pub fn header(&self, peer: Option<SocketAddr>) -> Result<Header, String> {
+        let destination =
+            self.destination.or(peer).ok_or("--proxy-protocol over a unix socket needs --proxy-dest ADDRESS:PORT")?;
+        Header::new(self.version, self.source, destination)
+    }
+}
+
 fn ipv6_octets(address: SocketAddr) -> [u8; 16] {
     match address {
         SocketAddr::V6(v6) => v6.ip().octets(),

@@ -133,6 +133,11 @@ impl Session {
         self.capabilities.as_ref()
     }
 
+    /// Change how long each step may take.
+    pub fn set_timeouts(&mut self, timeouts: Timeouts) {
+        self.timeouts = timeouts;
+    }
+
     /// The time each step may take.
     fn timeout(&self) -> Duration {
         self.timeouts.for_phase(self.phase)

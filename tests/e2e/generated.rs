@@ -26,7 +26,10 @@ fn committed_completions_and_man_pages_match_the_binary() {
             compared += 1;
         }
     }
-    assert_eq!(compared, 9, "five shells and four man pages (postie, postie-send, postie-mx, postie-probe)");
+    assert_eq!(
+        compared, 12,
+        "five shells and seven man pages (postie, postie-send, postie-mx, postie-probe, postie-talk, postie-script, postie-smuggle)"
+    );
     let _ = fs::remove_dir_all(&out);
 }
 

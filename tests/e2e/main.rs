@@ -11,6 +11,7 @@ mod input;
 mod input_hidden;
 mod message;
 mod peers;
+mod protocols;
 mod route;
 mod send;
 mod tls;
