@@ -112,19 +112,7 @@ pub fn via_server(
             sink.emit(Event::Resolved { host: host.clone(), address: ip });
             vec![ip]
         }
-        net::Host::Name(host) => {
-            sink.emit(Event::Resolving { host: host.clone() });
-            let resolver = dns.resolver().map_err(|failure| Error::Dns(failure.to_string()))?;
-            let (_, found) = route::host_addresses(&resolver, host, options.families);
-            match found {
-                Ok(addresses) => {
-                    sink.emit(Event::Route(RouteFact::Addresses { host: host.clone(), addresses: addresses.clone() }));
-                    addresses
-                }
-                Err(route::HostProblem::LookupFailed(reason)) => return Err(Error::Dns(reason)),
-                Err(problem) => return Err(Error::HostUnknown(problem.describe(host))),
-            }
-        }
+        net::Host::Name(host) => name_addresses(host, dns, options.families, sink)?,
     };
     let mut attempts = Attempts::new(options);
     if let Some(answer) = attempts.host(&name, &addresses, envelope, message, sink)? {
@@ -133,6 +121,25 @@ pub fn via_server(
         return Ok(report);
     }
     Err(attempts.into_error(&format!("{name}:{}", options.port)))
+}
+
+/// The addresses of the server named `host`, looked up in DNS.
+pub fn name_addresses(
+    host: &str,
+    dns: &DnsSettings,
+    families: Families,
+    sink: &mut dyn Sink,
+) -> Result<Vec<IpAddr>, Error> {
+    sink.emit(Event::Resolving { host: host.to_string() });
+    let resolver = dns.resolver().map_err(|failure| Error::Dns(failure.to_string()))?;
+    match route::host_addresses(&resolver, host, families).1 {
+        Ok(addresses) => {
+            sink.emit(Event::Route(RouteFact::Addresses { host: host.to_string(), addresses: addresses.clone() }));
+            Ok(addresses)
+        }
+        Err(route::HostProblem::LookupFailed(reason)) => Err(Error::Dns(reason)),
+        Err(problem) => Err(Error::HostUnknown(problem.describe(host))),
+    }
 }
 
 /// The address `--resolve` gives for `host` on the port in use.
@@ -471,7 +478,7 @@ impl<'o> Attempts<'o> {
         settings.lmtp = options.lmtp;
         settings.xclient = options.xclient.clone();
         let preamble = match options.proxy.map(|spec| spec.header(peer)) {
-            Some(Ok(header)) => Some(Preamble { bytes: header.bytes(), shown: header.describe() }),
+            Some(Ok(header)) => Some(Preamble::of(&header)),
             // Checked when the flags were read; a peer address of another family is the one way here.
             Some(Err(reason)) => {
                 let error = SessionError::Io { phase: Phase::Connect, detail: reason };

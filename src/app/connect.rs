@@ -7,13 +7,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{ProtocolArgs, ProxyVersionArg, RouteArgs};
+use crate::deliver;
 use crate::drive::blocking::Preamble;
 use crate::error::Error;
 use crate::event::{Event, Sink, Step};
 use crate::net::proxy;
 use crate::net::wire::{self, ChildHandle, Wire};
 use crate::net::{self, Host, ServerSpec};
-use crate::route;
 use crate::smtp::xclient;
 
 /// Where the dialogue goes.
@@ -126,7 +126,7 @@ impl Protocol {
             return Ok(None);
         };
         let header = spec.header(peer).map_err(Error::Usage)?;
-        Ok(Some(Preamble { bytes: header.bytes(), shown: header.describe() }))
+        Ok(Some(Preamble::of(&header)))
     }
 
     /// The port to use when none was given: LMTP has no port of its own; 24 is the one in common use.
@@ -148,16 +148,7 @@ pub fn open(target: &Target, port: u16, route: &RouteArgs, sink: &mut dyn Sink) 
     let families = super::families(route);
     let addresses: Vec<IpAddr> = match &spec.host {
         Host::Ip(ip) => vec![*ip],
-        Host::Name(name) => {
-            sink.emit(Event::Resolving { host: name.clone() });
-            let dns = super::dns_settings(route)?;
-            let resolver = dns.resolver().map_err(|failure| Error::Dns(failure.to_string()))?;
-            match route::host_addresses(&resolver, name, families).1 {
-                Ok(addresses) => addresses,
-                Err(route::HostProblem::LookupFailed(reason)) => return Err(Error::Dns(reason)),
-                Err(problem) => return Err(Error::HostUnknown(problem.describe(name))),
-            }
-        }
+        Host::Name(name) => deliver::name_addresses(name, &super::dns_settings(route)?, families, sink)?,
     };
     let mut failures = Vec::new();
     for ip in addresses {
@@ -218,8 +209,19 @@ pub fn open_local(target: &Target, sink: &mut dyn Sink) -> Result<Opened, Error>
     }
 }
 
+/// The error of a dialogue over `opened`'s wire: when a --pipe command closed it, how the command ended.
+pub fn session_error(error: crate::smtp::error::Error, child: Option<&ChildHandle>) -> Error {
+    match (child, &error) {
+        (Some(child), crate::smtp::error::Error::Closed { .. }) => Error::Connect {
+            target: format!("--pipe {:?}", child.command),
+            detail: format!("{error}: {}", child_ending(child)),
+        },
+        _ => Error::Session(error),
+    }
+}
+
 /// How a `--pipe` command ended, for an error: "exited with status 1".
-pub fn child_ending(child: &ChildHandle) -> String {
+fn child_ending(child: &ChildHandle) -> String {
     match child.finish(Duration::from_millis(500)) {
         Some(status) => match status.code() {
             Some(code) => format!("the command {:?} exited with status {code}", child.command),

@@ -16,9 +16,11 @@ use std::net::SocketAddr;
 
 use crate::cli::{Cli, Command, OutputArgs, RouteArgs};
 use crate::error::{Error, Exit};
+use crate::event::Sink;
 use crate::generate;
 use crate::net::{Host, ServerSpec};
-use crate::render::human::Style;
+use crate::render::human::{HumanTranscript, Style};
+use crate::render::json::JsonLines;
 use crate::route::dns::{DnsSettings, Families};
 
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
@@ -58,6 +60,16 @@ pub fn output_style(args: &OutputArgs) -> Output {
     Output {
         json: args.json,
         style: Style { color, timing: args.timing, explain_all: args.explain, explain_capabilities: false },
+    }
+}
+
+/// The renderer `output` asks for, on stdout: the transcript, or JSON Lines.
+pub fn stdout_renderer(output: Output) -> Box<dyn Sink> {
+    let stdout = io::stdout().lock();
+    if output.json {
+        Box::new(JsonLines::new(stdout))
+    } else {
+        Box::new(HumanTranscript::with_style(stdout, output.style))
     }
 }
 

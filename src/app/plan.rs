@@ -480,7 +480,7 @@ fn credentials(args: &AuthArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) -
 }
 
 /// The first line of a secret file, without its line ending.
-fn first_line(path: &Path, stdin: &mut dyn Read) -> Result<String, Error> {
+pub(super) fn first_line(path: &Path, stdin: &mut dyn Read) -> Result<String, Error> {
     let bytes = read_input(path, stdin)?;
     let text =
         String::from_utf8(bytes).map_err(|_| Error::BadInput(format!("{} is not UTF-8 text", display_path(path))))?;

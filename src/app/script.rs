@@ -9,8 +9,6 @@ use std::time::Duration;
 use crate::cli::ScriptArgs;
 use crate::error::{Error, Exit};
 use crate::event::Sink;
-use crate::render::human::HumanTranscript;
-use crate::render::json::JsonLines;
 use crate::sanitize::escape;
 use crate::script::{self, AuthMechanism, Expectation, SecretSource, Statement};
 use crate::smtp::auth::{Mechanism, Secret};
@@ -30,16 +28,8 @@ pub fn run(args: &ScriptArgs) -> anyhow::Result<Exit> {
     let script = script::parse(&source).map_err(|error| Error::Usage(format!("{name}: {error}")))?;
     let target = Target::parse(args.server.as_deref(), args.connect.protocol.pipe.as_deref(), "--server")?;
     let output = super::output_style(&args.connect.output);
-    let stdout = io::stdout();
-    let mut transcript;
-    let mut json;
-    let sink: &mut dyn Sink = if output.json {
-        json = JsonLines::new(stdout.lock());
-        &mut json
-    } else {
-        transcript = HumanTranscript::with_style(stdout.lock(), output.style);
-        &mut transcript
-    };
+    let mut renderer = super::stdout_renderer(output);
+    let sink = renderer.as_mut();
     let mut runner = Runner { args, target, directory, name, steered: None };
     let result = script.lines.iter().try_for_each(|line| {
         runner.statement(&line.statement, sink).map_err(|failure| match failure {
@@ -225,12 +215,7 @@ fn read_secret(source: &SecretSource, directory: &Path) -> Result<Secret, Failur
     let secret = match source {
         SecretSource::Env(name) => std::env::var(name)
             .map_err(|_| Error::Usage(format!("the environment variable {name} (for auth) is not set")))?,
-        SecretSource::File(path) => {
-            let path = directory.join(path);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|cause| Error::Input { path: path.display().to_string(), cause })?;
-            text.lines().next().unwrap_or_default().to_string()
-        }
+        SecretSource::File(path) => super::plan::first_line(&directory.join(path), &mut io::empty())?,
     };
     crate::smtp::auth::check_secret(&secret).map_err(|reason| Error::BadInput(format!("the auth secret: {reason}")))?;
     Ok(Secret::new(secret))

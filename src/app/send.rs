@@ -47,22 +47,17 @@ pub fn send(plan: &SendPlan) -> anyhow::Result<Exit> {
         (Some(target), _) => {
             let opened = super::connect::open_local(target, sink)?;
             let result = deliver::via_wire(opened.wire, &opened.label, recipients, &outgoing, &session, sink);
-            sink.emit(Event::Closed);
-            match (result, &opened.child) {
-                (Ok(report), child) => {
-                    if let Some(child) = child {
+            match result {
+                Ok(report) => {
+                    if let Some(child) = &opened.child {
                         child.finish(std::time::Duration::from_secs(5));
                     }
                     report
                 }
-                (Err(Error::Session(error @ crate::smtp::error::Error::Closed { .. })), Some(child)) => {
-                    return Err(Error::Connect {
-                        target: format!("--pipe {:?}", child.command),
-                        detail: format!("{error}: {}", super::connect::child_ending(child)),
-                    }
-                    .into())
+                Err(Error::Session(error)) => {
+                    return Err(super::connect::session_error(error, opened.child.as_ref()).into())
                 }
-                (Err(error), _) => return Err(error.into()),
+                Err(error) => return Err(error.into()),
             }
         }
         (None, Some(server)) => {

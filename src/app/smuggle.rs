@@ -64,11 +64,7 @@ pub fn run(args: &SmuggleArgs) -> anyhow::Result<Exit> {
     let mut findings = Vec::new();
     let mut steered: Option<Steered> = None;
     for (name, ending) in VARIANTS {
-        let sink: &mut dyn Sink = match (&mut json, &mut transcript) {
-            (Some(json), _) => json,
-            (None, Some(transcript)) => transcript,
-            (None, None) => unreachable!("one renderer is always made"),
-        };
+        let sink = renderer(&mut json, &mut transcript);
         if steered.as_mut().is_none_or(|s| s.manual.session().is_ending()) {
             steered = Some(start(&target, args, sink)?);
         }
@@ -80,11 +76,7 @@ pub fn run(args: &SmuggleArgs) -> anyhow::Result<Exit> {
         findings.push(finding);
     }
     if let Some(mut session) = steered {
-        let sink: &mut dyn Sink = match (&mut json, &mut transcript) {
-            (Some(json), _) => json,
-            (None, Some(transcript)) => transcript,
-            (None, None) => unreachable!("one renderer is always made"),
-        };
+        let sink = renderer(&mut json, &mut transcript);
         if !session.manual.session().is_ending() {
             session.manual.session().command("QUIT", "QUIT");
             session.manual.run(None, sink);
@@ -109,6 +101,18 @@ pub fn run(args: &SmuggleArgs) -> anyhow::Result<Exit> {
         .into());
     }
     Ok(Exit::Success)
+}
+
+/// The one renderer made: JSON Lines (which also carry the findings), or the transcript on stderr.
+fn renderer<'a>(
+    json: &'a mut Option<JsonLines<io::StdoutLock<'static>>>,
+    transcript: &'a mut Option<HumanTranscript<io::Stderr>>,
+) -> &'a mut dyn Sink {
+    match (json, transcript) {
+        (Some(json), _) => json,
+        (None, Some(transcript)) => transcript,
+        (None, None) => unreachable!("run makes one renderer"),
+    }
 }
 
 /// Connect, read the greeting and say EHLO.

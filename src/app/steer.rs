@@ -61,7 +61,6 @@ pub fn connect(
         verify: Verify::Strict,
         implicit_tls,
         preamble,
-        show_data: false,
     };
     let mut manual = Manual::open(opened.wire, &host, port, timeouts, setup, sink);
     if let Some(answer) = manual.opening_failure(sink) {
@@ -116,11 +115,5 @@ pub fn answer_error(answer: Answer, child: Option<&ChildHandle>) -> Error {
         phase: crate::smtp::error::Phase::Connect,
         detail: "the connection failed".into(),
     });
-    match (child, &error) {
-        (Some(child), crate::smtp::error::Error::Closed { phase }) => Error::Connect {
-            target: format!("--pipe {:?}", child.command),
-            detail: format!("{}: {} before the {phase} was complete", error, connect::child_ending(child)),
-        },
-        _ => Error::Session(error),
-    }
+    connect::session_error(error, child)
 }

@@ -10,10 +10,8 @@ use crate::cli::TalkArgs;
 use crate::error::{Error, Exit};
 use crate::event::Sink;
 use crate::render::explain;
-use crate::render::human::HumanTranscript;
-use crate::render::json::JsonLines;
 use crate::smtp::auth::{self, Mechanism, Secret};
-use crate::smtp::reply::Reply;
+use crate::smtp::reply::{Code, EnhancedCode, Reply};
 use crate::smtp::session::Answer;
 use crate::smtp::settings::Timeouts;
 
@@ -38,16 +36,8 @@ pub fn run(args: &TalkArgs) -> anyhow::Result<Exit> {
     let target = Target::parse(args.server.as_deref(), args.connect.protocol.pipe.as_deref(), "SERVER")?;
     let mut output = super::output_style(&args.connect.output);
     output.style.explain_capabilities = true;
-    let stdout = io::stdout();
-    let mut transcript;
-    let mut json;
-    let sink: &mut dyn Sink = if output.json {
-        json = JsonLines::new(stdout.lock());
-        &mut json
-    } else {
-        transcript = HumanTranscript::with_style(stdout.lock(), output.style);
-        &mut transcript
-    };
+    let mut renderer = super::stdout_renderer(output);
+    let sink = renderer.as_mut();
     let mut steered = steer::connect(&target, &args.connect, Timeouts::rfc5321(), false, sink)?;
     let greeting = steered.open_session(false, sink)?;
     let terminal = io::stdin().is_terminal() && io::stdout().is_terminal();
@@ -371,39 +361,36 @@ impl Talk<'_> {
 
 /// `:explain 550`, `:explain 5.7.1`, `:explain 550 5.1.1`.
 fn explain_code(text: &str) -> Option<String> {
-    let mut parts = text.split_whitespace();
-    let first = parts.next()?;
-    let (basic, enhanced) = if first.contains('.') { (None, Some(first)) } else { (Some(first), parts.next()) };
-    let code: Option<u16> = basic.map(|b| b.parse().ok().filter(|c| (200..600).contains(c))).unwrap_or(Some(0));
-    let code = code?;
-    let enhanced = match enhanced {
-        Some(text) => {
-            let numbers: Vec<u16> = text.split('.').map(|n| n.parse().ok()).collect::<Option<Vec<u16>>>()?;
-            let [class, subject, detail] = numbers[..] else { return None };
-            if !matches!(class, 2 | 4 | 5) {
-                return None;
-            }
-            Some((class, subject, detail))
-        }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let (basic, enhanced) = match words[..] {
+        [code, enhanced] => (Some(code), Some(enhanced)),
+        [word] if word.contains('.') => (None, Some(word)),
+        [code] => (Some(code), None),
+        _ => return None,
+    };
+    let basic = match basic {
+        Some(code) => Some(code.parse::<u16>().ok().filter(|c| (200..600).contains(c))?),
         None => None,
     };
-    match (code, enhanced) {
-        (0, Some((class, subject, detail))) => {
-            let line = format!("{}00 {class}.{subject}.{detail} -", class);
-            Some(explain::reply(&reply_of(&line)).replacen(&format!("{class}00 "), "", 1))
-        }
-        (code, None) => Some(explain::reply(&reply_of(&format!("{code} -")))),
-        (code, Some((class, subject, detail))) => {
-            Some(explain::reply(&reply_of(&format!("{code} {class}.{subject}.{detail} -"))))
-        }
-    }
+    let enhanced = match enhanced {
+        Some(word) => Some(enhanced_code(word)?),
+        None => None,
+    };
+    // Without a basic code, the enhanced code's class stands for it (and is not shown).
+    let code = basic.or(enhanced.map(|e| u16::from(e.class) * 100))?;
+    // An enhanced code belongs to a reply of its own class (RFC 3463 §2), as the reply parser has it.
+    let enhanced = enhanced.filter(|e| u16::from(e.class) == code / 100);
+    let explanation = explain::reply(&Reply { code: Code(code), enhanced, lines: Vec::new() });
+    Some(if basic.is_none() { explanation.replacen(&format!("{code} "), "", 1) } else { explanation })
 }
 
-/// A reply with `text` (a code, maybe an enhanced code), to be explained.
-fn reply_of(text: &str) -> Reply {
-    let mut parser = crate::smtp::reply::ReplyParser::new();
-    parser.feed(format!("{text}\r\n").as_bytes());
-    parser.next_reply().ok().flatten().expect("a well-formed reply line")
+/// `5.7.1`: a class of 2, 4 or 5, and a subject and detail of at most three digits.
+fn enhanced_code(word: &str) -> Option<EnhancedCode> {
+    let numbers: Vec<u16> = word.split('.').map(|n| n.parse().ok().filter(|&n| n <= 999)).collect::<Option<_>>()?;
+    match numbers[..] {
+        [class @ (2 | 4 | 5), subject, detail] => Some(EnhancedCode { class: class as u8, subject, detail }),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -422,7 +409,11 @@ mod tests {
 
     #[test]
     fn the_exit_code_is_the_class_of_the_last_reply() {
-        let reply = reply_of;
+        let reply = |text: &str| {
+            let mut parser = crate::smtp::reply::ReplyParser::new();
+            parser.feed(format!("{text}\r\n").as_bytes());
+            parser.next_reply().unwrap().unwrap()
+        };
         assert_eq!(class_exit(&reply("221 bye")), Exit::Success);
         assert_eq!(class_exit(&reply("354 go")), Exit::Success);
         assert_eq!(class_exit(&reply("451 later")), Exit::TempFail);

@@ -47,6 +47,12 @@ pub struct Preamble {
     pub shown: String,
 }
 
+impl Preamble {
+    pub fn of(header: &crate::net::proxy::Header) -> Preamble {
+        Preamble { bytes: header.bytes(), shown: header.describe() }
+    }
+}
+
 /// The end of one dialogue.
 pub struct Finished {
     pub outcome: Outcome,

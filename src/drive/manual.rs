@@ -22,7 +22,6 @@ pub struct Setup {
     pub verify: Verify,
     pub implicit_tls: bool,
     pub preamble: Option<Preamble>,
-    pub show_data: bool,
 }
 
 pub struct Manual {
@@ -86,7 +85,7 @@ fn conversation<'c>(setup: &'c Setup, content: Option<&'c dyn Content>) -> Conve
         tls_name: &setup.tls_name,
         verify: setup.verify,
         content,
-        show_data: setup.show_data,
+        show_data: false,
         progress: None,
         preamble: setup.preamble.as_ref(),
     }

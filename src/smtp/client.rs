@@ -64,6 +64,11 @@ impl RecipientOutcome {
     pub fn delivered(&self) -> bool {
         matches!(&self.verdict, Verdict::Replied { phase: Phase::EndOfData, reply } if reply.is_positive())
     }
+
+    /// Accepted at RCPT, and nothing decided since: the message's fate is still to come.
+    fn waiting_for_the_message(&self) -> bool {
+        matches!(&self.verdict, Verdict::Replied { phase: Phase::RcptTo, reply } if reply.is_positive())
+    }
 }
 
 /// Everything the session learnt, for the caller to decide with.
@@ -379,9 +384,9 @@ impl Client {
         self.phase = Phase::EndOfData;
         if self.settings.lmtp {
             // RFC 2033 §4.2: one reply for each recipient accepted at RCPT, in the same order.
-            let accepted: Vec<usize> =
-                (0..self.outcome.recipients.len()).filter(|&index| self.accepted_at_rcpt(index)).collect();
-            self.expect.extend(accepted.into_iter().map(Expect::RecipientData));
+            let recipients = self.outcome.recipients.iter().enumerate();
+            let waiting = recipients.filter(|(_, recipient)| recipient.waiting_for_the_message());
+            self.expect.extend(waiting.map(|(index, _)| Expect::RecipientData(index)));
         } else {
             self.expect.push_back(Expect::EndOfData);
         }
@@ -434,8 +439,7 @@ impl Client {
     fn fail(&mut self, error: Error, polite: bool) {
         if self.outcome.message_sent && self.outcome.error.is_none() {
             for recipient in &mut self.outcome.recipients {
-                if matches!(&recipient.verdict, Verdict::Replied { phase: Phase::RcptTo, reply } if reply.is_positive())
-                {
+                if recipient.waiting_for_the_message() {
                     recipient.verdict = Verdict::Unknown { error: error.clone() };
                 }
             }
@@ -892,17 +896,8 @@ impl Client {
         }
     }
 
-    fn accepted_at_rcpt(&self, index: usize) -> bool {
-        self.outcome.recipients.get(index).is_some_and(
-            |r| matches!(&r.verdict, Verdict::Replied { phase: Phase::RcptTo, reply } if reply.is_positive()),
-        )
-    }
-
     fn any_accepted(&self) -> bool {
-        self.outcome
-            .recipients
-            .iter()
-            .any(|r| matches!(&r.verdict, Verdict::Replied { phase: Phase::RcptTo, reply } if reply.is_positive()))
+        self.outcome.recipients.iter().any(RecipientOutcome::waiting_for_the_message)
     }
 
     /// Every recipient refused at `phase` with the same reply (a refused MAIL FROM refuses them all).
@@ -917,7 +912,7 @@ impl Client {
     /// The recipients accepted so far get `reply` as their verdict at `phase`.
     fn settle_accepted(&mut self, phase: Phase, reply: &Reply) {
         for recipient in &mut self.outcome.recipients {
-            if matches!(&recipient.verdict, Verdict::Replied { phase: Phase::RcptTo, reply } if reply.is_positive()) {
+            if recipient.waiting_for_the_message() {
                 recipient.verdict = Verdict::Replied { phase, reply: reply.clone() };
             }
         }

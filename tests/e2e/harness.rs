@@ -622,23 +622,22 @@ impl Postfix {
     /// Wait for the message containing `marker` in `user`'s Maildir (delivery is asynchronous: the 250
     /// after the final dot means queued) and return its bytes.
     pub fn delivered(&self, user: &str, marker: &str) -> Vec<u8> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(found) = self.find(user, marker) {
-                return found;
-            }
-            if Instant::now() > deadline {
-                panic!("no message with {marker:?} reached {user}'s Maildir in 10 s; maillog:\n{}", self.maillog());
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
+        wait_in_maildir(&self.new_folder(user), user, marker, || format!("maillog:\n{}", self.maillog()))
+    }
+
+    /// Where `user`'s new messages are.
+    fn new_folder(&self, user: &str) -> PathBuf {
+        self.root.join("mail").join(user).join("new")
     }
 
     /// Assert that `run` never started a message, from its own transcript (no DATA or BDAT, no content), and
     /// so that nothing with `marker` reached `user`: checked at once, since nothing can be on its way.
     pub fn assert_nothing_sent(&self, run: &Run, user: &str, marker: &str) {
         run.assert_sent_no_message();
-        assert!(self.find(user, marker).is_none(), "a message with {marker:?} was delivered to {user}\n{run:?}");
+        assert!(
+            find_in_maildir(&self.new_folder(user), marker).is_none(),
+            "a message with {marker:?} was delivered to {user}\n{run:?}"
+        );
     }
 
     /// Assert that no message with `marker` reaches `user` from `run`, which got as far as DATA (or may
@@ -646,7 +645,10 @@ impl Postfix {
     /// a message it accepted would be in the Maildir by now.
     pub fn assert_not_delivered(&self, run: &Run, user: &str, marker: &str) {
         self.wait_for_sessions(run);
-        assert!(self.find(user, marker).is_none(), "a message with {marker:?} was delivered to {user}\n{run:?}");
+        assert!(
+            find_in_maildir(&self.new_folder(user), marker).is_none(),
+            "a message with {marker:?} was delivered to {user}\n{run:?}"
+        );
     }
 
     /// Wait until Postfix is done with every session of `run` (found by postie's local address, which
@@ -704,15 +706,6 @@ impl Postfix {
         ["maildrop", "incoming", "active", "deferred", "hold", "corrupt"]
             .iter()
             .find_map(|q| search(&queue.join(q), id))
-    }
-
-    fn find(&self, user: &str, marker: &str) -> Option<Vec<u8>> {
-        let dir = self.root.join("mail").join(user).join("new");
-        let entries = fs::read_dir(dir).ok()?;
-        entries.flatten().find_map(|entry| {
-            let bytes = fs::read(entry.path()).ok()?;
-            contains(&bytes, marker.as_bytes()).then_some(bytes)
-        })
     }
 }
 
@@ -909,25 +902,48 @@ impl Lmtp {
     /// message before it answers the dot, so this finds it at once after a 250; it polls all the same, like
     /// `Postfix::delivered`.
     pub fn delivered(&self, user: &str, marker: &str) -> Vec<u8> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(found) = self.find(user, marker) {
-                return found;
-            }
-            if Instant::now() > deadline {
-                panic!("no message with {marker:?} reached {user}'s Maildir in 10 s; dovecot.log:\n{}", self.log());
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
+        let new = self.root.join("mail").join(user).join("Maildir/new");
+        wait_in_maildir(&new, user, marker, || format!("dovecot.log:\n{}", self.log()))
     }
+}
 
-    fn find(&self, user: &str, marker: &str) -> Option<Vec<u8>> {
-        let dir = self.root.join("mail").join(user).join("Maildir/new");
-        fs::read_dir(dir).ok()?.flatten().find_map(|entry| {
-            let bytes = fs::read(entry.path()).ok()?;
-            contains(&bytes, marker.as_bytes()).then_some(bytes)
-        })
+/// Poll the Maildir folder `new` for a message containing `marker` and return its bytes; after 10 s, panic
+/// with `context` (the server's log).
+fn wait_in_maildir(new: &Path, user: &str, marker: &str, context: impl Fn() -> String) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(found) = find_in_maildir(new, marker) {
+            return found;
+        }
+        if Instant::now() > deadline {
+            panic!("no message with {marker:?} reached {user}'s Maildir in 10 s; {}", context());
+        }
+        thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// The first message in the Maildir folder `new` that contains `marker`.
+fn find_in_maildir(new: &Path, marker: &str) -> Option<Vec<u8>> {
+    fs::read_dir(new).ok()?.flatten().find_map(|entry| {
+        let bytes = fs::read(entry.path()).ok()?;
+        contains(&bytes, marker.as_bytes()).then_some(bytes)
+    })
+}
+
+/// The first Received header of a delivered message, unfolded.
+pub fn first_received(message: &[u8]) -> String {
+    let text = String::from_utf8_lossy(message);
+    let start = text.find("\nReceived: ").map(|i| i + 1).or_else(|| text.starts_with("Received: ").then_some(0));
+    let start = start.unwrap_or_else(|| panic!("no Received header in {text}"));
+    let mut header = String::new();
+    for (i, line) in text[start..].lines().enumerate() {
+        if i > 0 && !line.starts_with([' ', '\t']) {
+            break;
+        }
+        header.push_str(line.trim_start());
+        header.push(' ');
+    }
+    header.trim_end().to_string()
 }
 
 /// Split a Maildir file into Postfix's own trace headers (Return-Path, X-Original-To, Delivered-To,

@@ -125,22 +125,6 @@ impl<R: Read + AsRawFd, W: Write> Talk<R, W> {
     }
 }
 
-/// The first Received header of a delivered message, unfolded.
-fn first_received(message: &[u8]) -> String {
-    let text = String::from_utf8_lossy(message);
-    let start = text.find("\nReceived: ").map(|i| i + 1).or_else(|| text.starts_with("Received: ").then_some(0));
-    let start = start.unwrap_or_else(|| panic!("no Received header in {text}"));
-    let mut header = String::new();
-    for (i, line) in text[start..].lines().enumerate() {
-        if i > 0 && !line.starts_with([' ', '\t']) {
-            break;
-        }
-        header.push_str(line.trim_start());
-        header.push(' ');
-    }
-    header.trim_end().to_string()
-}
-
 /// The message part of a delivered file: everything after the header's blank line.
 fn body(message: &[u8]) -> String {
     let text = String::from_utf8_lossy(message);

@@ -5,23 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::harness::{lmtp, marker, postfix, postie, scratch_dir, FakeServer, SASL_PASSWORD};
-
-/// The first Received header of a delivered message, unfolded.
-fn first_received(message: &[u8]) -> String {
-    let text = String::from_utf8_lossy(message);
-    let start = text.find("\nReceived: ").map(|i| i + 1).or_else(|| text.starts_with("Received: ").then_some(0));
-    let start = start.unwrap_or_else(|| panic!("no Received header in {text}"));
-    let mut header = String::new();
-    for (i, line) in text[start..].lines().enumerate() {
-        if i > 0 && !line.starts_with([' ', '\t']) {
-            break;
-        }
-        header.push_str(line.trim_start());
-        header.push(' ');
-    }
-    header.trim_end().to_string()
-}
+use crate::harness::{first_received, lmtp, marker, postfix, postie, scratch_dir, FakeServer, SASL_PASSWORD};
 
 fn repository(path: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path).display().to_string()
@@ -54,13 +38,24 @@ fn talk_exits_with_the_class_of_the_last_reply() {
     let postfix = postfix();
     // No QUIT: the end of input sends it, and 221 is the last reply.
     postie(["talk", &postfix.server()]).stdin("EHLO x.example.test\n").run().expect_code(0);
-    // A refused recipient, then the input ends without QUIT, so QUIT's 221 decides: 0. With QUIT typed after
-    // it the same. A refused command as the last reply needs the session to end another way: the server's.
+    // A refused recipient, then the end of input: QUIT's 221 is the last reply, so 0.
     let run = postie(["talk", &postfix.server(), "--timeout", "5"])
         .stdin("EHLO x.example.test\nMAIL FROM:<a@example.test>\nRCPT TO:<nobody@example.test>\n")
         .run();
     assert_eq!(run.code(), 0, "{run:?}");
     assert!(run.stdout().contains("S: 550 5.1.1"), "{run:?}");
+    // A server whose last word is a 4xx or a 5xx: 75 or 69, as send documents them.
+    for (last, code) in [("451 4.3.0 not now", 75), ("554 5.3.0 no", 69)] {
+        let server = FakeServer::start(move |peer| {
+            peer.send(b"220 fake.example.test\r\n");
+            assert_eq!(peer.line(), "NOOP");
+            peer.send(b"250 ok\r\n");
+            assert_eq!(peer.line(), "QUIT");
+            peer.send(format!("{last}\r\n").as_bytes());
+        });
+        let run = postie(["talk", &server.server()]).stdin("NOOP\n").run().expect_code(code);
+        assert!(run.stdout().contains(&format!("S: {last}")), "{run:?}");
+    }
 }
 
 #[test]
