@@ -347,3 +347,56 @@ fn malformed_protocol_flags_are_one_line_usage_errors() {
         assert_eq!(run.stderr().lines().count(), 1, "{run:?}");
     }
 }
+
+#[test]
+fn script_and_talk_speak_lmtp_and_xclient_too() {
+    // script --lmtp against Dovecot: LHLO, and after the message one reply per accepted recipient.
+    let lmtp = lmtp();
+    let marker = marker("script-lmtp");
+    let file = script(
+        "lmtp.postie",
+        &format!(
+            "connect\nexpect 220\nsend LHLO client.example.test\nexpect 250\nsend MAIL FROM:<carol@example.test>\n\
+             expect 250\nsend RCPT TO:<alice@example.test>\nexpect 250\nsend RCPT TO:<bob@example.test>\nexpect 250\n\
+             send DATA\nexpect 354\ndata-raw \"Subject: {marker}\\r\\n\\r\\n{marker}\\r\\n.\\r\\n\"\n\
+             expect 250 /alice@example.test/\nexpect 250 /bob@example.test/\nsend QUIT\nexpect 221\n"
+        ),
+    );
+    postie(["script", &file, "--server", &format!("127.0.0.1:{}", lmtp.port), "--lmtp"]).run().expect_code(0);
+    lmtp.delivered("alice", &marker);
+    lmtp.delivered("bob", &marker);
+
+    // script --xclient: postie says EHLO and XCLIENT at connect; the script reads the new greeting.
+    let postfix = postfix();
+    let marker = crate::harness::marker("script-xclient");
+    let message = scratch_dir("scripts").join("xclient.eml");
+    fs::write(&message, format!("Subject: {marker}\n\n{marker}\n")).unwrap();
+    let file = script(
+        "xclient.postie",
+        &format!(
+            "connect\nexpect 220\nsend EHLO client.example.test\nexpect 250\nsend MAIL FROM:<alice@example.test>\n\
+             expect 250\nsend RCPT TO:<bob@example.test>\nexpect 250\nsend DATA\nexpect 354\ndata {}\nexpect 250\n\
+             send QUIT\nexpect 221\n",
+            message.display()
+        ),
+    );
+    let server = format!("127.0.0.1:{}", postfix.xclient_port);
+    postie(["script", &file, "--server", &server, "--xclient", "ADDR=203.0.113.10", "--xclient", "NAME=[UNAVAILABLE]"])
+        .run()
+        .expect_code(0);
+    let received = first_received(&postfix.delivered("bob", &marker));
+    assert!(received.contains("[203.0.113.10]"), "{received}");
+
+    // talk: DATA < PATH sends the file as the message.
+    let marker = crate::harness::marker("talk-data-file");
+    let message = scratch_dir("scripts").join("talk.eml");
+    fs::write(&message, format!("Subject: {marker}\n\n{marker}\n.a dot line\n")).unwrap();
+    let commands = format!(
+        "EHLO client.example.test\nMAIL FROM:<alice@example.test>\nRCPT TO:<bob@example.test>\nDATA < {}\nQUIT\n",
+        message.display()
+    );
+    let run = postie(["talk", &postfix.server()]).stdin(commands).run().expect_code(0);
+    assert!(run.stdout().contains("queued"), "{run:?}");
+    let delivered = String::from_utf8_lossy(&postfix.delivered("bob", &marker)).into_owned();
+    assert!(delivered.contains("\n.a dot line\n"), "{delivered}");
+}
