@@ -529,6 +529,15 @@ pub struct RouteArgs {
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "5", help_heading = "Connection")]
     pub dns_timeout: Duration,
 
+    /// Validate DNS answers with DNSSEC against the root's keys: DANE (TLSA) then applies where it is secure.
+    #[arg(long, help_heading = "Connection")]
+    pub dnssec: bool,
+
+    /// Validate DNS answers with DNSSEC against the DNSKEY records in this file (zone-file lines, e.g.
+    /// "test. 300 IN DNSKEY 257 3 13 ..."), for a private root; implies --dnssec.
+    #[arg(long, value_name = "FILE", help_heading = "Connection")]
+    pub trust_anchor: Option<PathBuf>,
+
     /// Use IPv4 addresses only.
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6", help_heading = "Connection")]
     pub ipv4: bool,

@@ -94,7 +94,18 @@ pub fn dns_settings(route: &RouteArgs) -> Result<DnsSettings, Error> {
             Some(SocketAddr::new(ip, spec.port.unwrap_or(53)))
         }
     };
-    Ok(DnsSettings { server, timeout: route.dns_timeout })
+    let trust_anchor = match (&route.trust_anchor, route.dnssec) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|cause| Error::Input { path: path.display().to_string(), cause })?;
+            crate::route::dns::check_trust_anchor(&text)
+                .map_err(|reason| Error::Usage(format!("invalid --trust-anchor {}: {reason}", path.display())))?;
+            Some(Some(path.clone()))
+        }
+        (None, true) => Some(None),
+        (None, false) => None,
+    };
+    Ok(DnsSettings { server, timeout: route.dns_timeout, trust_anchor })
 }
 
 /// Write a whole report to stdout. A reader that went away (`| head`) is not an error: output ends quietly.

@@ -7,13 +7,16 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::net::NetError;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::dnssec::{Proof, TrustAnchors};
 use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use hickory_resolver::TokioResolver;
 
 /// One MX record: lower preference is tried first.
@@ -132,7 +135,7 @@ impl Families {
 }
 
 /// The addresses of one host, and what else the lookup showed.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostAddresses {
     /// IPv6 first, then IPv4.
     pub addresses: Vec<IpAddr>,
@@ -140,31 +143,92 @@ pub struct HostAddresses {
     pub canonical: Option<String>,
     /// The name does not exist at all.
     pub no_such_host: bool,
+    /// The least secure of the answers.
+    pub security: Security,
+}
+
+impl Default for HostAddresses {
+    fn default() -> Self {
+        HostAddresses { addresses: Vec::new(), canonical: None, no_such_host: false, security: Security::Unchecked }
+    }
 }
 
 /// Which DNS server to ask and for how long; the resolver is made only when a lookup is needed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsSettings {
     /// `--dns-server`; `None` for the servers in /etc/resolv.conf.
     pub server: Option<SocketAddr>,
     pub timeout: Duration,
+    /// Validate answers with DNSSEC, in process: from this trust anchor file (`--trust-anchor`), or from the
+    /// root's keys when `Some(None)` (`--dnssec`). `None`: no validation; every answer is unchecked.
+    pub trust_anchor: Option<Option<PathBuf>>,
 }
 
 impl DnsSettings {
     pub fn resolver(&self) -> Result<Dns, DnsFailure> {
-        Dns::new(self.server, self.timeout)
+        Dns::new(self.server, self.timeout, self.trust_anchor.as_ref().map(Option::as_deref))
     }
+}
+
+/// Check a `--trust-anchor` file before anything is looked up: it must parse, and hold at least one DNSKEY.
+pub fn check_trust_anchor(text: &str) -> Result<(), String> {
+    use std::str::FromStr;
+    TrustAnchors::from_str(text).map_err(|e| {
+        format!("{e} (give DNSKEY records in zone-file form, e.g. \"test. 300 IN DNSKEY 257 3 13 ...\")")
+    })?;
+    let records = text.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with(';')).count();
+    if records == 0 {
+        return Err("it holds no DNSKEY record: nothing could validate".into());
+    }
+    Ok(())
+}
+
+/// What DNSSEC says of an answer (RFC 4035 §4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// A chain of signatures from the trust anchor proves it.
+    Secure,
+    /// It is provably outside any signed zone (an unsigned delegation).
+    Insecure,
+    /// No validation was asked for.
+    Unchecked,
+}
+
+impl std::fmt::Display for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Security::Secure => "secure",
+            Security::Insecure => "insecure",
+            Security::Unchecked => "not checked",
+        })
+    }
+}
+
+/// A TLSA record as DNS gave it (RFC 6698 §2.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsaRecord {
+    pub usage: u8,
+    pub selector: u8,
+    pub matching: u8,
+    pub data: Vec<u8>,
 }
 
 pub struct Dns {
     runtime: tokio::runtime::Runtime,
     resolver: TokioResolver,
     timeout: Duration,
+    validating: bool,
 }
 
 impl Dns {
-    /// A resolver asking `server` (`--dns-server`), or the ones in /etc/resolv.conf.
-    pub fn new(server: Option<SocketAddr>, timeout: Duration) -> Result<Dns, DnsFailure> {
+    /// A resolver asking `server` (`--dns-server`), or the ones in /etc/resolv.conf; validating with DNSSEC
+    /// when `trust_anchor` is given (`Some(None)`: the root's keys).
+    pub fn new(
+        server: Option<SocketAddr>,
+        timeout: Duration,
+        trust_anchor: Option<Option<&Path>>,
+    ) -> Result<Dns, DnsFailure> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -191,30 +255,79 @@ impl Dns {
         options.ndots = 0;
         // /etc/hosts first, as getaddrinfo would do for --server.
         options.use_hosts_file = ResolveHosts::Always;
+        if let Some(anchor) = trust_anchor {
+            let anchors = match anchor {
+                // hickory 0.26: ResolverOpts::trust_anchor is ignored; only the builder's anchor is used.
+                Some(path) => TrustAnchors::from_file(path).map_err(|e| {
+                    DnsFailure(format!(
+                        "--trust-anchor {}: {e} (give DNSKEY records in zone-file form, e.g. \"test. 300 IN DNSKEY 257 3 13 ...\")",
+                        path.display()
+                    ))
+                })?,
+                None => TrustAnchors::default(),
+            };
+            builder = builder.with_trust_anchor(Arc::new(anchors));
+        }
         let resolver = builder.build().map_err(|e| DnsFailure(format!("cannot set up the resolver: {e}")))?;
-        Ok(Dns { runtime, resolver, timeout })
+        Ok(Dns { runtime, resolver, timeout, validating: trust_anchor.is_some() })
+    }
+
+    /// Whether answers are validated with DNSSEC.
+    pub fn is_validating(&self) -> bool {
+        self.validating
+    }
+
+    /// The TLSA records at `name` (`_25._tcp.mx.example.com`), and how secure the answer is. A bogus answer
+    /// is an error: RFC 7672 §2.2 makes that MX unusable.
+    pub fn tlsa(&self, name: &str) -> Result<(Vec<TlsaRecord>, Security), DnsFailure> {
+        let what = format!("TLSA lookup for {name}");
+        let (records, security) = match self.lookup(&what, absolute_name(name)?, RecordType::TLSA)? {
+            (Answer::Records(records), security) => (records, security),
+            (Answer::Empty | Answer::NoSuchName, security) => (Vec::new(), security),
+        };
+        let records = records
+            .into_iter()
+            .filter_map(|data| match data {
+                RData::TLSA(tlsa) => Some(TlsaRecord {
+                    usage: tlsa.cert_usage.into(),
+                    selector: tlsa.selector.into(),
+                    matching: tlsa.matching.into(),
+                    data: tlsa.cert_data.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        Ok((records, security))
+    }
+
+    /// The TXT records at `name`, each record's strings joined (RFC 7208 §3.3 does the same for SPF).
+    pub fn txt(&self, name: &str) -> Result<Vec<String>, DnsFailure> {
+        let what = format!("TXT lookup for {name}");
+        match self.lookup(&what, absolute_name(name)?, RecordType::TXT)?.0 {
+            Answer::Records(records) => Ok(records
+                .into_iter()
+                .filter_map(|data| match data {
+                    RData::TXT(txt) => {
+                        Some(txt.txt_data.iter().map(|part| String::from_utf8_lossy(part)).collect::<String>())
+                    }
+                    _ => None,
+                })
+                .collect()),
+            Answer::Empty | Answer::NoSuchName => Ok(Vec::new()),
+        }
+    }
+
+    /// The MX records of `domain`, and how secure the answer is.
+    pub fn mx_checked(&self, domain: &str) -> Result<(MxAnswer, Security), DnsFailure> {
+        let name = absolute_name(domain)?;
+        let what = format!("MX lookup for {domain}");
+        let (answer, security) = self.lookup(&what, name, RecordType::MX)?;
+        Ok((mx_answer(answer), security))
     }
 
     /// The MX records of `domain`.
     pub fn mx(&self, domain: &str) -> Result<MxAnswer, DnsFailure> {
-        let name = absolute_name(domain)?;
-        let what = format!("MX lookup for {domain}");
-        match self.lookup(&what, name, RecordType::MX)? {
-            Answer::NoSuchName => Ok(MxAnswer::NoSuchDomain),
-            Answer::Empty => Ok(MxAnswer::NoRecords),
-            Answer::Records(records) => Ok(MxAnswer::Records(
-                records
-                    .into_iter()
-                    .filter_map(|data| match data {
-                        RData::MX(mx) => Some(Mx {
-                            preference: mx.preference,
-                            exchange: mx.exchange.to_ascii().trim_end_matches('.').to_string(),
-                        }),
-                        _ => None,
-                    })
-                    .collect(),
-            )),
-        }
+        self.mx_checked(domain).map(|(answer, _)| answer)
     }
 
     /// The addresses of `host`: AAAA then A, as `families` allows.
@@ -222,7 +335,7 @@ impl Dns {
         if let Ok(ip) = host.parse::<IpAddr>() {
             return Ok(HostAddresses { addresses: vec![ip], ..HostAddresses::default() });
         }
-        let mut result = HostAddresses::default();
+        let mut result = HostAddresses { security: Security::Secure, ..HostAddresses::default() };
         let mut nx = 0;
         let types: &[RecordType] = match families {
             Families::Both => &[RecordType::AAAA, RecordType::A],
@@ -231,7 +344,9 @@ impl Dns {
         };
         for &record_type in types {
             let what = format!("{record_type} lookup for {host}");
-            match self.lookup(&what, absolute_name(host)?, record_type)? {
+            let (answer, security) = self.lookup(&what, absolute_name(host)?, record_type)?;
+            result.security = result.security.max(security);
+            match answer {
                 Answer::NoSuchName => nx += 1,
                 Answer::Empty => {}
                 Answer::Records(records) => {
@@ -255,7 +370,7 @@ impl Dns {
     /// The PTR names of an address (reverse DNS); empty when there are none.
     pub fn reverse(&self, ip: IpAddr) -> Result<Vec<String>, DnsFailure> {
         let name = Name::from(ip);
-        match self.lookup(&format!("PTR lookup for {ip}"), name, RecordType::PTR)? {
+        match self.lookup(&format!("PTR lookup for {ip}"), name, RecordType::PTR)?.0 {
             Answer::Records(records) => Ok(records
                 .into_iter()
                 .filter_map(|data| match data {
@@ -267,20 +382,92 @@ impl Dns {
         }
     }
 
-    fn lookup(&self, what: &str, name: Name, record_type: RecordType) -> Result<Answer, DnsFailure> {
+    /// One lookup, bounded by the timeout; with validation on, how secure the answer is (a bogus one is an
+    /// error: never fall back to an answer that failed validation).
+    fn lookup(&self, what: &str, name: Name, record_type: RecordType) -> Result<(Answer, Security), DnsFailure> {
         // hickory has its own per-try timeout; this bounds the whole lookup, whatever it retries.
         let limit = self.timeout + Duration::from_millis(250);
         let result =
             self.runtime.block_on(async { tokio::time::timeout(limit, self.resolver.lookup(name, record_type)).await });
         let timed_out = || DnsFailure(format!("{what} timed out after {}s", self.timeout.as_secs_f32()));
+        let unchecked = |answer| Ok((answer, Security::Unchecked));
         match result {
             Err(_elapsed) => Err(timed_out()),
-            Ok(Ok(lookup)) => Ok(Answer::Records(lookup.answers().iter().map(|r| r.data.clone()).collect())),
-            Ok(Err(error)) if error.is_nx_domain() => Ok(Answer::NoSuchName),
-            Ok(Err(error)) if error.is_no_records_found() => Ok(Answer::Empty),
+            Ok(Ok(lookup)) => {
+                let records: Vec<&Record> =
+                    lookup.answers().iter().filter(|r| r.record_type() != RecordType::RRSIG).collect();
+                let security = self.proven(records.iter().map(|r| r.proof));
+                if security.is_err() {
+                    return Err(bogus(what));
+                }
+                let data = records.into_iter().map(|r| r.data.clone()).collect();
+                Ok((Answer::Records(data), security.unwrap_or(Security::Unchecked)))
+            }
+            Ok(Err(NetError::Dns(DnsError::Nsec { proof, response, .. }))) => {
+                let answer =
+                    if response.response_code == ResponseCode::NXDomain { Answer::NoSuchName } else { Answer::Empty };
+                match self.proven(std::iter::once(proof)) {
+                    Ok(security) => Ok((answer, security)),
+                    Err(()) => Err(bogus(what)),
+                }
+            }
+            Ok(Err(NetError::Dns(DnsError::DnssecBogus))) => Err(bogus(what)),
+            Ok(Err(error)) if error.is_nx_domain() => unchecked(Answer::NoSuchName).map(|(a, _)| (a, self.negative())),
+            Ok(Err(error)) if error.is_no_records_found() => {
+                unchecked(Answer::Empty).map(|(a, _)| (a, self.negative()))
+            }
             Ok(Err(NetError::Timeout)) => Err(timed_out()),
             Ok(Err(error)) => Err(DnsFailure(format!("{what} failed: {}", describe(&error)))),
         }
+    }
+
+    /// The security of an answer from its records' proofs: secure only when every one is; bogus (`Err`) when
+    /// any is. Without validation, unchecked.
+    fn proven(&self, proofs: impl Iterator<Item = Proof>) -> Result<Security, ()> {
+        if !self.validating {
+            return Ok(Security::Unchecked);
+        }
+        let mut security = Security::Secure;
+        for proof in proofs {
+            match proof {
+                Proof::Secure => {}
+                Proof::Insecure => security = Security::Insecure,
+                Proof::Bogus | Proof::Indeterminate => return Err(()),
+            }
+        }
+        Ok(security)
+    }
+
+    /// A denial that came without an NSEC proof: with validation on, it could not be proven secure.
+    fn negative(&self) -> Security {
+        if self.validating {
+            Security::Insecure
+        } else {
+            Security::Unchecked
+        }
+    }
+}
+
+fn bogus(what: &str) -> DnsFailure {
+    DnsFailure(format!("{what}: DNSSEC validation failed (bogus): the answer cannot be trusted"))
+}
+
+fn mx_answer(answer: Answer) -> MxAnswer {
+    match answer {
+        Answer::NoSuchName => MxAnswer::NoSuchDomain,
+        Answer::Empty => MxAnswer::NoRecords,
+        Answer::Records(records) => MxAnswer::Records(
+            records
+                .into_iter()
+                .filter_map(|data| match data {
+                    RData::MX(mx) => Some(Mx {
+                        preference: mx.preference,
+                        exchange: mx.exchange.to_ascii().trim_end_matches('.').to_string(),
+                    }),
+                    _ => None,
+                })
+                .collect(),
+        ),
     }
 }
 
@@ -367,6 +554,16 @@ mod tests {
     fn idn_domains_become_punycode() {
         assert_eq!(ascii_domain("bücher.test").unwrap(), "xn--bcher-kva.test");
         assert_eq!(ascii_domain("Example.TEST").unwrap(), "example.test");
+    }
+
+    #[test]
+    fn trust_anchor_files_are_checked() {
+        assert!(check_trust_anchor("; only a comment\n").unwrap_err().contains("no DNSKEY record"));
+        assert!(check_trust_anchor("test. 300 IN DS 1 13 2 ABCD\n").unwrap_err().contains("zone-file form"));
+        assert!(check_trust_anchor("this is not a record\n").is_err());
+        let key = "test. 300 IN DNSKEY 257 3 13 \
+                   mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==";
+        assert_eq!(check_trust_anchor(key), Ok(()));
     }
 
     #[test]
