@@ -37,6 +37,7 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l resolve -d 'Conne
 complete -c postie -n "__fish_postie_using_subcommand send" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l trust-anchor -d 'Validate DNS answers with DNSSEC against the DNSKEY records in this file (zone-file lines, e.g. "test. 300 IN DNSKEY 257 3 13 ..."), for a private root; implies --dnssec' -r -F
 complete -c postie -n "__fish_postie_using_subcommand send" -l bind -d 'Connect from this local address' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l tls -d 'When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the first byte) [default: implicit on port 465, required on 587, else auto]' -r -f -a "auto\t'STARTTLS when the server offers it, plaintext otherwise. Protects against passive eavesdropping only: an attacker in the path can strip the STARTTLS offer'
@@ -110,6 +111,7 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l proxy-dest -d 'Th
 complete -c postie -n "__fish_postie_using_subcommand send" -l color -d 'Colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c postie -n "__fish_postie_using_subcommand send" -l dnssec -d 'Validate DNS answers with DNSSEC against the root\'s keys: DANE (TLSA) then applies where it is secure'
 complete -c postie -n "__fish_postie_using_subcommand send" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand send" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand send" -s k -l insecure -d 'Same as --tls-verify insecure: no protection against a server in the middle'
@@ -134,9 +136,11 @@ implicit\t''"
 complete -c postie -n "__fish_postie_using_subcommand mx" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
 complete -c postie -n "__fish_postie_using_subcommand mx" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
 complete -c postie -n "__fish_postie_using_subcommand mx" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r
+complete -c postie -n "__fish_postie_using_subcommand mx" -l trust-anchor -d 'Validate DNS answers with DNSSEC against the DNSKEY records in this file (zone-file lines, e.g. "test. 300 IN DNSKEY 257 3 13 ..."), for a private root; implies --dnssec' -r -F
 complete -c postie -n "__fish_postie_using_subcommand mx" -l bind -d 'Connect from this local address' -r
 complete -c postie -n "__fish_postie_using_subcommand mx" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
 complete -c postie -n "__fish_postie_using_subcommand mx" -l check -d 'Also connect to every address, in parallel, and show whether it answers and its greeting'
+complete -c postie -n "__fish_postie_using_subcommand mx" -l dnssec -d 'Validate DNS answers with DNSSEC against the root\'s keys: DANE (TLSA) then applies where it is secure'
 complete -c postie -n "__fish_postie_using_subcommand mx" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand mx" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand mx" -l json -d 'Write JSON Lines to stdout: one object per domain (schema in README.md)'
@@ -151,12 +155,14 @@ implicit\t''"
 complete -c postie -n "__fish_postie_using_subcommand probe" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
 complete -c postie -n "__fish_postie_using_subcommand probe" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
 complete -c postie -n "__fish_postie_using_subcommand probe" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r
+complete -c postie -n "__fish_postie_using_subcommand probe" -l trust-anchor -d 'Validate DNS answers with DNSSEC against the DNSKEY records in this file (zone-file lines, e.g. "test. 300 IN DNSKEY 257 3 13 ..."), for a private root; implies --dnssec' -r -F
 complete -c postie -n "__fish_postie_using_subcommand probe" -l bind -d 'Connect from this local address' -r
 complete -c postie -n "__fish_postie_using_subcommand probe" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
 complete -c postie -n "__fish_postie_using_subcommand probe" -l color -d 'Colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c postie -n "__fish_postie_using_subcommand probe" -s v -l verbose -d 'Show the whole C:/S: transcript of each host before its report'
+complete -c postie -n "__fish_postie_using_subcommand probe" -l dnssec -d 'Validate DNS answers with DNSSEC against the root\'s keys: DANE (TLSA) then applies where it is secure'
 complete -c postie -n "__fish_postie_using_subcommand probe" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand probe" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand probe" -l json -d 'Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md)'
@@ -166,6 +172,7 @@ complete -c postie -n "__fish_postie_using_subcommand probe" -s h -l help -d 'Pr
 complete -c postie -n "__fish_postie_using_subcommand talk" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
 complete -c postie -n "__fish_postie_using_subcommand talk" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
 complete -c postie -n "__fish_postie_using_subcommand talk" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r
+complete -c postie -n "__fish_postie_using_subcommand talk" -l trust-anchor -d 'Validate DNS answers with DNSSEC against the DNSKEY records in this file (zone-file lines, e.g. "test. 300 IN DNSKEY 257 3 13 ..."), for a private root; implies --dnssec' -r -F
 complete -c postie -n "__fish_postie_using_subcommand talk" -l bind -d 'Connect from this local address' -r
 complete -c postie -n "__fish_postie_using_subcommand talk" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
 complete -c postie -n "__fish_postie_using_subcommand talk" -l tls -d 'When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the first byte) [default: implicit on port 465, required on 587, else auto]' -r -f -a "auto\t'STARTTLS when the server offers it, plaintext otherwise. Protects against passive eavesdropping only: an attacker in the path can strip the STARTTLS offer'
@@ -192,6 +199,7 @@ complete -c postie -n "__fish_postie_using_subcommand talk" -l timeout -d 'Wait 
 complete -c postie -n "__fish_postie_using_subcommand talk" -l color -d 'Colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c postie -n "__fish_postie_using_subcommand talk" -l dnssec -d 'Validate DNS answers with DNSSEC against the root\'s keys: DANE (TLSA) then applies where it is secure'
 complete -c postie -n "__fish_postie_using_subcommand talk" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand talk" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand talk" -s k -l insecure -d 'Same as --tls-verify insecure: no protection against a server in the middle'
@@ -205,6 +213,7 @@ complete -c postie -n "__fish_postie_using_subcommand script" -s s -l server -d 
 complete -c postie -n "__fish_postie_using_subcommand script" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
 complete -c postie -n "__fish_postie_using_subcommand script" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
 complete -c postie -n "__fish_postie_using_subcommand script" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r
+complete -c postie -n "__fish_postie_using_subcommand script" -l trust-anchor -d 'Validate DNS answers with DNSSEC against the DNSKEY records in this file (zone-file lines, e.g. "test. 300 IN DNSKEY 257 3 13 ..."), for a private root; implies --dnssec' -r -F
 complete -c postie -n "__fish_postie_using_subcommand script" -l bind -d 'Connect from this local address' -r
 complete -c postie -n "__fish_postie_using_subcommand script" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
 complete -c postie -n "__fish_postie_using_subcommand script" -l tls -d 'When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the first byte) [default: implicit on port 465, required on 587, else auto]' -r -f -a "auto\t'STARTTLS when the server offers it, plaintext otherwise. Protects against passive eavesdropping only: an attacker in the path can strip the STARTTLS offer'
@@ -231,6 +240,7 @@ complete -c postie -n "__fish_postie_using_subcommand script" -l timeout -d 'Wai
 complete -c postie -n "__fish_postie_using_subcommand script" -l color -d 'Colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c postie -n "__fish_postie_using_subcommand script" -l dnssec -d 'Validate DNS answers with DNSSEC against the root\'s keys: DANE (TLSA) then applies where it is secure'
 complete -c postie -n "__fish_postie_using_subcommand script" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand script" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand script" -s k -l insecure -d 'Same as --tls-verify insecure: no protection against a server in the middle'
@@ -245,6 +255,7 @@ complete -c postie -n "__fish_postie_using_subcommand smuggle" -l to -d 'The rec
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l trust-anchor -d 'Validate DNS answers with DNSSEC against the DNSKEY records in this file (zone-file lines, e.g. "test. 300 IN DNSKEY 257 3 13 ..."), for a private root; implies --dnssec' -r -F
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l bind -d 'Connect from this local address' -r
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l tls -d 'When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the first byte) [default: implicit on port 465, required on 587, else auto]' -r -f -a "auto\t'STARTTLS when the server offers it, plaintext otherwise. Protects against passive eavesdropping only: an attacker in the path can strip the STARTTLS offer'
@@ -271,6 +282,7 @@ complete -c postie -n "__fish_postie_using_subcommand smuggle" -l timeout -d 'Wa
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l color -d 'Colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l dnssec -d 'Validate DNS answers with DNSSEC against the root\'s keys: DANE (TLSA) then applies where it is secure'
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -s k -l insecure -d 'Same as --tls-verify insecure: no protection against a server in the middle'
