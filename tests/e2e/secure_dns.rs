@@ -269,3 +269,48 @@ fn the_badcert_policy_host_fails_verification_and_the_unreachable_one_refuses() 
         TcpStream::connect_timeout(&dns.https_unreachable, Duration::from_secs(5)).expect_err("nothing listens");
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused, "{refused}");
 }
+
+/// hickory validating in process, asking NSD itself, with `trust_anchor` as its only anchor: as a DANE client
+/// that does not trust a resolver's AD bit would.
+#[test]
+fn hickory_validates_against_the_trust_anchor_file() {
+    use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig};
+    use hickory_resolver::net::runtime::TokioRuntimeProvider;
+    use hickory_resolver::proto::dnssec::{Proof, TrustAnchors};
+    use hickory_resolver::TokioResolver;
+
+    let dns = secure_dns();
+    let anchors = TrustAnchors::from_file(&dns.trust_anchor).expect("hickory reads the trust anchor file");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().unwrap();
+    let mut name_server = NameServerConfig::udp_and_tcp(dns.nsd.ip());
+    for connection in &mut name_server.connections {
+        connection.port = dns.nsd.port();
+    }
+    let mut builder = TokioResolver::builder_with_config(
+        ResolverConfig::from_name_servers(vec![name_server]),
+        TokioRuntimeProvider::default(),
+    )
+    .with_trust_anchor(Arc::new(anchors));
+    builder.options_mut().use_hosts_file = ResolveHosts::Never;
+    builder.options_mut().ndots = 0;
+    let resolver = builder.build().unwrap();
+    // The proofs of the records of one type, or the error.
+    let lookup = |name: &str, record_type: RecordType| -> Result<Vec<Proof>, String> {
+        let name = format!("{name}.");
+        runtime
+            .block_on(resolver.lookup(name.as_str(), record_type))
+            .map(|found| found.answers().iter().filter(|r| r.record_type() == record_type).map(|r| r.proof).collect())
+            .map_err(|e| e.to_string())
+    };
+
+    assert_eq!(lookup("dane-ee.test", RecordType::MX), Ok(vec![Proof::Secure]));
+    assert_eq!(lookup(&dns.tlsa_name("mx.dane-ee.test"), RecordType::TLSA), Ok(vec![Proof::Secure]));
+    assert_eq!(lookup("mx.tlsa-broken.test", RecordType::A), Ok(vec![Proof::Secure]));
+    assert_eq!(lookup("unsigned.test", RecordType::MX), Ok(vec![Proof::Insecure]));
+    assert_eq!(lookup(&dns.tlsa_name("mx.unsigned.test"), RecordType::TLSA), Ok(vec![Proof::Insecure]));
+    // Bogus data is an error, "DNS error: DNSSEC validation failed" (hickory 0.26.3), not records marked Bogus.
+    let bogus = lookup("bogus.test", RecordType::MX);
+    assert!(bogus.as_ref().is_err_and(|e| e.contains("DNSSEC")), "{bogus:?}");
+    let broken = lookup(&dns.tlsa_name("mx.tlsa-broken.test"), RecordType::TLSA);
+    assert!(broken.as_ref().is_err_and(|e| e.contains("DNSSEC")), "{broken:?}");
+}
