@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the whole test suite on a fresh Debian/Ubuntu machine: install the real peers the integration tests
-# talk to (Postfix, dnsmasq as a DNS server, Dovecot as the SASL server and as an LMTP server) when they are
-# missing, then run cargo test. Needs root (or sudo) for apt-get and for the tests' private Postfix instance.
+# talk to (Postfix, dnsmasq as a DNS server, Dovecot as the SASL server and as an LMTP server, NSD and Unbound
+# with ldns's tools for a signed DNS hierarchy) when they are missing, then run cargo test. Needs root (or sudo) for apt-get and for the tests' private Postfix instance.
 # Extra arguments go to cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,11 @@ missing=()
 [ -x /usr/sbin/postfix ] || missing+=(postfix)
 [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 [ -x /usr/sbin/dovecot ] || missing+=(dovecot-core)
+# DNSSEC and DANE: NSD serves the signed test zones, Unbound validates them, ldns-keygen and ldns-signzone make
+# them at test time. No service starts: the tests run their own instances from their own config files.
+[ -x /usr/sbin/nsd ] || missing+=(nsd)
+[ -x /usr/sbin/unbound ] || missing+=(unbound)
+command -v ldns-signzone >/dev/null || missing+=(ldnsutils)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "scripts/test.sh: installing ${missing[*]}" >&2
     # "No configuration": the package installs without a system mail server; the tests run their own.

@@ -2,7 +2,8 @@
 //!
 //! The binary is a thin shell over [`app::run`]. The SMTP dialogue is a sans-I/O state machine in [`smtp`];
 //! the drivers in [`drive`] do its I/O over [`net`]; [`route`] finds where mail goes; [`deliver`], [`probe`]
-//! and [`mx`] put these together; events ([`event`]) are rendered by [`render`].
+//! and [`mx`] put these together; events ([`event`]) are rendered by [`render`]. [`policy`] reads DANE,
+//! MTA-STS and TLS-RPT records without I/O.
 
 pub mod address;
 pub mod app;
@@ -16,6 +17,7 @@ pub mod hostname;
 pub mod message;
 pub mod mx;
 pub mod net;
+pub mod policy;
 pub mod probe;
 pub mod render;
 pub mod report;

@@ -20,6 +20,13 @@ use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod secure_dns;
+// The whole API of the signed DNS and policy servers, some of it for the DANE and MTA-STS tests to come.
+#[allow(unused_imports)]
+pub use secure_dns::{
+    dns_query, extended_dns_error, secure_dns, PolicyRequest, SecureDns, MAIL_DOMAINS, POLICY_PATH, TLSRPT_USER,
+};
+
 /// A real DNS server (dnsmasq) on loopback, serving the routing test zones. All of `.test` is local to it:
 /// any other name under it is NXDOMAIN. Hosts are on 127.0.0.0/8 and ::1, where the test Postfix listens
 /// (127.0.0.1, 127.0.0.2, ::1) or nothing does (127.0.0.3).
@@ -183,7 +190,9 @@ pub struct Postfix {
 pub const SASL_USER: &str = "bob";
 pub const SASL_PASSWORD: &str = "s3cret-Pa55w0rd!";
 
-/// The test CA and certificates, in `dir`: ca.pem, valid.pem/valid.key, expired.pem/expired.key.
+/// The test CA and certificates, in `dir`: ca.pem, valid.pem/valid.key, expired.pem/expired.key (Postfix's),
+/// and for the MTA-STS policy servers (see `secure_dns`) mta-sts.pem/mta-sts.key (from the test CA, naming
+/// every `mta-sts.DOMAIN` host served there) and mta-sts-wrong.pem/.key (from the test CA, naming another host).
 fn make_certificates(dir: &Path) -> Result<(), String> {
     use rcgen::{
         BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
@@ -204,12 +213,22 @@ fn make_certificates(dir: &Path) -> Result<(), String> {
     ca_params.not_after = day(3650);
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().map_err(err)?).map_err(err)?;
     fs::write(dir.join("ca.pem"), ca.pem()).map_err(|e| e.to_string())?;
-    for (name, not_before, not_after) in [("valid", -1, 90), ("expired", -400, -3)] {
-        let names: Vec<String> =
-            ["mx.postie.test", "good.probe.test", "expired.probe.test", "127.0.0.1", "::1"].map(String::from).to_vec();
-        let mut params = CertificateParams::new(names).map_err(err)?;
+    let postfix_names: Vec<String> = ["mx.postie.test", "good.probe.test", "expired.probe.test", "127.0.0.1", "::1"]
+        .into_iter()
+        .chain(secure_dns::POSTFIX_CERTIFICATE_NAMES.iter().copied())
+        .map(String::from)
+        .collect();
+    let policy_names: Vec<String> = secure_dns::MTA_STS_CERTIFICATE_NAMES.iter().map(|n| n.to_string()).collect();
+    let wrong_names = vec![secure_dns::MTA_STS_WRONG_NAME.to_string()];
+    for (name, names, not_before, not_after) in [
+        ("valid", &postfix_names, -1, 90),
+        ("expired", &postfix_names, -400, -3),
+        ("mta-sts", &policy_names, -1, 90),
+        ("mta-sts-wrong", &wrong_names, -1, 90),
+    ] {
+        let mut params = CertificateParams::new(names.clone()).map_err(err)?;
         params.is_ca = IsCa::ExplicitNoCa;
-        params.distinguished_name.push(DnType::CommonName, "mx.postie.test");
+        params.distinguished_name.push(DnType::CommonName, names[0].as_str());
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.not_before = day(not_before);
         params.not_after = day(not_after);
@@ -462,11 +481,17 @@ impl Postfix {
              virtual_mailbox_limit = 0\n\
              {bare_newline}",
             sasl = sasl_socket.display(),
-            domains = DOMAINS.join(", ")
+            domains = DOMAINS.iter().chain(secure_dns::MAIL_DOMAINS).copied().collect::<Vec<_>>().join(", ")
         );
         fs::write(conf.join("main.cf"), main_cf).map_err(|e| e.to_string())?;
         let mut mailboxes: String =
             DOMAINS.iter().flat_map(|d| USERS.iter().map(move |u| format!("{u}@{d} {u}/\n"))).collect();
+        // The DANE and MTA-STS domains: the same users, and the TLS-RPT address (RFC 8460) their records name.
+        mailboxes.extend(
+            secure_dns::MAIL_DOMAINS
+                .iter()
+                .flat_map(|d| USERS.iter().chain(&[secure_dns::TLSRPT_USER]).map(move |u| format!("{u}@{d} {u}/\n"))),
+        );
         // An internationalised mailbox (SMTPUTF8, RFC 6531).
         mailboxes.push_str("jörg@example.test jorg/\n");
         fs::write(conf.join("vmailbox"), mailboxes).map_err(|e| e.to_string())?;

@@ -13,5 +13,6 @@ mod message;
 mod peers;
 mod protocols;
 mod route;
+mod secure_dns;
 mod send;
 mod tls;

@@ -20,7 +20,10 @@ fn starttls_verified_with_the_test_ca() {
     let out = run.stdout();
     for expected in [
         "C: STARTTLS\nS: 220 2.0.0 Ready to start TLS\n* TLS established: TLS 1.3, cipher TLS13_",
-        "* certificate 0: subject CN=mx.postie.test; issuer CN=postie test CA; names mx.postie.test, good.probe.test, expired.probe.test, 127.0.0.1, ::1; valid ",
+        "* certificate 0: subject CN=mx.postie.test; issuer CN=postie test CA; names mx.postie.test, good.probe.test, \
+         expired.probe.test, 127.0.0.1, ::1, mx.dane-ta.test, mx.sts-enforce.test, mx.sts-mismatch.test, \
+         mx.sts-testing.test, mx.sts-wildcard.test, mx.sts-unreachable.test, mx.sts-badcert.test, \
+         mx.sts-redirect.test, mx.sts-two-txt.test; valid ",
         "* certificate verified for 127.0.0.1\nC~ EHLO ",
         "C~ MAIL FROM:<a@example.test> SIZE=",
         "S~ 250 2.1.0 Ok\nS~ 250 2.1.5 Ok\nS~ 354 ",
@@ -94,7 +97,10 @@ fn a_name_not_in_the_certificate_fails() {
     .expect_code(4);
     assert_eq!(
         run.stderr(),
-        "postie: error: localhost: name localhost is not in the certificate (it has: mx.postie.test, good.probe.test, expired.probe.test, 127.0.0.1, ::1)\n"
+        "postie: error: localhost: name localhost is not in the certificate (it has: mx.postie.test, good.probe.test, \
+         expired.probe.test, 127.0.0.1, ::1, mx.dane-ta.test, mx.sts-enforce.test, mx.sts-mismatch.test, \
+         mx.sts-testing.test, mx.sts-wildcard.test, mx.sts-unreachable.test, mx.sts-badcert.test, \
+         mx.sts-redirect.test, mx.sts-two-txt.test)\n"
     );
     postfix.assert_nothing_sent(&run, "bob", &mark);
 }
