@@ -218,7 +218,7 @@ _postie() {
                     return 0
                     ;;
                 --tls)
-                    COMPREPLY=($(compgen -W "auto required none implicit" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto required none implicit dane mta-sts" -- "${cur}"))
                     return 0
                     ;;
                 --tls-verify)
@@ -340,7 +340,7 @@ _postie() {
                     return 0
                     ;;
                 --tls)
-                    COMPREPLY=($(compgen -W "auto required none implicit" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto required none implicit dane mta-sts" -- "${cur}"))
                     return 0
                     ;;
                 --tls-verify)
@@ -578,7 +578,7 @@ _postie() {
                     return 0
                     ;;
                 --tls)
-                    COMPREPLY=($(compgen -W "auto required none implicit" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto required none implicit dane mta-sts" -- "${cur}"))
                     return 0
                     ;;
                 --tls-verify)
@@ -684,7 +684,7 @@ _postie() {
                     return 0
                     ;;
                 --tls)
-                    COMPREPLY=($(compgen -W "auto required none implicit" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto required none implicit dane mta-sts" -- "${cur}"))
                     return 0
                     ;;
                 --tls-verify)

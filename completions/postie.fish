@@ -43,7 +43,9 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l connect-timeout -
 complete -c postie -n "__fish_postie_using_subcommand send" -l tls -d 'When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the first byte) [default: implicit on port 465, required on 587, else auto]' -r -f -a "auto\t'STARTTLS when the server offers it, plaintext otherwise. Protects against passive eavesdropping only: an attacker in the path can strip the STARTTLS offer'
 required\t'STARTTLS, and fail before MAIL and AUTH when it is not offered or does not succeed. Protects against eavesdropping and, with verification, against a server in the middle'
 none\t'Never start TLS. Everything, AUTH included, goes in clear text'
-implicit\t'TLS from the first byte (port 465, RFC 8314). Nothing is ever sent in clear text'"
+implicit\t'TLS from the first byte (port 465, RFC 8314). Nothing is ever sent in clear text'
+dane\t'As auto, but each recipient domain must publish secure TLSA records (DANE, RFC 7672; needs --dnssec or --trust-anchor), and the server\'s certificate must match them'
+mta-sts\t'As auto, but each recipient domain must publish an MTA-STS policy (RFC 8461), which is enforced'"
 complete -c postie -n "__fish_postie_using_subcommand send" -l tls-verify -d 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning) [default: strict for --tls required and implicit; with auto, report (mail servers encrypt to unverified certificates, RFC 7435), but credentials need a verified one]' -r -f -a "strict\t'Abort the handshake when the certificate does not verify'
 report\t'Complete the handshake, show the chain, say what was wrong, and go on'
 insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'"
@@ -178,7 +180,9 @@ complete -c postie -n "__fish_postie_using_subcommand talk" -l connect-timeout -
 complete -c postie -n "__fish_postie_using_subcommand talk" -l tls -d 'When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the first byte) [default: implicit on port 465, required on 587, else auto]' -r -f -a "auto\t'STARTTLS when the server offers it, plaintext otherwise. Protects against passive eavesdropping only: an attacker in the path can strip the STARTTLS offer'
 required\t'STARTTLS, and fail before MAIL and AUTH when it is not offered or does not succeed. Protects against eavesdropping and, with verification, against a server in the middle'
 none\t'Never start TLS. Everything, AUTH included, goes in clear text'
-implicit\t'TLS from the first byte (port 465, RFC 8314). Nothing is ever sent in clear text'"
+implicit\t'TLS from the first byte (port 465, RFC 8314). Nothing is ever sent in clear text'
+dane\t'As auto, but each recipient domain must publish secure TLSA records (DANE, RFC 7672; needs --dnssec or --trust-anchor), and the server\'s certificate must match them'
+mta-sts\t'As auto, but each recipient domain must publish an MTA-STS policy (RFC 8461), which is enforced'"
 complete -c postie -n "__fish_postie_using_subcommand talk" -l tls-verify -d 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning) [default: strict for --tls required and implicit; with auto, report (mail servers encrypt to unverified certificates, RFC 7435), but credentials need a verified one]' -r -f -a "strict\t'Abort the handshake when the certificate does not verify'
 report\t'Complete the handshake, show the chain, say what was wrong, and go on'
 insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'"
@@ -219,7 +223,9 @@ complete -c postie -n "__fish_postie_using_subcommand script" -l connect-timeout
 complete -c postie -n "__fish_postie_using_subcommand script" -l tls -d 'When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the first byte) [default: implicit on port 465, required on 587, else auto]' -r -f -a "auto\t'STARTTLS when the server offers it, plaintext otherwise. Protects against passive eavesdropping only: an attacker in the path can strip the STARTTLS offer'
 required\t'STARTTLS, and fail before MAIL and AUTH when it is not offered or does not succeed. Protects against eavesdropping and, with verification, against a server in the middle'
 none\t'Never start TLS. Everything, AUTH included, goes in clear text'
-implicit\t'TLS from the first byte (port 465, RFC 8314). Nothing is ever sent in clear text'"
+implicit\t'TLS from the first byte (port 465, RFC 8314). Nothing is ever sent in clear text'
+dane\t'As auto, but each recipient domain must publish secure TLSA records (DANE, RFC 7672; needs --dnssec or --trust-anchor), and the server\'s certificate must match them'
+mta-sts\t'As auto, but each recipient domain must publish an MTA-STS policy (RFC 8461), which is enforced'"
 complete -c postie -n "__fish_postie_using_subcommand script" -l tls-verify -d 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning) [default: strict for --tls required and implicit; with auto, report (mail servers encrypt to unverified certificates, RFC 7435), but credentials need a verified one]' -r -f -a "strict\t'Abort the handshake when the certificate does not verify'
 report\t'Complete the handshake, show the chain, say what was wrong, and go on'
 insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'"
@@ -261,7 +267,9 @@ complete -c postie -n "__fish_postie_using_subcommand smuggle" -l connect-timeou
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l tls -d 'When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the first byte) [default: implicit on port 465, required on 587, else auto]' -r -f -a "auto\t'STARTTLS when the server offers it, plaintext otherwise. Protects against passive eavesdropping only: an attacker in the path can strip the STARTTLS offer'
 required\t'STARTTLS, and fail before MAIL and AUTH when it is not offered or does not succeed. Protects against eavesdropping and, with verification, against a server in the middle'
 none\t'Never start TLS. Everything, AUTH included, goes in clear text'
-implicit\t'TLS from the first byte (port 465, RFC 8314). Nothing is ever sent in clear text'"
+implicit\t'TLS from the first byte (port 465, RFC 8314). Nothing is ever sent in clear text'
+dane\t'As auto, but each recipient domain must publish secure TLSA records (DANE, RFC 7672; needs --dnssec or --trust-anchor), and the server\'s certificate must match them'
+mta-sts\t'As auto, but each recipient domain must publish an MTA-STS policy (RFC 8461), which is enforced'"
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l tls-verify -d 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning) [default: strict for --tls required and implicit; with auto, report (mail servers encrypt to unverified certificates, RFC 7435), but credentials need a verified one]' -r -f -a "strict\t'Abort the handshake when the certificate does not verify'
 report\t'Complete the handshake, show the chain, say what was wrong, and go on'
 insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'"

@@ -778,6 +778,11 @@ pub enum TlsModeArg {
     None,
     /// TLS from the first byte (port 465, RFC 8314). Nothing is ever sent in clear text.
     Implicit,
+    /// As auto, but each recipient domain must publish secure TLSA records (DANE, RFC 7672; needs --dnssec
+    /// or --trust-anchor), and the server's certificate must match them.
+    Dane,
+    /// As auto, but each recipient domain must publish an MTA-STS policy (RFC 8461), which is enforced.
+    MtaSts,
 }
 
 /// How hard to check the server's certificate (`--tls-verify`).

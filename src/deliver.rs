@@ -18,8 +18,13 @@ use crate::hostname;
 use crate::net::tls::{Certificates, TlsClient, Verdict as TlsVerdict, Verify};
 use crate::net::wire::Wire;
 use crate::net::{self};
+use crate::policy::sts::Mode;
+use crate::policy::tlsa::Tlsa;
 use crate::report::{Outcome, Report, Transport};
+use crate::route::dns::Security;
 use crate::route::{self, dns, dns::Dns, dns::DnsSettings, dns::Families, dns::Route, RouteFact};
+use crate::secure::dane::{self, Dane};
+use crate::secure::sts::{self, Fetch as StsFetch, Sts};
 use crate::smtp::client::{self, Verdict};
 use crate::smtp::codec::{Content, Facts};
 use crate::smtp::error::{Error as SessionError, Phase};
@@ -66,6 +71,26 @@ pub struct SessionOptions {
     pub xclient: Vec<(String, String)>,
     /// A PROXY protocol header before anything else.
     pub proxy: Option<crate::net::proxy::Spec>,
+    /// `--tls dane` / `--tls mta-sts`: each domain must publish that policy.
+    pub require: Option<Require>,
+    /// How to fetch MTA-STS policies; `None`: MTA-STS is not looked at.
+    pub sts: Option<StsFetch>,
+}
+
+/// A transport-security policy each recipient domain must publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Require {
+    Dane,
+    MtaSts,
+}
+
+/// How one MX host must be reached, as the domain's policies say: DANE (RFC 7672), or an MTA-STS policy in
+/// enforce mode (RFC 8461 §5). `None` from [`host_tls`]: as the options say (opportunistic by default).
+#[derive(Debug, Clone)]
+struct HostTls {
+    /// TLS is required and this checks the certificate: DANE's records, or the web PKI.
+    verify: Verify,
+    dane: Option<Arc<Vec<Tlsa>>>,
 }
 
 /// The TLS policy for a port when none was given: RFC 8314 implicit TLS on 465, and submission on 587
@@ -179,29 +204,54 @@ pub fn via_mx(
         };
         match route_domain(dns, &domain, options.port, sink) {
             Err(problem) => failed(&mut report, problem.permanent(), false, &problem.to_string()),
-            Ok(route) => match deliver_route(dns, &route, envelope, message, options, sink) {
-                Ok(answer) => answer.add_to(&mut report),
-                Err(error) => {
-                    let exit = error.exit();
-                    failed(&mut report, exit == Exit::Unavailable, exit == Exit::TlsFailure, &error.to_string())
+            Ok((route, mx_security)) => {
+                match deliver_route(dns, &domain, &route, mx_security, envelope, message, options, sink) {
+                    Ok(answer) => answer.add_to(&mut report),
+                    Err(error) => {
+                        let exit = error.exit();
+                        failed(&mut report, exit == Exit::Unavailable, exit == Exit::TlsFailure, &error.to_string())
+                    }
                 }
-            },
+            }
         }
     }
     report.order_like(recipients);
     report
 }
 
-/// Try the hosts of a route in order until one answers the transaction.
+/// Try the hosts of a route in order until one answers the transaction, each reached as the domain's
+/// transport-security policies say.
+#[allow(clippy::too_many_arguments)]
 fn deliver_route(
     dns: &Dns,
+    domain: &str,
     route: &Route,
+    mx_security: Security,
     envelope: Recipients<'_>,
     message: &Outgoing<'_>,
     options: &SessionOptions,
     sink: &mut dyn Sink,
 ) -> Result<Answer, Error> {
     let mut attempts = Attempts::new(options);
+    let sts = match &options.sts {
+        Some(fetch) if route::address_literal(domain).is_none() => sts::discover(dns, domain, fetch),
+        _ => Sts::None,
+    };
+    if let Sts::Failed { result, detail } = &sts {
+        // RFC 8461 §5.1: without a policy cached from before, a sender goes on as if there were none.
+        sink.emit(Event::TransportPolicy {
+            host: domain.to_string(),
+            policy: "MTA-STS",
+            detail: format!("no usable policy ({detail} [{}]): delivering as without one", result.as_str()),
+        });
+    }
+    if options.require == Some(Require::MtaSts)
+        && !matches!(&sts, Sts::Policy { policy, .. } if policy.mode != Mode::None)
+    {
+        let detail = format!("--tls mta-sts: {domain} publishes no MTA-STS policy in force");
+        return Err(Error::Session(SessionError::Tls { detail }));
+    }
+    let mut any_dane = false;
     for (_, host) in route.hosts() {
         let (warnings, found) = route::host_addresses(dns, &host, options.families);
         for warning in warnings {
@@ -210,6 +260,29 @@ fn deliver_route(
         match found {
             Ok(addresses) => {
                 sink.emit(Event::Route(RouteFact::Addresses { host: host.clone(), addresses: addresses.clone() }));
+                let address_security =
+                    dns.addresses(&host, options.families).map_or(Security::Unchecked, |found| found.security);
+                let dane = dane::lookup(dns, &host, options.port, mx_security, address_security);
+                any_dane |= dane.requires_tls();
+                if options.require == Some(Require::Dane) && !dane.requires_tls() {
+                    let reason = match &dane {
+                        Dane::NotApplicable { why } => why.clone(),
+                        Dane::Failed { detail } => detail.clone(),
+                        _ => "no TLSA records".into(),
+                    };
+                    attempts.failures.push(format!("{host}: --tls dane: no secure TLSA records ({reason})"));
+                    attempts.tls_refused = true;
+                    continue;
+                }
+                match host_tls(&host, &dane, &sts, sink) {
+                    Err(reason) => {
+                        attempts.failures.push(format!("{host}: {reason}"));
+                        attempts.tls_refused = true;
+                        sink.emit(Event::MovedOn { address: host.clone(), reason });
+                        continue;
+                    }
+                    Ok(tls) => attempts.tls = tls,
+                }
                 if let Some(answer) = attempts.host(&host, &addresses, envelope, message, sink)? {
                     return Ok(answer);
                 }
@@ -220,8 +293,60 @@ fn deliver_route(
             }
         }
     }
-    let domain = domain_of(envelope.recipients.first().map_or("", String::as_str));
+    if options.require == Some(Require::Dane) && !any_dane {
+        let detail = format!("--tls dane: {domain} publishes no secure TLSA records for its MX hosts");
+        return Err(Error::Session(SessionError::Tls { detail }));
+    }
+    if attempts.tls_refused && attempts.last_error.is_none() {
+        // Every host was left out by the domain's own policy: a TLS failure, deferred as an MTA would.
+        return Err(Error::Session(SessionError::Tls { detail: attempts.failures.join("; ") }));
+    }
     Err(attempts.into_error(domain))
+}
+
+/// How `host` must be reached under the domain's policies, or why it must not be used at all. DANE takes
+/// precedence over MTA-STS (RFC 8461 §2).
+fn host_tls(host: &str, dane: &Dane, sts: &Sts, sink: &mut dyn Sink) -> Result<Option<HostTls>, String> {
+    let announce = |sink: &mut dyn Sink, policy: &'static str, detail: String| {
+        sink.emit(Event::TransportPolicy { host: host.to_string(), policy, detail });
+    };
+    match dane {
+        Dane::Failed { detail } => {
+            return Err(format!("the TLSA lookup failed, so DANE makes this MX unusable (RFC 7672 §2.2): {detail}"))
+        }
+        Dane::Records { usable, .. } if usable.is_empty() => {
+            announce(sink, "DANE", "TLS required; no TLSA record is usable, so the certificate is not checked".into());
+            return Ok(Some(HostTls { verify: Verify::Insecure, dane: None }));
+        }
+        Dane::Records { usable, .. } => {
+            let records: Vec<String> = usable.iter().map(ToString::to_string).collect();
+            announce(sink, "DANE", format!("TLS required; the certificate must match TLSA {}", records.join(", ")));
+            return Ok(Some(HostTls { verify: Verify::Strict, dane: Some(Arc::new(usable.clone())) }));
+        }
+        Dane::NotApplicable { .. } | Dane::NoRecords => {}
+    }
+    let Sts::Policy { policy, .. } = sts else { return Ok(None) };
+    let matches = policy.matches(host);
+    match policy.mode {
+        Mode::Enforce if !matches => Err(format!(
+            "not in the MTA-STS policy's mx list ({}), which is enforced (RFC 8461 §4.1)",
+            policy.mx.join(" ")
+        )),
+        Mode::Enforce => {
+            announce(sink, "MTA-STS enforce", "TLS required with a certificate valid for this name".into());
+            Ok(Some(HostTls { verify: Verify::Strict, dane: None }))
+        }
+        Mode::Testing => {
+            let note = if matches { "in the policy" } else { "NOT in the policy's mx list" };
+            announce(
+                sink,
+                "MTA-STS testing",
+                format!("this MX is {note}; testing mode only reports, delivering as usual"),
+            );
+            Ok(None)
+        }
+        Mode::None => Ok(None),
+    }
 }
 
 /// Recipients grouped by domain (case-insensitive, in their ASCII form), domains in order of first mention.
@@ -240,14 +365,19 @@ fn group_by_domain(recipients: &[String]) -> Vec<(String, Vec<String>)> {
 }
 
 /// The route of one domain, with each step on the transcript.
-fn route_domain(dns: &Dns, domain: &str, port: u16, sink: &mut dyn Sink) -> Result<Route, route::RouteProblem> {
+fn route_domain(
+    dns: &Dns,
+    domain: &str,
+    port: u16,
+    sink: &mut dyn Sink,
+) -> Result<(Route, Security), route::RouteProblem> {
     if route::address_literal(domain).is_some() {
         sink.emit(Event::Route(RouteFact::AddressLiteral { domain: domain.to_string() }));
     } else {
         sink.emit(Event::Route(RouteFact::LookingUpMx { domain: domain.to_string() }));
     }
-    let result = route::route(dns, domain);
-    match &result {
+    let result = route::route_checked(dns, domain);
+    match result.as_ref().map(|(route, _)| route) {
         Err(problem) => sink.emit(Event::Route(RouteFact::NoRoute { problem: problem.clone() })),
         Ok(Route::Mx(records)) => {
             let records = records.iter().map(|mx| (mx.preference, mx.exchange.clone())).collect();
@@ -340,11 +470,15 @@ struct Attempts<'o> {
     options: &'o SessionOptions,
     last_error: Option<SessionError>,
     failures: Vec<String>,
+    /// How the current host must be reached, when a policy says so.
+    tls: Option<HostTls>,
+    /// A host was left out because a policy forbids it: the failure is about TLS.
+    tls_refused: bool,
 }
 
 impl<'o> Attempts<'o> {
     fn new(options: &'o SessionOptions) -> Self {
-        Attempts { options, last_error: None, failures: Vec::new() }
+        Attempts { options, last_error: None, failures: Vec::new(), tls: None, tls_refused: false }
     }
 
     /// Try each address of one host. `Ok(Some)` when a server answered the transaction; `Ok(None)` when
@@ -390,12 +524,16 @@ impl<'o> Attempts<'o> {
             };
             sink.emit(Event::Step { step: Step::Connect, duration: started.elapsed() });
             sink.emit(Event::Connected { address: address.to_string(), local: local_of(&tcp) });
-            let policy = options.tls_policy.unwrap_or_else(|| default_tls_policy(options.port));
+            let policy = match &self.tls {
+                Some(_) => TlsPolicy::Required,
+                None => options.tls_policy.unwrap_or_else(|| default_tls_policy(options.port)),
+            };
             let mut finished = self.session(Link::tcp(tcp, ip), name, policy, envelope, message, sink);
             // A handshake that fails under opportunistic TLS: a new connection without TLS, as Postfix does
             // (OpenSMTPD 6.8 offers STARTTLS and fails every handshake). Never when TLS was asked for.
             if let Some(SessionError::Tls { detail }) = &finished.outcome.error {
                 let fallback = policy == TlsPolicy::Opportunistic
+                    && self.tls.is_none()
                     && options.tls.as_ref().is_none_or(|tls| tls.verify != Some(Verify::Strict))
                     && !finished.outcome.message_sent;
                 if fallback {
@@ -496,11 +634,12 @@ impl<'o> Attempts<'o> {
         let conversation = Conversation {
             tls: options.tls.as_deref(),
             tls_name,
-            verify: default_verify(policy),
+            verify: self.tls.as_ref().map_or_else(|| default_verify(policy), |tls| tls.verify),
             content: Some(message.content),
             show_data: options.show_data,
             progress: progress.as_ref().map(|p| p as &dyn Fn(u64)),
             preamble: preamble.as_ref(),
+            dane: self.tls.as_ref().and_then(|tls| tls.dane.clone()),
         };
         let finished = blocking::converse(wire, settings, &conversation, sink);
         sink.emit(Event::Closed);

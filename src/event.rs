@@ -60,6 +60,18 @@ pub enum Event {
         policy: Verify,
         chosen: bool,
     },
+    /// A transport-security policy decides how `host` is reached: "DANE", "MTA-STS enforce" or "MTA-STS
+    /// testing", and what it requires.
+    TransportPolicy {
+        host: String,
+        policy: &'static str,
+        detail: String,
+    },
+    /// What the TLSA records of `host` said of its chain (DANE, RFC 7672).
+    Dane {
+        host: String,
+        verdict: crate::net::tls::DaneVerdict,
+    },
     /// How long a step took.
     Step {
         step: Step,

@@ -25,4 +25,5 @@ pub mod route;
 pub mod sanitize;
 pub mod script;
 pub mod scrub;
+pub mod secure;
 pub mod smtp;

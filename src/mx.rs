@@ -128,6 +128,7 @@ pub fn probe(address: SocketAddr, check: &Check) -> Probe {
         show_data: false,
         progress: None,
         preamble: None,
+        dane: None,
     };
     let finished = blocking::converse(Wire::Tcp(tcp), settings, &conversation, &mut Discard);
     let greeting = started.elapsed() - connect;

@@ -11,9 +11,17 @@ use std::time::{Duration, Instant};
 use crate::drive::blocking::{self, Conversation};
 use crate::error::{Error, Exit};
 use crate::event::{Event, Sink};
+use crate::net::tls::{DaneVerdict, Problem};
 use crate::net::wire::Wire;
 use crate::net::{self, tls::TlsClient, tls::Verdict};
+use crate::policy::report::ResultType;
+use crate::policy::sts::Mode;
+use crate::policy::tlsrpt;
+use crate::route::dns::Security;
 use crate::route::{self, dns::Dns, dns::Families};
+use crate::secure::dane::{self, Dane};
+use crate::secure::sts::{self, Fetch as StsFetch, Sts};
+use crate::secure::verdict::{self, Decision, Facts, Sender, StsFor, Tls, Verdict as SenderVerdict};
 use crate::smtp::error::Error as SessionError;
 use crate::smtp::reply::Reply;
 use crate::smtp::settings::{Envelope, Settings as Dialogue, Stop, StopPoint, Timeouts, TlsPolicy};
@@ -70,8 +78,33 @@ pub struct AddressProbe {
     pub mail: Option<Reply>,
     pub rcpt: Option<Reply>,
     pub findings: Vec<(Severity, String)>,
+    /// How secure the MX and address answers were (DNSSEC), e.g. "MX secure, address secure".
+    pub dnssec: Option<String>,
+    /// What DANE means for this host and port.
+    pub dane: Option<Dane>,
+    /// What the TLSA records said of the chain.
+    pub dane_result: Option<DaneVerdict>,
+    /// The domain's MTA-STS policy applies, and whether this MX host matches it: `(mode, matches)`.
+    pub sts: Option<(String, bool)>,
+    /// What each kind of sender would do here.
+    pub verdicts: Vec<SenderVerdict>,
     /// The whole dialogue, each event with the time it happened (for `-v`).
     pub events: Vec<(Instant, Event)>,
+    /// DNSSEC facts the dialogue needs: the security of the MX and of the address answers.
+    security: Option<(Security, Security)>,
+    /// The web PKI's verdict on the chain.
+    pkix: Option<Verdict>,
+    /// The TLS handshake failed, and why.
+    tls_failure: Option<String>,
+}
+
+/// What the domain publishes for senders' transport security (probe of a domain, not of a host).
+#[derive(Debug, Clone)]
+pub struct DomainPolicies {
+    pub domain: String,
+    pub sts: Sts,
+    /// The TLS-RPT record's report destinations, or why there is none.
+    pub tlsrpt: Result<Option<Vec<String>>, String>,
 }
 
 impl AddressProbe {
@@ -99,12 +132,20 @@ pub struct Settings {
     pub rcpt: Option<String>,
     /// Implicit TLS (SMTPS) instead of STARTTLS.
     pub implicit: bool,
+    /// How to fetch MTA-STS policies.
+    pub sts: StsFetch,
 }
 
 /// Probe every address of every host `target` routes to, at once. Routing and reverse DNS come first, in
 /// this thread (the resolver is single-threaded); then each address gets its own thread.
-pub fn probe_all(dns: &Dns, target: &str, settings: &Settings) -> Result<Vec<AddressProbe>, Error> {
+pub fn probe_all(
+    dns: &Dns,
+    target: &str,
+    settings: &Settings,
+) -> Result<(Vec<AddressProbe>, Option<DomainPolicies>), Error> {
     let mut probes = targets(dns, target, settings.families, settings.port)?;
+    let policies = (route::address_literal(target).is_none()).then(|| domain_policies(dns, target, &settings.sts));
+    let mut dane_by_host: Vec<(String, Dane)> = Vec::new();
     for probe in &mut probes {
         if let Some(address) = probe.address {
             match dns.reverse(address.ip()) {
@@ -112,29 +153,118 @@ pub fn probe_all(dns: &Dns, target: &str, settings: &Settings) -> Result<Vec<Add
                 Err(failure) => probe.find(Severity::Warning, format!("reverse DNS lookup failed: {failure}")),
             }
         }
+        if let Some((mx, host)) = probe.security {
+            probe.dnssec = Some(format!("MX {mx}, address {host}"));
+            let known = dane_by_host.iter().find(|(h, _)| *h == probe.host).map(|(_, d)| d.clone());
+            let dane = known.unwrap_or_else(|| {
+                let dane = dane::lookup(dns, &probe.host, settings.port, mx, host);
+                dane_by_host.push((probe.host.clone(), dane.clone()));
+                dane
+            });
+            probe.dane = Some(dane);
+        }
+        if let Some(DomainPolicies { sts: Sts::Policy { policy, .. }, .. }) = &policies {
+            probe.sts = Some((policy.mode.to_string(), policy.matches(&probe.host)));
+        }
     }
     thread::scope(|scope| {
         for probe in probes.iter_mut().filter(|p| p.address.is_some()) {
             scope.spawn(move || probe_address(probe, settings));
         }
     });
-    Ok(probes)
+    for probe in &mut probes {
+        judge(probe, policies.as_ref());
+    }
+    Ok((probes, policies))
+}
+
+/// The domain's MTA-STS policy and TLS-RPT record.
+fn domain_policies(dns: &Dns, domain: &str, fetch: &StsFetch) -> DomainPolicies {
+    let sts = sts::discover(dns, domain, fetch);
+    let tlsrpt = match dns.txt(&format!("_smtp._tls.{domain}")) {
+        Ok(txts) => tlsrpt::select_tlsrpt_record(&txts)
+            .map(|record| record.map(|r| r.rua.iter().map(ToString::to_string).collect())),
+        Err(failure) => Err(failure.to_string()),
+    };
+    DomainPolicies { domain: domain.to_string(), sts, tlsrpt }
+}
+
+/// What each kind of sender would do with this address, and the findings that follow from it.
+fn judge(probe: &mut AddressProbe, policies: Option<&DomainPolicies>) {
+    let Some(dane) = probe.dane.clone() else { return };
+    if probe.banner.is_none() {
+        return;
+    }
+    let sts = match (policies.map(|p| &p.sts), &probe.sts) {
+        (Some(Sts::Policy { policy, .. }), Some((_, matches))) if policy.mode != Mode::None => {
+            StsFor::Policy { enforce: policy.mode == Mode::Enforce, matches: *matches }
+        }
+        _ => StsFor::None,
+    };
+    let tls = match (&probe.tls, &probe.tls_failure) {
+        (_, Some(why)) => Tls::Failed(why.clone()),
+        (None, None) => Tls::NotOffered,
+        (Some(_), None) => Tls::Done {
+            pkix: match &probe.pkix {
+                Some(Verdict::Refused(problem)) => Err((result_type(problem), problem.to_string())),
+                _ => Ok(()),
+            },
+            dane_match: probe.dane_result.as_ref().map(|d| d.result.clone()),
+        },
+    };
+    let verdicts = verdict::judge(&Facts { dane, sts, tls });
+    for verdict in &verdicts {
+        let result = verdict.result.map(|r| format!(" [{}]", r.as_str())).unwrap_or_default();
+        match (verdict.sender, verdict.decision) {
+            (Sender::Opportunistic, _) => {}
+            (_, Decision::Defer) => probe.find(
+                Severity::Tls,
+                format!("a {} defers ({}): {}{result}", verdict.sender.name(), verdict.policy, verdict.why),
+            ),
+            (_, _) if verdict.result.is_some() && verdict.policy != "none" => probe.find(
+                Severity::Warning,
+                format!(
+                    "a {} {} ({}): {}{result}",
+                    verdict.sender.name(),
+                    verdict.decision.word(),
+                    verdict.policy,
+                    verdict.why
+                ),
+            ),
+            _ => {}
+        }
+    }
+    probe.verdicts = verdicts.to_vec();
+}
+
+/// A web PKI failure as TLS-RPT names it (RFC 8460 §4.3.1).
+fn result_type(problem: &Problem) -> ResultType {
+    match problem {
+        Problem::Expired { .. } | Problem::NotYetValid { .. } => ResultType::CertificateExpired,
+        Problem::NameMismatch { .. } => ResultType::CertificateHostMismatch,
+        Problem::UnknownIssuer { .. } => ResultType::CertificateNotTrusted,
+        _ => ResultType::ValidationFailure,
+    }
 }
 
 /// One probe per address of every host the target routes to (a domain's MX hosts, or the host itself).
 fn targets(dns: &Dns, target: &str, families: Families, port: u16) -> Result<Vec<AddressProbe>, Error> {
-    let hosts = if let Some(ip) = route::address_literal(target) {
-        vec![(None, ip.to_string())]
+    let (hosts, mx_security) = if let Some(ip) = route::address_literal(target) {
+        (vec![(None, ip.to_string())], None)
     } else {
-        match route::route(dns, target) {
-            Ok(route) => route.hosts(),
+        match route::route_checked(dns, target) {
+            Ok((route, security)) => (route.hosts(), Some(security)),
             Err(route::RouteProblem::LookupFailed { reason, .. }) => return Err(Error::Dns(reason)),
             Err(problem) => return Err(Error::NoMail(problem.to_string())),
         }
     };
     let mut probes = Vec::new();
     for (preference, host) in hosts {
-        let base = AddressProbe { host: host.clone(), preference, ..AddressProbe::default() };
+        let mut base = AddressProbe { host: host.clone(), preference, ..AddressProbe::default() };
+        if let Some(mx) = mx_security {
+            let address = dns.addresses(&host, families).map_or(Security::Unchecked, |found| found.security);
+            base.security = Some((mx, address));
+        }
         match route::host_addresses(dns, &host, families).1 {
             Ok(addresses) => {
                 for ip in addresses {
@@ -211,6 +341,7 @@ fn probe_address(probe: &mut AddressProbe, settings: &Settings) {
         show_data: false,
         progress: None,
         preamble: None,
+        dane: probe.dane.as_ref().and_then(Dane::usable).map(|records| Arc::new(records.to_vec())),
     };
     let mut recorder = Recorder { events: Vec::new(), greeting_at: None };
     let finished = blocking::converse(Wire::Tcp(tcp), dialogue, &conversation, &mut recorder);
@@ -218,6 +349,9 @@ fn probe_address(probe: &mut AddressProbe, settings: &Settings) {
     probe.greeting_ms = recorder.greeting_at.map(|at| (at - connected).as_secs_f64() * 1000.0);
     probe.banner = outcome.greeting.clone();
     if let Some(error) = &outcome.error {
+        if let SessionError::Tls { detail } = error {
+            probe.tls_failure = Some(detail.clone());
+        }
         let severity = match error {
             SessionError::Refused { reply, .. } if reply.is_permanent() => Severity::Refused,
             SessionError::Tls { .. } | SessionError::StartTlsNotOffered { .. } => Severity::Tls,
@@ -252,12 +386,22 @@ fn probe_address(probe: &mut AddressProbe, settings: &Settings) {
         }
     }
     if let Some(certificates) = &finished.certificates {
+        probe.pkix = Some(certificates.verdict.clone());
+        probe.dane_result = certificates.dane.clone();
         probe.days_left = certificates.chain.first().filter(|c| c.unparsable_bytes.is_none()).map(|c| c.days_left);
         match &certificates.verdict {
             Verdict::Verified => probe.certificate = Some("verified".into()),
             Verdict::Refused(problem) => {
                 probe.certificate = Some(problem.to_string());
-                probe.find(Severity::Tls, format!("certificate does not verify: {problem}"));
+                if probe.dane.as_ref().is_some_and(Dane::requires_tls) {
+                    // TLSA records decide for this host (RFC 7672 §3.1.1: DANE-EE ignores names and dates).
+                    probe.find(
+                        Severity::Warning,
+                        format!("the certificate does not verify under the web PKI ({problem}); DANE decides here"),
+                    );
+                } else {
+                    probe.find(Severity::Tls, format!("certificate does not verify: {problem}"));
+                }
             }
         }
     }

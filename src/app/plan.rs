@@ -10,13 +10,14 @@ use std::time::SystemTime;
 use super::{dns_settings, families, output_style, setup_error, Output};
 use crate::address::{check_address, parse_mailbox, Mailbox};
 use crate::cli::{AttachExtras, AuthArgs, MechanismArg, SendArgs, StepArg, TlsArgs, TlsModeArg, VerifyArg};
-use crate::deliver::SessionOptions;
+use crate::deliver::{Require, SessionOptions};
 use crate::error::Error;
 use crate::hostname;
 use crate::message::{self, check_header_value, parse_header, Attachment, Composition, Message};
 use crate::net::tls::{TlsClient, TlsOptions, Verify};
 use crate::net::ServerSpec;
 use crate::route::dns::DnsSettings;
+use crate::secure::sts::Fetch as StsFetch;
 use crate::smtp::auth::{Mechanism, Secret};
 use crate::smtp::codec::{self, Content, Facts};
 use crate::smtp::extensions::{check_envid, parse_notify, Dsn};
@@ -157,6 +158,19 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
         return Err(Error::Usage("smtps:// is implicit TLS: it cannot be combined with another --tls".into()));
     }
     let tls_mode = if implicit { Some(TlsModeArg::Implicit) } else { args.tls.tls };
+    let require = match tls_mode {
+        Some(TlsModeArg::Dane) => Some(Require::Dane),
+        Some(TlsModeArg::MtaSts) => Some(Require::MtaSts),
+        _ => None,
+    };
+    if require.is_some() && args.server.is_some() {
+        return Err(Error::Usage(
+            "--tls dane and --tls mta-sts apply to recipient domains routed over MX: leave out --server".into(),
+        ));
+    }
+    if require == Some(Require::Dane) && !args.route.dnssec && args.route.trust_anchor.is_none() {
+        return Err(Error::Usage("--tls dane needs DNSSEC: add --dnssec (or --trust-anchor FILE)".into()));
+    }
     let protocol = super::connect::Protocol::from_args(&args.protocol)?;
     let local = match (server_text, &args.protocol.pipe) {
         (Some(text), None) if text.starts_with("unix:") => {
@@ -303,7 +317,9 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
                 (None, Some(point)) => Some(Stop { point, drop: true }),
                 (None, None) => None,
             },
-            tls_policy: tls_mode.map(tls_policy),
+            tls_policy: tls_mode.filter(|_| require.is_none()).map(tls_policy),
+            require,
+            sts: Some(StsFetch { ca_files: args.tls.ca_file.clone(), timeout: args.route.connect_timeout }),
             tls: tls_client(&args.tls)?,
             credentials: credentials(&args.auth, stdin, stdin_is_terminal)?,
             allow_plaintext_auth: args.auth.allow_plaintext_auth,
@@ -379,6 +395,8 @@ pub fn tls_policy(mode: TlsModeArg) -> TlsPolicy {
         TlsModeArg::Required => TlsPolicy::Required,
         TlsModeArg::None => TlsPolicy::Never,
         TlsModeArg::Implicit => TlsPolicy::Implicit,
+        // What the domain publishes decides, host by host (deliver::via_mx).
+        TlsModeArg::Dane | TlsModeArg::MtaSts => TlsPolicy::Opportunistic,
     }
 }
 

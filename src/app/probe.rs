@@ -13,7 +13,7 @@ use crate::net::{ServerSpec, SMTP_PORT};
 use crate::probe::{self, AddressProbe, Settings, Severity};
 use crate::render::human::HumanTranscript;
 use crate::render::json::JsonLines;
-use crate::render::probe::{report, table, to_json};
+use crate::render::probe::{policies_json, policies_report, report, table, to_json};
 
 pub fn run(args: &ProbeArgs) -> anyhow::Result<Exit> {
     let (target, port) = match args.target.parse::<ServerSpec>() {
@@ -51,15 +51,19 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<Exit> {
             Some(mode) => mode.eq_ignore_ascii_case("implicit"),
             None => port == 465,
         },
+        sts: crate::secure::sts::Fetch { ca_files: args.ca_file.clone(), timeout: args.timeout },
     };
     let started = std::time::Instant::now();
-    let probes = probe::probe_all(&dns, &target, &settings)?;
+    let (probes, policies) = probe::probe_all(&dns, &target, &settings)?;
 
     let worst = probes.iter().map(AddressProbe::severity).max().unwrap_or(Severity::Unreachable);
     let exit = if probes.is_empty() { Exit::TempFail } else { worst.exit() };
     let output = output_style(&args.output);
     if output.json {
         let mut out = JsonLines::new(io::stdout().lock());
+        if let Some(policies) = &policies {
+            out.write(policies_json(policies));
+        }
         for probe in &probes {
             out.write(to_json(probe));
         }
@@ -77,6 +81,10 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<Exit> {
             text.push_str(&String::from_utf8_lossy(&transcript.into_inner()));
         }
         text.push_str(&escape_lines(&report(probe)));
+        text.push('\n');
+    }
+    if let Some(policies) = &policies {
+        text.push_str(&escape_lines(&policies_report(policies)));
         text.push('\n');
     }
     text.push_str(&escape_lines(&table(&probes)));

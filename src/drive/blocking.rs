@@ -5,12 +5,14 @@
 //! of theirs through the same loop ([`run`], over any [`Machine`]).
 
 use std::io::{self, BufWriter, Write};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::event::{Event, Sink, Step};
 use crate::net::stream::{Connection, Failure, HandshakeError};
-use crate::net::tls::{Certificates, SessionFacts, TlsClient, Verdict, Verify};
+use crate::net::tls::{Certificates, DaneVerdict, SessionFacts, TlsClient, Verdict, Verify};
 use crate::net::wire::Wire;
+use crate::policy::tlsa::Tlsa;
 use crate::smtp::client::{Action, Client, Outcome};
 use crate::smtp::codec::{Content, DotStuffer};
 use crate::smtp::event::Event as SmtpEvent;
@@ -38,6 +40,8 @@ pub struct Conversation<'a> {
     pub progress: Option<&'a dyn Fn(u64)>,
     /// Bytes that go first, before TLS and before the greeting (a PROXY protocol header).
     pub preamble: Option<&'a Preamble>,
+    /// The server's secure TLSA records: DANE authenticates it (RFC 7672).
+    pub dane: Option<Arc<Vec<Tlsa>>>,
 }
 
 /// The PROXY protocol header, and how the transcript shows it.
@@ -249,7 +253,7 @@ fn handshake(
         machine.tls_failed("TLS is not set up");
         return None;
     };
-    let (session, recorder) = match tls.connect(host, conversation.verify) {
+    let (session, recorder) = match tls.connect_with(host, conversation.verify, conversation.dane.clone()) {
         Ok(pair) => pair,
         Err(detail) => {
             machine.tls_failed(&detail);
@@ -269,6 +273,9 @@ fn handshake(
             policy: tls.verify.unwrap_or(conversation.verify),
             chosen: tls.verify.is_some(),
         });
+        if let Some(dane) = &certificates.dane {
+            sink.emit(Event::Dane { host: host.to_string(), verdict: dane.clone() });
+        }
     };
     match result {
         Ok(()) => {
@@ -279,7 +286,7 @@ fn handshake(
             if let Some(certificates) = &certificates {
                 show_chain(sink, certificates);
             }
-            let verified = certificates.as_ref().is_some_and(|c| c.verdict == Verdict::Verified);
+            let verified = certificates.as_ref().is_some_and(Certificates::authenticated);
             if starttls {
                 machine.tls_established(verified);
             } else {
@@ -288,6 +295,10 @@ fn handshake(
         }
         Err(HandshakeError::Io(failure)) => report(machine, failure, give_up_at),
         Err(HandshakeError::Tls(error)) => match &certificates {
+            Some(seen @ Certificates { dane: Some(DaneVerdict { result: Err(why), .. }), .. }) => {
+                show_chain(sink, seen);
+                machine.tls_failed(&format!("{host}: DANE: {why}"));
+            }
             Some(seen @ Certificates { verdict: Verdict::Refused(problem), .. }) => {
                 show_chain(sink, seen);
                 machine.tls_failed(&format!("{host}: {problem}"));

@@ -88,5 +88,6 @@ fn conversation<'c>(setup: &'c Setup, content: Option<&'c dyn Content>) -> Conve
         show_data: false,
         progress: None,
         preamble: setup.preamble.as_ref(),
+        dane: None,
     }
 }

@@ -20,6 +20,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use x509_parser::extensions::GeneralName;
 
+use crate::policy::tlsa::{self, Tlsa};
+
 /// How hard to check the server's certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verify {
@@ -147,16 +149,26 @@ impl TlsClient {
             Arc::new(SystemRoots { roots: roots.clone(), provider: provider.clone(), verifier: OnceLock::new() });
         let client = TlsClient { provider, roots, versions, client_auth, verify: options.verify, system };
         // Build one configuration now, so that a bad certificate or key is reported before connecting.
-        client.config(Verify::Strict)?;
+        client.config(Verify::Strict, None)?;
         Ok(client)
     }
 
-    fn config(&self, policy: Verify) -> Result<(Arc<ClientConfig>, Arc<RecordingVerifier>), SetupError> {
+    fn config(
+        &self,
+        policy: Verify,
+        dane: Option<Arc<Vec<Tlsa>>>,
+    ) -> Result<(Arc<ClientConfig>, Arc<RecordingVerifier>), SetupError> {
         let inner = WebPkiServerVerifier::builder_with_provider(self.roots.clone(), self.provider.clone())
             .build()
             .map_err(|e| SetupError::Invalid(format!("cannot set up certificate verification: {e}")))?;
-        let verifier =
-            Arc::new(RecordingVerifier { inner, system: self.system.clone(), policy, seen: Mutex::new(None) });
+        let verifier = Arc::new(RecordingVerifier {
+            inner,
+            system: self.system.clone(),
+            provider: self.provider.clone(),
+            policy,
+            dane,
+            seen: Mutex::new(None),
+        });
         let builder = ClientConfig::builder_with_provider(self.provider.clone())
             .with_protocol_versions(self.versions)
             .map_err(|e| SetupError::Invalid(format!("TLS versions: {e}")))?
@@ -174,8 +186,19 @@ impl TlsClient {
     /// A client connection for `host` (checked against the certificate, and sent as SNI when it is a name),
     /// and the recorder that will hold what the verifier saw. `policy` applies unless the user chose one.
     pub fn connect(&self, host: &str, policy: Verify) -> Result<(ClientConnection, Recorder), String> {
+        self.connect_with(host, policy, None)
+    }
+
+    /// As [`TlsClient::connect`], authenticating the server with DANE (RFC 7672 §3) when `dane` holds the
+    /// host's secure TLSA records: they decide, not the web PKI (which is still checked and recorded).
+    pub fn connect_with(
+        &self,
+        host: &str,
+        policy: Verify,
+        dane: Option<Arc<Vec<Tlsa>>>,
+    ) -> Result<(ClientConnection, Recorder), String> {
         let name = server_name(host)?;
-        let (config, verifier) = self.config(self.verify.unwrap_or(policy)).map_err(|e| e.to_string())?;
+        let (config, verifier) = self.config(self.verify.unwrap_or(policy), dane).map_err(|e| e.to_string())?;
         let connection = ClientConnection::new(config, name).map_err(|e| e.to_string())?;
         Ok((connection, Recorder(verifier)))
     }
@@ -194,7 +217,11 @@ impl Recorder {
             Ok(()) => Verdict::Verified,
             Err(error) => Verdict::Refused(problem(error, chain.first(), host)),
         };
-        Some(Certificates { chain, verdict })
+        let dane = seen.dane.map(|(matches, result)| DaneVerdict {
+            matches,
+            result: result.map_err(|error| problem(&error, chain.first(), host).to_string()),
+        });
+        Some(Certificates { chain, verdict, dane })
     }
 }
 
@@ -216,11 +243,33 @@ impl SessionFacts {
     }
 }
 
-/// The chain the server sent and what the check said of it.
+/// The chain the server sent and what the checks said of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificates {
     pub chain: Vec<Certificate>,
+    /// The web PKI's verdict for the host name.
     pub verdict: Verdict,
+    /// DANE's, when the handshake was given TLSA records.
+    pub dane: Option<DaneVerdict>,
+}
+
+impl Certificates {
+    /// The server is who it should be: by DANE when TLSA records were given, else by the web PKI.
+    pub fn authenticated(&self) -> bool {
+        match &self.dane {
+            Some(dane) => dane.result.is_ok(),
+            None => self.verdict == Verdict::Verified,
+        }
+    }
+}
+
+/// What the TLSA records said of the chain.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DaneVerdict {
+    /// Each match, as "matched 3 1 1 at depth 0".
+    pub matches: Vec<String>,
+    /// Authenticated, or why not.
+    pub result: Result<(), String>,
 }
 
 /// The certificate check's result.
@@ -290,13 +339,76 @@ fn server_name(host: &str) -> Result<ServerName<'static>, String> {
 struct Seen {
     chain: Vec<CertificateDer<'static>>,
     verdict: Result<(), rustls::Error>,
+    /// With TLSA records: the matches and DANE's verdict.
+    dane: Option<(Vec<String>, Result<(), rustls::Error>)>,
 }
 
 struct RecordingVerifier {
     inner: Arc<WebPkiServerVerifier>,
     system: Arc<SystemRoots>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
     policy: Verify,
+    dane: Option<Arc<Vec<Tlsa>>>,
     seen: Mutex<Option<Seen>>,
+}
+
+/// Why DANE did not authenticate the server, as a certificate error rustls can carry.
+#[derive(Debug)]
+struct DaneFailure(String);
+
+impl fmt::Display for DaneFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DaneFailure {}
+
+fn dane_failure(text: impl Into<String>) -> rustls::Error {
+    rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(Arc::new(DaneFailure(text.into())))))
+}
+
+impl RecordingVerifier {
+    /// RFC 7672 §3: a DANE-EE match authenticates the server whatever its names and dates; a DANE-TA match
+    /// makes that certificate the trust anchor, and the chain below it must verify for the host name; usable
+    /// records that match nothing fail; with no usable record, TLS goes on unauthenticated (§2.2).
+    fn dane(
+        &self,
+        records: &[Tlsa],
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> (Vec<String>, Result<(), rustls::Error>) {
+        let chain: Vec<Vec<u8>> = std::iter::once(end_entity).chain(intermediates).map(|c| c.to_vec()).collect();
+        let found = tlsa::match_chain(records, &chain);
+        let matches = found.matches.iter().map(ToString::to_string).collect();
+        let result = match found.outcome {
+            tlsa::Outcome::EndEntity { .. } | tlsa::Outcome::NoUsableRecords => Ok(()),
+            tlsa::Outcome::TrustAnchor { depth, .. } => {
+                let mut roots = RootCertStore::empty();
+                match roots.add(CertificateDer::from(chain[depth].clone())) {
+                    Err(error) => Err(dane_failure(format!("the trust anchor at depth {depth} is unusable: {error}"))),
+                    Ok(()) => WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
+                        .build()
+                        .map_err(|error| dane_failure(format!("cannot check the chain to the trust anchor: {error}")))
+                        .and_then(|verifier| {
+                            let below = &intermediates[..depth.saturating_sub(1)];
+                            verifier.verify_server_cert(end_entity, below, server_name, &[], now).map(|_| ())
+                        }),
+                }
+            }
+            tlsa::Outcome::TrustAnchorKey { .. } => Err(dane_failure(
+                "only a DANE-TA key that signs outside the chain could match, and postie does not check those",
+            )),
+            tlsa::Outcome::NoMatch => Err(dane_failure(format!(
+                "no TLSA record matches the certificate chain ({} usable record{})",
+                records.len() - found.unusable.len(),
+                if records.len() - found.unusable.len() == 1 { "" } else { "s" }
+            ))),
+        };
+        (matches, result)
+    }
 }
 
 impl fmt::Debug for RecordingVerifier {
@@ -328,9 +440,15 @@ impl ServerCertVerifier for RecordingVerifier {
         }
         let chain = std::iter::once(end_entity).chain(intermediates).map(|c| c.clone().into_owned()).collect();
         let recorded = verdict.as_ref().map(|_| ()).map_err(Clone::clone);
-        *self.seen.lock().unwrap() = Some(Seen { chain, verdict: recorded });
-        match (verdict, self.policy) {
-            (Ok(verified), _) => Ok(verified),
+        let dane = self.dane.as_ref().map(|records| self.dane(records, end_entity, intermediates, server_name, now));
+        // With TLSA records, DANE decides; the web PKI's verdict is kept for the report.
+        let decisive = match &dane {
+            Some((_, result)) => result.clone(),
+            None => recorded.clone(),
+        };
+        *self.seen.lock().unwrap() = Some(Seen { chain, verdict: recorded, dane });
+        match (decisive, self.policy) {
+            (Ok(()), _) => Ok(ServerCertVerified::assertion()),
             (Err(error), Verify::Strict) => Err(error),
             (Err(_), Verify::Report | Verify::Insecure) => Ok(ServerCertVerified::assertion()),
         }

@@ -202,7 +202,9 @@ impl<W: Write> Sink for HumanTranscript<W> {
             | Event::SenderGuessed { .. }
             | Event::Resolved { .. }
             | Event::TlsFallback { .. }
-            | Event::CertificateVerdict { .. } => {}
+            | Event::CertificateVerdict { .. }
+            | Event::Dane { .. }
+            | Event::TransportPolicy { .. } => {}
             Event::Route(fact) => {
                 if let Some((name, kind, answers)) = words::lookup(&fact) {
                     let text = match kind {

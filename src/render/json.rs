@@ -264,7 +264,9 @@ impl<W: Write> Sink for JsonLines<W> {
             | Event::SenderGuessed { .. }
             | Event::Resolved { .. }
             | Event::TlsFallback { .. }
-            | Event::CertificateVerdict { .. } => return,
+            | Event::CertificateVerdict { .. }
+            | Event::Dane { .. }
+            | Event::TransportPolicy { .. } => return,
         };
         self.write(line);
     }

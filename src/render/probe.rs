@@ -7,7 +7,9 @@ use serde_json::json;
 
 use super::explain;
 use crate::net::tls::days_phrase;
-use crate::probe::{AddressProbe, Severity};
+use crate::probe::{AddressProbe, DomainPolicies, Severity};
+use crate::secure::dane::Dane;
+use crate::secure::sts::Sts;
 
 /// The readable report for one address.
 pub fn report(probe: &AddressProbe) -> String {
@@ -38,12 +40,96 @@ pub fn report(probe: &AddressProbe) -> String {
             let _ = writeln!(out, "  {what}: {reply}");
         }
     }
+    if let Some(dnssec) = &probe.dnssec {
+        let _ = writeln!(out, "  DNSSEC: {dnssec}");
+    }
+    if let Some(dane) = &probe.dane {
+        let _ = writeln!(out, "  DANE: {}", dane_words(dane));
+    }
+    if let Some(result) = &probe.dane_result {
+        let matched =
+            if result.matches.is_empty() { "no TLSA record matched".into() } else { result.matches.join(", ") };
+        let verdict = match &result.result {
+            Ok(()) => "authenticated".to_string(),
+            Err(why) => format!("not authenticated: {why}"),
+        };
+        let _ = writeln!(out, "    [{matched}]: {verdict}");
+    }
+    if let Some((mode, matches)) = &probe.sts {
+        let _ = writeln!(
+            out,
+            "  MTA-STS: mode {mode}; this MX {} the policy",
+            if *matches { "matches" } else { "is NOT in" }
+        );
+    }
+    for verdict in &probe.verdicts {
+        let result = verdict.result.map(|r| format!(" [{}]", r.as_str())).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {}: {} ({}): {}{result}",
+            verdict.sender.name(),
+            verdict.decision.word(),
+            verdict.policy,
+            verdict.why
+        );
+    }
     for (severity, text) in &probe.findings {
         if *severity > Severity::Ok {
             let _ = writeln!(out, "  {}: {}", severity.word(), text);
         }
     }
     out
+}
+
+fn dane_words(dane: &Dane) -> String {
+    match dane {
+        Dane::NotApplicable { why } => format!("does not apply: {why}"),
+        Dane::NoRecords => "no TLSA records (securely denied): TLS stays opportunistic".into(),
+        Dane::Failed { detail } => format!("the TLSA lookup failed, so this MX is unusable: {detail}"),
+        Dane::Records { usable, unusable } => {
+            let mut words: Vec<String> = usable.iter().map(|t| format!("TLSA {t}")).collect();
+            words.extend(unusable.iter().map(|(t, why)| format!("TLSA {t} unusable: {why}")));
+            words.join("; ")
+        }
+    }
+}
+
+/// The domain's MTA-STS policy and TLS-RPT record.
+pub fn policies_report(policies: &DomainPolicies) -> String {
+    let mut out = String::new();
+    let domain = &policies.domain;
+    let _ = match &policies.sts {
+        Sts::None => writeln!(out, "MTA-STS for {domain}: none published"),
+        Sts::Policy { id, policy } => writeln!(
+            out,
+            "MTA-STS for {domain}: mode {}, mx {}, max_age {} s (id {id})",
+            policy.mode,
+            policy.mx.join(" "),
+            policy.max_age
+        ),
+        Sts::Failed { result, detail } => writeln!(out, "MTA-STS for {domain}: {detail} [{}]", result.as_str()),
+    };
+    let _ = match &policies.tlsrpt {
+        Ok(Some(rua)) => writeln!(out, "TLS-RPT for {domain}: reports to {}", rua.join(", ")),
+        Ok(None) => writeln!(out, "TLS-RPT for {domain}: none published"),
+        Err(why) => writeln!(out, "TLS-RPT for {domain}: {why}"),
+    };
+    out
+}
+
+pub fn policies_json(policies: &DomainPolicies) -> serde_json::Value {
+    let sts = match &policies.sts {
+        Sts::None => json!({ "published": false }),
+        Sts::Policy { id, policy } => json!({
+            "published": true, "id": id, "mode": policy.mode.to_string(), "mx": policy.mx, "max_age": policy.max_age,
+        }),
+        Sts::Failed { result, detail } => json!({ "published": true, "result": result.as_str(), "error": detail }),
+    };
+    let tlsrpt = match &policies.tlsrpt {
+        Ok(rua) => json!({ "rua": rua }),
+        Err(why) => json!({ "error": why }),
+    };
+    json!({ "type": "policies", "domain": policies.domain, "mta_sts": sts, "tls_rpt": tlsrpt })
 }
 
 /// The one-screen summary: a row per address.
@@ -98,6 +184,11 @@ pub fn to_json(probe: &AddressProbe) -> serde_json::Value {
         "days_left": probe.days_left,
         "mail": probe.mail.as_ref().map(super::json::reply),
         "rcpt": probe.rcpt.as_ref().map(super::json::reply),
+        "dnssec": probe.dnssec,
+        "dane": probe.dane.as_ref().map(dane_words),
+        "dane_result": probe.dane_result,
+        "mta_sts": probe.sts.as_ref().map(|(mode, matches)| json!({ "mode": mode, "matches": matches })),
+        "senders": probe.verdicts,
         "findings": probe.findings.iter().map(|(s, t)| json!({ "severity": s.word(), "text": t })).collect::<Vec<_>>(),
         "verdict": probe.severity().word(),
     })

@@ -56,6 +56,17 @@ pub fn note(event: &Event) -> Option<(Kind, String)> {
                 Verify::Strict => None,
             },
         },
+        Event::TransportPolicy { host, policy, detail } => info(format!("{policy} for {host}: {detail}")),
+        Event::Dane { host, verdict } => {
+            let matches = match verdict.matches.is_empty() {
+                true => "no TLSA record matched".to_string(),
+                false => verdict.matches.join(", "),
+            };
+            match &verdict.result {
+                Ok(()) => info(format!("DANE authenticated {host}: {matches}")),
+                Err(why) => warning(format!("DANE does not authenticate {host}: {why} ({matches})")),
+            }
+        }
         _ => None,
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::net::{DnsError, NetError, NoRecords};
 use hickory_resolver::proto::dnssec::{Proof, TrustAnchors};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
@@ -335,7 +335,8 @@ impl Dns {
         if let Ok(ip) = host.parse::<IpAddr>() {
             return Ok(HostAddresses { addresses: vec![ip], ..HostAddresses::default() });
         }
-        let mut result = HostAddresses { security: Security::Secure, ..HostAddresses::default() };
+        let mut result = HostAddresses::default();
+        let (mut records_security, mut denial_security) = (Security::Secure, Security::Secure);
         let mut nx = 0;
         let types: &[RecordType] = match families {
             Families::Both => &[RecordType::AAAA, RecordType::A],
@@ -345,7 +346,12 @@ impl Dns {
         for &record_type in types {
             let what = format!("{record_type} lookup for {host}");
             let (answer, security) = self.lookup(&what, absolute_name(host)?, record_type)?;
-            result.security = result.security.max(security);
+            // The addresses that will be used decide (RFC 7672 §2.2.2); a missing AAAA says nothing of the A.
+            if matches!(answer, Answer::Records(_)) {
+                records_security = records_security.max(security);
+            } else {
+                denial_security = denial_security.max(security);
+            }
             match answer {
                 Answer::NoSuchName => nx += 1,
                 Answer::Empty => {}
@@ -364,6 +370,7 @@ impl Dns {
             }
         }
         result.no_such_host = nx == types.len();
+        result.security = if result.addresses.is_empty() { denial_security } else { records_security };
         Ok(result)
     }
 
@@ -390,7 +397,6 @@ impl Dns {
         let result =
             self.runtime.block_on(async { tokio::time::timeout(limit, self.resolver.lookup(name, record_type)).await });
         let timed_out = || DnsFailure(format!("{what} timed out after {}s", self.timeout.as_secs_f32()));
-        let unchecked = |answer| Ok((answer, Security::Unchecked));
         match result {
             Err(_elapsed) => Err(timed_out()),
             Ok(Ok(lookup)) => {
@@ -412,9 +418,10 @@ impl Dns {
                 }
             }
             Ok(Err(NetError::Dns(DnsError::DnssecBogus))) => Err(bogus(what)),
-            Ok(Err(error)) if error.is_nx_domain() => unchecked(Answer::NoSuchName).map(|(a, _)| (a, self.negative())),
-            Ok(Err(error)) if error.is_no_records_found() => {
-                unchecked(Answer::Empty).map(|(a, _)| (a, self.negative()))
+            Ok(Err(NetError::Dns(DnsError::NoRecordsFound(none)))) => {
+                let answer =
+                    if none.response_code == ResponseCode::NXDomain { Answer::NoSuchName } else { Answer::Empty };
+                Ok((answer, self.denial(&none)))
             }
             Ok(Err(NetError::Timeout)) => Err(timed_out()),
             Ok(Err(error)) => Err(DnsFailure(format!("{what} failed: {}", describe(&error)))),
@@ -438,12 +445,19 @@ impl Dns {
         Ok(security)
     }
 
-    /// A denial that came without an NSEC proof: with validation on, it could not be proven secure.
-    fn negative(&self) -> Security {
-        if self.validating {
-            Security::Insecure
-        } else {
-            Security::Unchecked
+    /// How secure a denial is: its authority records (SOA, NSEC, NSEC3 and their proofs) say; one without
+    /// any could not be proven.
+    fn denial(&self, none: &NoRecords) -> Security {
+        if !self.validating {
+            return Security::Unchecked;
+        }
+        match none.authorities.as_deref() {
+            Some(authorities) if !authorities.is_empty() => {
+                let proofs = authorities.iter().filter(|r| r.record_type() != RecordType::RRSIG).map(|r| r.proof);
+                // A denial whose proof is bogus is not believed: treated as unproven.
+                self.proven(proofs).unwrap_or(Security::Insecure)
+            }
+            _ => Security::Insecure,
         }
     }
 }

@@ -111,13 +111,19 @@ pub enum RouteFact {
 
 /// The route of `domain`: an address literal, its MX hosts in order, or the implicit MX.
 pub fn route(dns: &Dns, domain: &str) -> Result<Route, RouteProblem> {
+    route_checked(dns, domain).map(|(route, _)| route)
+}
+
+/// The route of `domain` and how secure the MX answer was (DNSSEC; DANE needs a secure one, RFC 7672 §2.2.1).
+pub fn route_checked(dns: &Dns, domain: &str) -> Result<(Route, dns::Security), RouteProblem> {
     if let Some(ip) = address_literal(domain) {
-        return Ok(Route::Implicit(ip.to_string()));
+        return Ok((Route::Implicit(ip.to_string()), dns::Security::Unchecked));
     }
-    let answer = dns
-        .mx(domain)
+    let (answer, security) = dns
+        .mx_checked(domain)
         .map_err(|failure| RouteProblem::LookupFailed { domain: domain.to_string(), reason: failure.to_string() })?;
-    dns::route(domain, answer, dns::random_seed()).map_err(RouteProblem::NoMail)
+    let route = dns::route(domain, answer, dns::random_seed()).map_err(RouteProblem::NoMail)?;
+    Ok((route, security))
 }
 
 /// `[192.0.2.1]`, `192.0.2.1` or `[IPv6:2001:db8::1]` as an address.

@@ -234,7 +234,10 @@ fn make_certificates(dir: &Path) -> Result<(), String> {
         params.not_after = day(not_after);
         let key = KeyPair::generate().map_err(err)?;
         let certificate = params.signed_by(&key, &ca).map_err(err)?;
-        fs::write(dir.join(format!("{name}.pem")), certificate.pem()).map_err(|e| e.to_string())?;
+        // Postfix's valid certificate goes with its issuer, as RFC 7671 §5.2.2 asks of a server whose domain
+        // publishes DANE-TA(2) records: the trust anchor must be in the chain the server sends.
+        let pem = if name == "valid" { format!("{}{}", certificate.pem(), ca.pem()) } else { certificate.pem() };
+        fs::write(dir.join(format!("{name}.pem")), pem).map_err(|e| e.to_string())?;
         fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).map_err(|e| e.to_string())?;
     }
     Ok(())
@@ -668,6 +671,17 @@ impl Postfix {
     /// Assert that no message with `marker` reaches `user` from `run`, which got as far as DATA (or may
     /// have): first wait until Postfix is done with each of its sessions (see `wait_for_sessions`), so that
     /// a message it accepted would be in the Maildir by now.
+    /// Assert that `run` never sent a command to any server (it stopped before connecting, or at TLS), so
+    /// nothing with `marker` can have reached `user`: checked at once.
+    pub fn assert_never_sent_anything(&self, run: &Run, user: &str, marker: &str) {
+        let sent: Vec<String> = run.client_lines().into_iter().filter(|l| !l.starts_with("EHLO") && l != "STARTTLS").collect();
+        assert!(sent.is_empty(), "postie sent {sent:?}\n{run:?}");
+        assert!(
+            find_in_maildir(&self.new_folder(user), marker).is_none(),
+            "a message with {marker:?} was delivered to {user}\n{run:?}"
+        );
+    }
+
     pub fn assert_not_delivered(&self, run: &Run, user: &str, marker: &str) {
         self.wait_for_sessions(run);
         assert!(

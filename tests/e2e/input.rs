@@ -104,7 +104,7 @@ fn bad_input_is_refused_before_connecting() {
         ),
         case(
             &["--to", "b@example.test", "--tls", "maybe"],
-            "postie: error: invalid value 'maybe' for '--tls <MODE>' (see --help)\npostie: [possible values: auto, required, none, implicit]",
+            "postie: error: invalid value 'maybe' for '--tls <MODE>' (see --help)\npostie: [possible values: auto, required, none, implicit, dane, mta-sts]",
             64,
         ),
         case(

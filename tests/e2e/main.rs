@@ -16,3 +16,4 @@ mod route;
 mod secure_dns;
 mod send;
 mod tls;
+mod transport_security;
