@@ -219,7 +219,10 @@ fn reserve_addresses() -> Result<Addresses, String> {
         };
         return Ok(Addresses { nsd: ip(0), unbound: ip(1), https, https_wrong_name, unreachable: ip(4) });
     }
-    Err("no loopback addresses free for ports 53 and 443 in 64 blocks of 127.48.0.0/13".into())
+    Err("no loopback addresses free for ports 53 and 443 in 64 blocks of 127.48.0.0/13: does a system DNS or web \
+         server listen on port 53 or 443 of every address (0.0.0.0)? (scripts/test.sh disables the NSD and \
+         Unbound services it installs)"
+        .into())
 }
 
 impl SecureDns {
