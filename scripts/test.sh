@@ -14,7 +14,7 @@ missing=()
 [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 [ -x /usr/sbin/dovecot ] || missing+=(dovecot-core)
 # DNSSEC and DANE: NSD serves the signed test zones, Unbound validates them, ldns-keygen and ldns-signzone make
-# them at test time. No service starts: the tests run their own instances from their own config files.
+# them at test time. The tests run their own instances from their own config files.
 [ -x /usr/sbin/nsd ] || missing+=(nsd)
 [ -x /usr/sbin/unbound ] || missing+=(unbound)
 command -v ldns-signzone >/dev/null || missing+=(ldnsutils)
@@ -25,6 +25,16 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
         --no-install-recommends "${missing[@]}" >/dev/null
+    # Under systemd the packages start system servers on port 53 of every address (NSD) and on 127.0.0.1
+    # (Unbound), which would take the port from the tests' own; those just installed here are stopped and
+    # disabled. (In a container, policy-rc.d usually keeps them from starting at all.)
+    if [ -d /run/systemd/system ]; then
+        for unit in nsd unbound; do
+            if [[ " ${missing[*]} " == *" $unit "* ]]; then
+                $sudo systemctl disable --now "$unit" >/dev/null 2>&1 || true
+            fi
+        done
+    fi
 fi
 
 # Dovecot's LMTP server (the lmtp binary) is in dovecot-lmtpd, which installing would upgrade dovecot-core

@@ -1,11 +1,12 @@
 //! Real peers for the integration tests: a private Postfix instance on loopback delivering to a Maildir, a
-//! Dovecot LMTP server, a scripted server for misbehaviour a real one will not produce, and a helper that runs
-//! the built binary in a clean environment and shows everything on failure.
+//! Dovecot LMTP server, a signed DNS hierarchy with a validating resolver and MTA-STS policy servers
+//! (`secure_dns`, in harness/secure_dns.rs), a scripted server for misbehaviour a real one will not produce,
+//! and a helper that runs the built binary in a clean environment and shows everything on failure.
 //!
 //! One Postfix serves the whole test binary, and one LMTP server: each starts on first use on ports chosen at
-//! run time, and an exit handler stops them (and dnsmasq and the SASL Dovecot) by pid when the test binary
-//! ends (pass or fail), then removes the scratch directory that everything the tests write goes under
-//! (`scratch_dir`).
+//! run time, and an exit handler stops them (and dnsmasq, the SASL Dovecot, NSD and Unbound) by pid when the
+//! test binary ends (pass or fail), then removes the scratch directory that everything the tests write goes
+//! under (`scratch_dir`).
 
 #![allow(dead_code)]
 

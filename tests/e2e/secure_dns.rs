@@ -260,6 +260,15 @@ fn the_badcert_policy_host_fails_verification_and_the_unreachable_one_refuses() 
     let host = "mta-sts.sts-badcert.test";
     let error = https_get(dns.https_wrong_name, host, host, POLICY_PATH).expect_err("a certificate for another name");
     assert!(error.contains("certificate not valid for name \"mta-sts.sts-badcert.test\""), "{error}");
+    // The server records the refused connection, with no request on it. (The client sends its alert and closes
+    // the connection; wait a little for the server's thread to see that.)
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !dns.policy_requests().iter().any(|r| {
+        r.server == dns.https_wrong_name && r.sni.as_deref() == Some(host) && r.host.is_empty() && r.path.is_empty()
+    }) {
+        assert!(std::time::Instant::now() < deadline, "{:?}", dns.policy_requests());
+        std::thread::sleep(Duration::from_millis(10));
+    }
     // The certificate is the only fault: asked under the name it carries, the server serves the policy.
     let (status, _, body) = https_get(dns.https_wrong_name, "mta-sts.wrong-name.test", host, POLICY_PATH).unwrap();
     assert_eq!(status, "HTTP/1.1 200 OK");

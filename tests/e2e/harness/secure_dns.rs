@@ -152,7 +152,9 @@ pub struct SecureDns {
     pub dir: PathBuf,
 }
 
-/// A request the policy servers received.
+/// A connection to the policy servers and the request on it. When the TLS handshake or the request failed
+/// (a client that refused `https_wrong_name`'s certificate), `host` and `path` are empty and `sni` shows whom
+/// the client wanted.
 #[derive(Clone, Debug)]
 pub struct PolicyRequest {
     /// The server's address: `https` or `https_wrong_name`.
@@ -219,7 +221,10 @@ fn reserve_addresses() -> Result<Addresses, String> {
         };
         return Ok(Addresses { nsd: ip(0), unbound: ip(1), https, https_wrong_name, unreachable: ip(4) });
     }
-    Err("no loopback addresses free for ports 53 and 443 in 64 blocks of 127.48.0.0/13".into())
+    Err("no loopback addresses free for ports 53 and 443 in 64 blocks of 127.48.0.0/13: does a system DNS or web \
+         server listen on port 53 or 443 of every address (0.0.0.0)? (scripts/test.sh disables the NSD and \
+         Unbound services it installs)"
+        .into())
 }
 
 impl SecureDns {
@@ -307,7 +312,8 @@ impl SecureDns {
         fs::read_to_string(self.dir.join("unbound.log")).unwrap_or_default()
     }
 
-    /// Every request the policy servers have received so far, from all tests of this binary (filter by host).
+    /// Every connection the policy servers have had so far, with its request, from all tests of this binary
+    /// (filter by `sni` or `host`).
     pub fn policy_requests(&self) -> Vec<PolicyRequest> {
         POLICY_REQUESTS.lock().unwrap().clone()
     }
@@ -736,11 +742,17 @@ fn answer(
     let mut head = Vec::new();
     let mut buffer = [0u8; 4096];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16384 {
-        let n = tls.read(&mut buffer).map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
+        match tls.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => head.extend_from_slice(&buffer[..n]),
+            Err(e) => {
+                // A client that refused the certificate: the connection is recorded, without a request.
+                let sni = tls.conn.server_name().map(String::from);
+                let attempt = PolicyRequest { server, sni, host: String::new(), path: String::new() };
+                POLICY_REQUESTS.lock().unwrap().push(attempt);
+                return Err(e.to_string());
+            }
         }
-        head.extend_from_slice(&buffer[..n]);
     }
     let head = String::from_utf8_lossy(&head);
     let mut lines = head.split("\r\n");
