@@ -222,7 +222,7 @@ _postie() {
                     return 0
                     ;;
                 --tls-verify)
-                    COMPREPLY=($(compgen -W "strict report insecure" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "strict report insecure dane" -- "${cur}"))
                     return 0
                     ;;
                 --tls-name)
@@ -344,7 +344,7 @@ _postie() {
                     return 0
                     ;;
                 --tls-verify)
-                    COMPREPLY=($(compgen -W "strict report insecure" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "strict report insecure dane" -- "${cur}"))
                     return 0
                     ;;
                 --tls-name)
@@ -582,7 +582,7 @@ _postie() {
                     return 0
                     ;;
                 --tls-verify)
-                    COMPREPLY=($(compgen -W "strict report insecure" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "strict report insecure dane" -- "${cur}"))
                     return 0
                     ;;
                 --tls-name)
@@ -688,7 +688,7 @@ _postie() {
                     return 0
                     ;;
                 --tls-verify)
-                    COMPREPLY=($(compgen -W "strict report insecure" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "strict report insecure dane" -- "${cur}"))
                     return 0
                     ;;
                 --tls-name)

@@ -48,7 +48,8 @@ dane\t'As auto, but each recipient domain must publish secure TLSA records (DANE
 mta-sts\t'As auto, but each recipient domain must publish an MTA-STS policy (RFC 8461), which is enforced'"
 complete -c postie -n "__fish_postie_using_subcommand send" -l tls-verify -d 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning) [default: strict for --tls required and implicit; with auto, report (mail servers encrypt to unverified certificates, RFC 7435), but credentials need a verified one]' -r -f -a "strict\t'Abort the handshake when the certificate does not verify'
 report\t'Complete the handshake, show the chain, say what was wrong, and go on'
-insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'"
+insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'
+dane\t'With --server: the smart host\'s secure TLSA records decide (DANE, RFC 7672; needs --dnssec or --trust-anchor), and TLS is required'"
 complete -c postie -n "__fish_postie_using_subcommand send" -l tls-name -d 'Check the certificate against NAME and send NAME as SNI, wherever --server points' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l ca-file -d 'Trust the CA certificates in this PEM file too (repeatable), besides the built-in web PKI roots' -r -F
 complete -c postie -n "__fish_postie_using_subcommand send" -l tls-cert -d 'Present this client certificate chain (PEM); needs --tls-key' -r -F
@@ -185,7 +186,8 @@ dane\t'As auto, but each recipient domain must publish secure TLSA records (DANE
 mta-sts\t'As auto, but each recipient domain must publish an MTA-STS policy (RFC 8461), which is enforced'"
 complete -c postie -n "__fish_postie_using_subcommand talk" -l tls-verify -d 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning) [default: strict for --tls required and implicit; with auto, report (mail servers encrypt to unverified certificates, RFC 7435), but credentials need a verified one]' -r -f -a "strict\t'Abort the handshake when the certificate does not verify'
 report\t'Complete the handshake, show the chain, say what was wrong, and go on'
-insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'"
+insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'
+dane\t'With --server: the smart host\'s secure TLSA records decide (DANE, RFC 7672; needs --dnssec or --trust-anchor), and TLS is required'"
 complete -c postie -n "__fish_postie_using_subcommand talk" -l tls-name -d 'Check the certificate against NAME and send NAME as SNI, wherever --server points' -r
 complete -c postie -n "__fish_postie_using_subcommand talk" -l ca-file -d 'Trust the CA certificates in this PEM file too (repeatable), besides the built-in web PKI roots' -r -F
 complete -c postie -n "__fish_postie_using_subcommand talk" -l tls-cert -d 'Present this client certificate chain (PEM); needs --tls-key' -r -F
@@ -228,7 +230,8 @@ dane\t'As auto, but each recipient domain must publish secure TLSA records (DANE
 mta-sts\t'As auto, but each recipient domain must publish an MTA-STS policy (RFC 8461), which is enforced'"
 complete -c postie -n "__fish_postie_using_subcommand script" -l tls-verify -d 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning) [default: strict for --tls required and implicit; with auto, report (mail servers encrypt to unverified certificates, RFC 7435), but credentials need a verified one]' -r -f -a "strict\t'Abort the handshake when the certificate does not verify'
 report\t'Complete the handshake, show the chain, say what was wrong, and go on'
-insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'"
+insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'
+dane\t'With --server: the smart host\'s secure TLSA records decide (DANE, RFC 7672; needs --dnssec or --trust-anchor), and TLS is required'"
 complete -c postie -n "__fish_postie_using_subcommand script" -l tls-name -d 'Check the certificate against NAME and send NAME as SNI, wherever --server points' -r
 complete -c postie -n "__fish_postie_using_subcommand script" -l ca-file -d 'Trust the CA certificates in this PEM file too (repeatable), besides the built-in web PKI roots' -r -F
 complete -c postie -n "__fish_postie_using_subcommand script" -l tls-cert -d 'Present this client certificate chain (PEM); needs --tls-key' -r -F
@@ -272,7 +275,8 @@ dane\t'As auto, but each recipient domain must publish secure TLSA records (DANE
 mta-sts\t'As auto, but each recipient domain must publish an MTA-STS policy (RFC 8461), which is enforced'"
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l tls-verify -d 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning) [default: strict for --tls required and implicit; with auto, report (mail servers encrypt to unverified certificates, RFC 7435), but credentials need a verified one]' -r -f -a "strict\t'Abort the handshake when the certificate does not verify'
 report\t'Complete the handshake, show the chain, say what was wrong, and go on'
-insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'"
+insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'
+dane\t'With --server: the smart host\'s secure TLSA records decide (DANE, RFC 7672; needs --dnssec or --trust-anchor), and TLS is required'"
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l tls-name -d 'Check the certificate against NAME and send NAME as SNI, wherever --server points' -r
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l ca-file -d 'Trust the CA certificates in this PEM file too (repeatable), besides the built-in web PKI roots' -r -F
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l tls-cert -d 'Present this client certificate chain (PEM); needs --tls-key' -r -F

@@ -794,6 +794,9 @@ pub enum VerifyArg {
     Report,
     /// Go on whatever the certificate says, with a warning: no protection against a server in the middle.
     Insecure,
+    /// With --server: the smart host's secure TLSA records decide (DANE, RFC 7672; needs --dnssec or
+    /// --trust-anchor), and TLS is required.
+    Dane,
 }
 
 /// A step of the dialogue (`--quit-after`, `--drop-after`).

@@ -140,6 +140,30 @@ pub fn via_server(
         net::Host::Name(host) => name_addresses(host, dns, options.families, sink)?,
     };
     let mut attempts = Attempts::new(options);
+    if options.require == Some(Require::Dane) {
+        // --tls-verify dane: the smart host's own TLSA records decide; without them nothing is sent.
+        let bare = name.trim_start_matches('[').trim_end_matches(']');
+        let resolver = dns.resolver().map_err(|failure| Error::Dns(failure.to_string()))?;
+        let address_security = match &server.host {
+            net::Host::Name(host) => {
+                resolver.addresses(host, options.families).map_or(Security::Unchecked, |found| found.security)
+            }
+            net::Host::Ip(_) => Security::Unchecked,
+        };
+        // The host was named by the user, not found through MX records: only its own records need be secure.
+        let dane = dane::lookup(&resolver, bare, options.port, Security::Secure, address_security);
+        if !dane.requires_tls() {
+            let why = match &dane {
+                Dane::NotApplicable { why } => why.clone(),
+                Dane::Failed { detail } => detail.clone(),
+                _ => "it publishes no TLSA records".into(),
+            };
+            let detail = format!("--tls-verify dane: no secure TLSA records for {bare}: {why}");
+            return Err(Error::Session(SessionError::Tls { detail }));
+        }
+        attempts.tls =
+            host_tls(bare, &dane, &Sts::None, sink).map_err(|detail| Error::Session(SessionError::Tls { detail }))?;
+    }
     if let Some(answer) = attempts.host(&name, &addresses, envelope, message, sink)? {
         let mut report = Report::default();
         answer.add_to(&mut report);

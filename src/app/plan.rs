@@ -168,8 +168,14 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
             "--tls dane and --tls mta-sts apply to recipient domains routed over MX: leave out --server".into(),
         ));
     }
-    if require == Some(Require::Dane) && !args.route.dnssec && args.route.trust_anchor.is_none() {
-        return Err(Error::Usage("--tls dane needs DNSSEC: add --dnssec (or --trust-anchor FILE)".into()));
+    let verify_dane = args.tls.tls_verify == Some(VerifyArg::Dane);
+    if verify_dane && args.server.is_none() {
+        return Err(Error::Usage(
+            "--tls-verify dane checks a --server's TLSA records; without --server, use --tls dane".into(),
+        ));
+    }
+    if (verify_dane || require == Some(Require::Dane)) && !args.route.dnssec && args.route.trust_anchor.is_none() {
+        return Err(Error::Usage("DANE needs DNSSEC: add --dnssec (or --trust-anchor FILE)".into()));
     }
     let protocol = super::connect::Protocol::from_args(&args.protocol)?;
     let local = match (server_text, &args.protocol.pipe) {
@@ -318,7 +324,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
                 (None, None) => None,
             },
             tls_policy: tls_mode.filter(|_| require.is_none()).map(tls_policy),
-            require,
+            require: if verify_dane { Some(Require::Dane) } else { require },
             sts: Some(StsFetch { ca_files: args.tls.ca_file.clone(), timeout: args.route.connect_timeout }),
             tls: tls_client(&args.tls)?,
             credentials: credentials(&args.auth, stdin, stdin_is_terminal)?,
@@ -357,6 +363,8 @@ pub(super) fn tls_client(args: &TlsArgs) -> Result<Option<Arc<TlsClient>>, Error
         (true, _) | (_, Some(VerifyArg::Insecure)) => Some(Verify::Insecure),
         (_, Some(VerifyArg::Report)) => Some(Verify::Report),
         (_, Some(VerifyArg::Strict)) => Some(Verify::Strict),
+        // Decided for the smart host by its TLSA records (deliver::via_server).
+        (_, Some(VerifyArg::Dane)) => None,
         (false, None) => None,
     };
     let options = TlsOptions {

@@ -675,7 +675,8 @@ impl Postfix {
     /// Assert that `run` never sent a command to any server (it stopped before connecting, or at TLS), so
     /// nothing with `marker` can have reached `user`: checked at once.
     pub fn assert_never_sent_anything(&self, run: &Run, user: &str, marker: &str) {
-        let sent: Vec<String> = run.client_lines().into_iter().filter(|l| !l.starts_with("EHLO") && l != "STARTTLS").collect();
+        let sent: Vec<String> =
+            run.client_lines().into_iter().filter(|l| !l.starts_with("EHLO") && l != "STARTTLS").collect();
         assert!(sent.is_empty(), "postie sent {sent:?}\n{run:?}");
         assert!(
             find_in_maildir(&self.new_folder(user), marker).is_none(),

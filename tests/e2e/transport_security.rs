@@ -199,3 +199,45 @@ fn bad_trust_anchors_are_refused_before_any_lookup() {
     let missing = postie(["probe", "dane-ee.test", "--trust-anchor", "/nonexistent/anchor"]).run().expect_code(66);
     assert!(missing.stderr().contains("/nonexistent/anchor"), "{missing:?}");
 }
+
+#[test]
+fn tls_verify_dane_checks_a_smart_host_by_its_tlsa_records() {
+    let dns = secure_dns();
+    let port = dns.tlsa_port;
+    let flags = |server: &str| {
+        vec![
+            "send".to_string(),
+            "--server".into(),
+            format!("{server}:{port}"),
+            "--tls-verify".into(),
+            "dane".into(),
+            "--dns-server".into(),
+            dns.nsd.to_string(),
+            "--trust-anchor".into(),
+            dns.trust_anchor.display().to_string(),
+            "--from".into(),
+            "alice@example.test".into(),
+            "--to".into(),
+            "bob@example.test".into(),
+            "--helo".into(),
+            "client.example.test".into(),
+        ]
+    };
+    let marker = crate::harness::marker("smart-host-dane");
+    let run = postie(flags("mx.dane-ee.test")).args(["--subject", &marker, "--body", &marker]).run().expect_code(0);
+    assert!(run.stdout().contains("DANE authenticated mx.dane-ee.test"), "{run:?}");
+    postfix().delivered("bob", &marker);
+    let marker = crate::harness::marker("smart-host-dane-bad");
+    let run = postie(flags("mx.dane-bad.test")).args(["--subject", &marker, "--body", &marker]).run().expect_code(4);
+    assert!(run.stderr().contains("no TLSA record matches"), "{run:?}");
+    postfix().assert_not_delivered(&run, "bob", &marker);
+    // A host without TLSA records: nothing is sent.
+    let marker = crate::harness::marker("smart-host-no-tlsa");
+    let run = postie(flags("mx.no-tlsa.test")).args(["--subject", &marker, "--body", &marker]).run().expect_code(4);
+    assert!(run.stderr().contains("--tls-verify dane: no secure TLSA records for mx.no-tlsa.test"), "{run:?}");
+    // Without DNSSEC, DANE cannot be asked for.
+    let run = postie(["send", "--server", "127.0.0.1:25", "--tls-verify", "dane", "--to", "b@example.test"])
+        .run()
+        .expect_code(64);
+    assert!(run.stderr().contains("DANE needs DNSSEC"), "{run:?}");
+}
