@@ -55,7 +55,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__mx)
-            opts="-p -4 -6 -h --check --timeout --tls --port --dns-server --dns-timeout --dnssec --trust-anchor --ipv4 --ipv6 --bind --connect-timeout --json --help"
+            opts="-p -4 -6 -h --check --timeout --tls --port --dns-server --dns-timeout --dnssec --trust-anchor --dns-trust-ad --ipv4 --ipv6 --bind --connect-timeout --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -105,7 +105,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__probe)
-            opts="-v -p -4 -6 -h --rcpt --from --helo --ca-file --timeout --tls --verbose --port --dns-server --dns-timeout --dnssec --trust-anchor --ipv4 --ipv6 --bind --connect-timeout --json --timing --explain --color --help"
+            opts="-v -p -4 -6 -h --rcpt --from --helo --ca-file --timeout --tls --verbose --port --dns-server --dns-timeout --dnssec --trust-anchor --dns-trust-ad --ipv4 --ipv6 --bind --connect-timeout --json --timing --explain --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -175,7 +175,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__script)
-            opts="-s -p -4 -6 -k -h --server --port --dns-server --dns-timeout --dnssec --trust-anchor --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --ehlo --helo --timeout --show-secrets --json --timing --explain --color --help"
+            opts="-s -p -4 -6 -k -h --server --port --dns-server --dns-timeout --dnssec --trust-anchor --dns-trust-ad --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --ehlo --helo --timeout --show-secrets --json --timing --explain --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -289,7 +289,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__send)
-            opts="-s -p -4 -6 -k -f -H -t -i -o -q -h --server --max-time --resolve --port --dns-server --dns-timeout --dnssec --trust-anchor --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --user --auth --password-env --password-file --password --oauth-token-env --oauth-token-file --allow-plaintext-auth --show-secrets --ehlo --helo --timeout --from --null-sender --to --cc --bcc --subject --body --body-file --header --html --html-file --attach --attach-type --attach-name --reply-to --data --read-recipients --notify --ret --envid --no-pipelining --bdat --dump --show-data --quiet --quit-after --drop-after --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --json --timing --explain --color --help"
+            opts="-s -p -4 -6 -k -f -H -t -i -o -q -h --server --max-time --resolve --port --dns-server --dns-timeout --dnssec --trust-anchor --dns-trust-ad --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --user --auth --password-env --password-file --password --oauth-token-env --oauth-token-file --allow-plaintext-auth --show-secrets --ehlo --helo --timeout --from --null-sender --to --cc --bcc --subject --body --body-file --header --html --html-file --attach --attach-type --attach-name --reply-to --data --read-recipients --notify --ret --envid --no-pipelining --bdat --dump --show-data --quiet --quit-after --drop-after --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --json --timing --explain --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -531,7 +531,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__smuggle)
-            opts="-f -p -4 -6 -k -h --from --to --port --dns-server --dns-timeout --dnssec --trust-anchor --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --ehlo --helo --timeout --show-secrets --json --timing --explain --color --help"
+            opts="-f -p -4 -6 -k -h --from --to --port --dns-server --dns-timeout --dnssec --trust-anchor --dns-trust-ad --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --ehlo --helo --timeout --show-secrets --json --timing --explain --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -649,7 +649,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__talk)
-            opts="-p -4 -6 -k -h --port --dns-server --dns-timeout --dnssec --trust-anchor --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --ehlo --helo --timeout --show-secrets --json --timing --explain --color --help"
+            opts="-p -4 -6 -k -h --port --dns-server --dns-timeout --dnssec --trust-anchor --dns-trust-ad --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --ehlo --helo --timeout --show-secrets --json --timing --explain --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

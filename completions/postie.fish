@@ -115,6 +115,7 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l color -d 'Colour:
 always\t''
 never\t''"
 complete -c postie -n "__fish_postie_using_subcommand send" -l dnssec -d 'Validate DNS answers with DNSSEC against the root\'s keys: DANE (TLSA) then applies where it is secure'
+complete -c postie -n "__fish_postie_using_subcommand send" -l dns-trust-ad -d 'Trust the AD bit of the DNS server (--dns-server, or the first in /etc/resolv.conf), which must be a validating resolver on a path you trust, instead of validating in process (as Postfix does)'
 complete -c postie -n "__fish_postie_using_subcommand send" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand send" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand send" -s k -l insecure -d 'Same as --tls-verify insecure: no protection against a server in the middle'
@@ -144,6 +145,7 @@ complete -c postie -n "__fish_postie_using_subcommand mx" -l bind -d 'Connect fr
 complete -c postie -n "__fish_postie_using_subcommand mx" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
 complete -c postie -n "__fish_postie_using_subcommand mx" -l check -d 'Also connect to every address, in parallel, and show whether it answers and its greeting'
 complete -c postie -n "__fish_postie_using_subcommand mx" -l dnssec -d 'Validate DNS answers with DNSSEC against the root\'s keys: DANE (TLSA) then applies where it is secure'
+complete -c postie -n "__fish_postie_using_subcommand mx" -l dns-trust-ad -d 'Trust the AD bit of the DNS server (--dns-server, or the first in /etc/resolv.conf), which must be a validating resolver on a path you trust, instead of validating in process (as Postfix does)'
 complete -c postie -n "__fish_postie_using_subcommand mx" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand mx" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand mx" -l json -d 'Write JSON Lines to stdout: one object per domain (schema in README.md)'
@@ -166,6 +168,7 @@ always\t''
 never\t''"
 complete -c postie -n "__fish_postie_using_subcommand probe" -s v -l verbose -d 'Show the whole C:/S: transcript of each host before its report'
 complete -c postie -n "__fish_postie_using_subcommand probe" -l dnssec -d 'Validate DNS answers with DNSSEC against the root\'s keys: DANE (TLSA) then applies where it is secure'
+complete -c postie -n "__fish_postie_using_subcommand probe" -l dns-trust-ad -d 'Trust the AD bit of the DNS server (--dns-server, or the first in /etc/resolv.conf), which must be a validating resolver on a path you trust, instead of validating in process (as Postfix does)'
 complete -c postie -n "__fish_postie_using_subcommand probe" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand probe" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand probe" -l json -d 'Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md)'
@@ -206,6 +209,7 @@ complete -c postie -n "__fish_postie_using_subcommand talk" -l color -d 'Colour:
 always\t''
 never\t''"
 complete -c postie -n "__fish_postie_using_subcommand talk" -l dnssec -d 'Validate DNS answers with DNSSEC against the root\'s keys: DANE (TLSA) then applies where it is secure'
+complete -c postie -n "__fish_postie_using_subcommand talk" -l dns-trust-ad -d 'Trust the AD bit of the DNS server (--dns-server, or the first in /etc/resolv.conf), which must be a validating resolver on a path you trust, instead of validating in process (as Postfix does)'
 complete -c postie -n "__fish_postie_using_subcommand talk" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand talk" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand talk" -s k -l insecure -d 'Same as --tls-verify insecure: no protection against a server in the middle'
@@ -250,6 +254,7 @@ complete -c postie -n "__fish_postie_using_subcommand script" -l color -d 'Colou
 always\t''
 never\t''"
 complete -c postie -n "__fish_postie_using_subcommand script" -l dnssec -d 'Validate DNS answers with DNSSEC against the root\'s keys: DANE (TLSA) then applies where it is secure'
+complete -c postie -n "__fish_postie_using_subcommand script" -l dns-trust-ad -d 'Trust the AD bit of the DNS server (--dns-server, or the first in /etc/resolv.conf), which must be a validating resolver on a path you trust, instead of validating in process (as Postfix does)'
 complete -c postie -n "__fish_postie_using_subcommand script" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand script" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand script" -s k -l insecure -d 'Same as --tls-verify insecure: no protection against a server in the middle'
@@ -295,6 +300,7 @@ complete -c postie -n "__fish_postie_using_subcommand smuggle" -l color -d 'Colo
 always\t''
 never\t''"
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l dnssec -d 'Validate DNS answers with DNSSEC against the root\'s keys: DANE (TLSA) then applies where it is secure'
+complete -c postie -n "__fish_postie_using_subcommand smuggle" -l dns-trust-ad -d 'Trust the AD bit of the DNS server (--dns-server, or the first in /etc/resolv.conf), which must be a validating resolver on a path you trust, instead of validating in process (as Postfix does)'
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -s k -l insecure -d 'Same as --tls-verify insecure: no protection against a server in the middle'

@@ -538,6 +538,11 @@ pub struct RouteArgs {
     #[arg(long, value_name = "FILE", help_heading = "Connection")]
     pub trust_anchor: Option<PathBuf>,
 
+    /// Trust the AD bit of the DNS server (--dns-server, or the first in /etc/resolv.conf), which must be a
+    /// validating resolver on a path you trust, instead of validating in process (as Postfix does).
+    #[arg(long, conflicts_with_all = ["dnssec", "trust_anchor"], help_heading = "Connection")]
+    pub dns_trust_ad: bool,
+
     /// Use IPv4 addresses only.
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6", help_heading = "Connection")]
     pub ipv4: bool,

@@ -105,7 +105,7 @@ pub fn dns_settings(route: &RouteArgs) -> Result<DnsSettings, Error> {
         (None, true) => Some(None),
         (None, false) => None,
     };
-    Ok(DnsSettings { server, timeout: route.dns_timeout, trust_anchor })
+    Ok(DnsSettings { server, timeout: route.dns_timeout, trust_anchor, trust_ad: route.dns_trust_ad })
 }
 
 /// Write a whole report to stdout. A reader that went away (`| head`) is not an error: output ends quietly.

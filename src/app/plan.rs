@@ -174,8 +174,12 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
             "--tls-verify dane checks a --server's TLSA records; without --server, use --tls dane".into(),
         ));
     }
-    if (verify_dane || require == Some(Require::Dane)) && !args.route.dnssec && args.route.trust_anchor.is_none() {
-        return Err(Error::Usage("DANE needs DNSSEC: add --dnssec (or --trust-anchor FILE)".into()));
+    if (verify_dane || require == Some(Require::Dane))
+        && !args.route.dnssec
+        && args.route.trust_anchor.is_none()
+        && !args.route.dns_trust_ad
+    {
+        return Err(Error::Usage("DANE needs DNSSEC: add --dnssec, --trust-anchor FILE or --dns-trust-ad".into()));
     }
     let protocol = super::connect::Protocol::from_args(&args.protocol)?;
     let local = match (server_text, &args.protocol.pipe) {

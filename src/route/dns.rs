@@ -162,12 +162,34 @@ pub struct DnsSettings {
     /// Validate answers with DNSSEC, in process: from this trust anchor file (`--trust-anchor`), or from the
     /// root's keys when `Some(None)` (`--dnssec`). `None`: no validation; every answer is unchecked.
     pub trust_anchor: Option<Option<PathBuf>>,
+    /// `--dns-trust-ad`: believe the resolver's AD bit instead (it must be a validating resolver you trust).
+    pub trust_ad: bool,
 }
 
 impl DnsSettings {
     pub fn resolver(&self) -> Result<Dns, DnsFailure> {
-        Dns::new(self.server, self.timeout, self.trust_anchor.as_ref().map(Option::as_deref))
+        let mut dns = Dns::new(self.server, self.timeout, self.trust_anchor.as_ref().map(Option::as_deref))?;
+        if self.trust_ad {
+            let server = match self.server {
+                Some(server) => server,
+                None => system_resolver()?,
+            };
+            dns.trust_ad = Some(server);
+            dns.validating = true;
+        }
+        Ok(dns)
     }
+}
+
+/// The first name server of /etc/resolv.conf, for the queries that read the AD bit.
+fn system_resolver() -> Result<SocketAddr, DnsFailure> {
+    let (config, _) = hickory_resolver::system_conf::read_system_conf()
+        .map_err(|e| DnsFailure(format!("cannot read the system DNS configuration: {e}")))?;
+    config
+        .name_servers
+        .first()
+        .map(|server| SocketAddr::new(server.ip, 53))
+        .ok_or_else(|| DnsFailure("/etc/resolv.conf names no DNS server for --dns-trust-ad".into()))
 }
 
 /// Check a `--trust-anchor` file before anything is looked up: it must parse, and hold at least one DNSKEY.
@@ -219,6 +241,8 @@ pub struct Dns {
     resolver: TokioResolver,
     timeout: Duration,
     validating: bool,
+    /// `--dns-trust-ad`: ask this validating resolver directly and believe its AD bit.
+    trust_ad: Option<SocketAddr>,
 }
 
 impl Dns {
@@ -269,7 +293,7 @@ impl Dns {
             builder = builder.with_trust_anchor(Arc::new(anchors));
         }
         let resolver = builder.build().map_err(|e| DnsFailure(format!("cannot set up the resolver: {e}")))?;
-        Ok(Dns { runtime, resolver, timeout, validating: trust_anchor.is_some() })
+        Ok(Dns { runtime, resolver, timeout, validating: trust_anchor.is_some(), trust_ad: None })
     }
 
     /// Whether answers are validated with DNSSEC.
@@ -392,6 +416,9 @@ impl Dns {
     /// One lookup, bounded by the timeout; with validation on, how secure the answer is (a bogus one is an
     /// error: never fall back to an answer that failed validation).
     fn lookup(&self, what: &str, name: Name, record_type: RecordType) -> Result<(Answer, Security), DnsFailure> {
+        if let Some(server) = self.trust_ad {
+            return trusting_ad(what, server, &name, record_type, self.timeout);
+        }
         // hickory has its own per-try timeout; this bounds the whole lookup, whatever it retries.
         let limit = self.timeout + Duration::from_millis(250);
         let result =
@@ -459,6 +486,29 @@ impl Dns {
             }
             _ => Security::Insecure,
         }
+    }
+}
+
+/// One lookup through a validating resolver whose AD bit is believed: secure with AD, insecure without; a
+/// SERVFAIL is what such a resolver answers for bogus data, and is a failure.
+fn trusting_ad(
+    what: &str,
+    server: SocketAddr,
+    name: &Name,
+    record_type: RecordType,
+    timeout: Duration,
+) -> Result<(Answer, Security), DnsFailure> {
+    let answer = super::trust_ad::query(server, name, record_type, timeout)
+        .map_err(|reason| DnsFailure(format!("{what} at {server} failed: {reason}")))?;
+    let security = if answer.authentic { Security::Secure } else { Security::Insecure };
+    match answer.response_code {
+        ResponseCode::NoError if answer.records.is_empty() => Ok((Answer::Empty, security)),
+        ResponseCode::NoError => Ok((Answer::Records(answer.records), security)),
+        ResponseCode::NXDomain => Ok((Answer::NoSuchName, security)),
+        ResponseCode::ServFail => Err(DnsFailure(format!(
+            "{what} failed: the resolver answered SERVFAIL (a validating resolver does so for bogus data)"
+        ))),
+        code => Err(DnsFailure(format!("{what} failed: the resolver answered {code}"))),
     }
 }
 

@@ -3,6 +3,7 @@
 //! `probe`; the facts are data, worded by the renderers.
 
 pub mod dns;
+mod trust_ad;
 
 use std::net::IpAddr;
 

@@ -241,3 +241,29 @@ fn tls_verify_dane_checks_a_smart_host_by_its_tlsa_records() {
         .expect_code(64);
     assert!(run.stderr().contains("DANE needs DNSSEC"), "{run:?}");
 }
+
+#[test]
+fn dns_trust_ad_believes_a_validating_resolver() {
+    let dns = secure_dns();
+    let through_unbound = |domain: &str, marker: &str| {
+        postie(["send", "--from", "alice@example.test", "--to", &format!("bob@{domain}"), "--subject", marker])
+            .args(["--body", marker, "--helo", "client.example.test", "--dns-trust-ad"])
+            .args(["--dns-server", &dns.unbound.to_string(), "--ca-file", &dns.ca_file.display().to_string()])
+            .args(["--port", &dns.tlsa_port.to_string()])
+            .run()
+    };
+    let marker = crate::harness::marker("trust-ad-ee");
+    let run = through_unbound("dane-ee.test", &marker).expect_code(0);
+    assert!(run.stdout().contains("DANE authenticated mx.dane-ee.test"), "{run:?}");
+    postfix().delivered("bob", &marker);
+    let marker = crate::harness::marker("trust-ad-bad");
+    let run = through_unbound("dane-bad.test", &marker).expect_code(4);
+    assert!(run.stderr().contains("no TLSA record matches"), "{run:?}");
+    let marker = crate::harness::marker("trust-ad-bogus");
+    let run = through_unbound("bogus.test", &marker).expect_code(75);
+    assert!(run.stdout().contains("SERVFAIL (a validating resolver does so for bogus data)"), "{run:?}");
+    // The unsigned zone has no AD: its wrong TLSA is ignored.
+    let marker = crate::harness::marker("trust-ad-unsigned");
+    through_unbound("unsigned.test", &marker).expect_code(0);
+    postfix().delivered("bob", &marker);
+}
