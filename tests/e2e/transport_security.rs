@@ -175,6 +175,7 @@ fn policies_that_cannot_be_had_count_as_none_and_are_named() {
         ("sts-badcert.test", "sts-webpki-invalid", "does not verify"),
         ("sts-redirect.test", "sts-policy-fetch-error", "forbids following it"),
         ("sts-two-txt.test", "sts-policy-invalid", "two"),
+        ("sts-huge.test", "sts-policy-invalid", "larger than 64 KiB"),
     ] {
         let (run, lines) = probe(domain);
         let policies = lines.iter().find(|l| l["type"] == "policies").expect("a policies line");

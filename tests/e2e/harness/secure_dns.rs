@@ -37,6 +37,7 @@
 //!   - `sts-redirect.test`: the policy URL answers `301` with `Location:
 //!     https://mta-sts.sts-redirect.test/redirected/mta-sts.txt`, where enforce with `mx: other.example.net`
 //!     is served (a sender must not follow it, RFC 8461 §3.3).
+//!   - `sts-huge.test`: enforce with `mx: other.example.net`, padded to 100 KiB (over a sender's limit).
 //!   - `sts-two-txt.test`: two TXT records `v=STSv1; id=one;` and `v=STSv1; id=two;` (invalid, RFC 8461 §3.1);
 //!     its policy URL serves enforce with `mx: other.example.net`.
 //!
@@ -88,6 +89,7 @@ pub const MAIL_DOMAINS: &[&str] = &[
     "sts-badcert.test",
     "sts-redirect.test",
     "sts-two-txt.test",
+    "sts-huge.test",
 ];
 
 /// The local part of every MTA-STS domain's TLS-RPT address (`rua=mailto:tlsrpt@DOMAIN`).
@@ -104,6 +106,7 @@ pub(super) const POSTFIX_CERTIFICATE_NAMES: &[&str] = &[
     "mx.sts-badcert.test",
     "mx.sts-redirect.test",
     "mx.sts-two-txt.test",
+    "mx.sts-huge.test",
 ];
 
 /// The hosts the good policy server answers for, all named by its certificate.
@@ -114,6 +117,7 @@ pub(super) const MTA_STS_CERTIFICATE_NAMES: &[&str] = &[
     "mta-sts.sts-wildcard.test",
     "mta-sts.sts-redirect.test",
     "mta-sts.sts-two-txt.test",
+    "mta-sts.sts-huge.test",
 ];
 
 /// The only name of the certificate behind `mta-sts.sts-badcert.test`.
@@ -410,6 +414,7 @@ fn zones(f: &ZoneFacts) -> Vec<Zone> {
         sts("sts-badcert.test", f.https_wrong_name, &["postie1"]),
         sts("sts-redirect.test", f.https, &["postie1"]),
         sts("sts-two-txt.test", f.https, &["one", "two"]),
+        sts("sts-huge.test", f.https, &["postie1"]),
     ]
 }
 
@@ -699,6 +704,12 @@ fn policies() -> Vec<Route> {
         },
         Route::policy("mta-sts.sts-redirect.test", "/redirected/mta-sts.txt", "enforce", "other.example.net"),
         Route::policy("mta-sts.sts-two-txt.test", POLICY_PATH, "enforce", "other.example.net"),
+        // A policy of 100 KiB (valid, padded with lines a parser ignores): over the 64 KiB a sender reads.
+        {
+            let mut huge = Route::policy("mta-sts.sts-huge.test", POLICY_PATH, "enforce", "other.example.net");
+            huge.body.push_str(&"x-padding: postie\r\n".repeat(100 * 1024 / 19));
+            huge
+        },
     ]
 }
 
