@@ -23,7 +23,7 @@ fn starttls_verified_with_the_test_ca() {
         "* certificate 0: subject CN=mx.postie.test; issuer CN=postie test CA; names mx.postie.test, good.probe.test, \
          expired.probe.test, 127.0.0.1, ::1, mx.dane-ta.test, mx.sts-enforce.test, mx.sts-mismatch.test, \
          mx.sts-testing.test, mx.sts-wildcard.test, mx.sts-unreachable.test, mx.sts-badcert.test, \
-         mx.sts-redirect.test, mx.sts-two-txt.test; valid ",
+         mx.sts-redirect.test, mx.sts-two-txt.test, mx.sts-huge.test; valid ",
         "* certificate verified for 127.0.0.1\nC~ EHLO ",
         "C~ MAIL FROM:<a@example.test> SIZE=",
         "S~ 250 2.1.0 Ok\nS~ 250 2.1.5 Ok\nS~ 354 ",
@@ -100,7 +100,7 @@ fn a_name_not_in_the_certificate_fails() {
         "postie: error: localhost: name localhost is not in the certificate (it has: mx.postie.test, good.probe.test, \
          expired.probe.test, 127.0.0.1, ::1, mx.dane-ta.test, mx.sts-enforce.test, mx.sts-mismatch.test, \
          mx.sts-testing.test, mx.sts-wildcard.test, mx.sts-unreachable.test, mx.sts-badcert.test, \
-         mx.sts-redirect.test, mx.sts-two-txt.test)\n"
+         mx.sts-redirect.test, mx.sts-two-txt.test, mx.sts-huge.test)\n"
     );
     postfix.assert_nothing_sent(&run, "bob", &mark);
 }
