@@ -513,7 +513,8 @@ fn trusting_ad(
 }
 
 fn bogus(what: &str) -> DnsFailure {
-    DnsFailure(format!("{what}: DNSSEC validation failed (bogus): the answer cannot be trusted"))
+    // The TLS-RPT result type (RFC 8460 §4.3.2.1) a sender reports for it, so the words match the reports.
+    DnsFailure(format!("{what}: DNSSEC validation failed (bogus): the answer cannot be trusted [dnssec-invalid]"))
 }
 
 fn mx_answer(answer: Answer) -> MxAnswer {

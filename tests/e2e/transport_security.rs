@@ -109,6 +109,7 @@ fn a_bogus_zone_defers() {
     let (run, _) = probe("bogus.test");
     assert_eq!(run.code(), 75, "{run:?}");
     assert!(run.stderr().contains("DNSSEC validation failed (bogus)"), "{run:?}");
+    assert!(run.stderr().contains("[dnssec-invalid]"), "{run:?}");
     let marker = crate::harness::marker("bogus");
     let sent = send("bogus.test", &marker, &[]).expect_code(75);
     assert!(sent.stdout().contains("DNSSEC validation failed (bogus)"), "{sent:?}");
