@@ -7,6 +7,9 @@
 //! characters are escaped, but the text is otherwise the network's: whoever shows it escapes it for the
 //! terminal. The module uses nothing else in the crate.
 
+mod record;
 pub mod report;
+pub mod sts;
 
 pub use report::ResultType;
+pub use sts::{parse_policy, parse_sts_record, select_sts_record, Mode, Policy, StsRecord, MAX_POLICY_BYTES};
