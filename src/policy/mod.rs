@@ -10,8 +10,10 @@
 mod record;
 pub mod report;
 pub mod sts;
+pub mod tlsa;
 pub mod tlsrpt;
 
 pub use report::ResultType;
 pub use sts::{parse_policy, parse_sts_record, select_sts_record, Mode, Policy, StsRecord, MAX_POLICY_BYTES};
+pub use tlsa::{match_chain, ChainMatch, Match, Outcome, Tlsa, Unusable, Usability};
 pub use tlsrpt::{parse_tlsrpt_record, select_tlsrpt_record, ReportUri, TlsRpt};
