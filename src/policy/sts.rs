@@ -151,8 +151,8 @@ pub fn parse_policy(text: &str) -> Result<Policy, String> {
         if line.trim_matches(record::is_space).is_empty() {
             continue;
         }
-        let (key, value) = policy_line(line).map_err(|message| format!("MTA-STS policy line {number}: {message}"))?;
         let at = |message: String| format!("MTA-STS policy line {number}: {message}");
+        let (key, value) = policy_line(line).map_err(at)?;
         let earlier = match key {
             "version" => version_line,
             "mode" => mode.map(|(line, _)| line),
