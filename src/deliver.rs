@@ -15,11 +15,10 @@ use crate::drive::blocking::{self, Conversation, Preamble};
 use crate::error::{Error, Exit};
 use crate::event::{Event, Sink, Step};
 use crate::hostname;
-use crate::net::tls::{Certificates, TlsClient, Verdict as TlsVerdict, Verify};
+use crate::net::tls::{Certificates, DaneCheck, TlsClient, Verdict as TlsVerdict, Verify};
 use crate::net::wire::Wire;
 use crate::net::{self};
 use crate::policy::sts::Mode;
-use crate::policy::tlsa::Tlsa;
 use crate::report::{Outcome, Report, Transport};
 use crate::route::dns::Security;
 use crate::route::{self, dns, dns::Dns, dns::DnsSettings, dns::Families, dns::Route, RouteFact};
@@ -90,7 +89,7 @@ pub enum Require {
 struct HostTls {
     /// TLS is required and this checks the certificate: DANE's records, or the web PKI.
     verify: Verify,
-    dane: Option<Arc<Vec<Tlsa>>>,
+    dane: Option<Arc<DaneCheck>>,
 }
 
 /// The TLS policy for a port when none was given: RFC 8314 implicit TLS on 465, and submission on 587
@@ -144,14 +143,16 @@ pub fn via_server(
         // --tls-verify dane: the smart host's own TLSA records decide; without them nothing is sent.
         let bare = name.trim_start_matches('[').trim_end_matches(']');
         let resolver = dns.resolver().map_err(|failure| Error::Dns(failure.to_string()))?;
-        let address_security = match &server.host {
-            net::Host::Name(host) => {
-                resolver.addresses(host, options.families).map_or(Security::Unchecked, |found| found.security)
-            }
-            net::Host::Ip(_) => Security::Unchecked,
+        let (address_security, canonical) = match &server.host {
+            net::Host::Name(host) => match resolver.addresses(host, options.families) {
+                Ok(found) => (found.security, found.canonical),
+                Err(_) => (Security::Unchecked, None),
+            },
+            net::Host::Ip(_) => (Security::Unchecked, None),
         };
         // The host was named by the user, not found through MX records: only its own records need be secure.
-        let dane = dane::lookup(&resolver, bare, options.port, Security::Secure, address_security);
+        let dane =
+            dane::lookup(&resolver, bare, options.port, Security::Secure, address_security, canonical.as_deref());
         if !dane.requires_tls() {
             let why = match &dane {
                 Dane::NotApplicable { why } => why.clone(),
@@ -284,9 +285,11 @@ fn deliver_route(
         match found {
             Ok(addresses) => {
                 sink.emit(Event::Route(RouteFact::Addresses { host: host.clone(), addresses: addresses.clone() }));
-                let address_security =
-                    dns.addresses(&host, options.families).map_or(Security::Unchecked, |found| found.security);
-                let dane = dane::lookup(dns, &host, options.port, mx_security, address_security);
+                let (address_security, canonical) = match dns.addresses(&host, options.families) {
+                    Ok(found) => (found.security, found.canonical),
+                    Err(_) => (Security::Unchecked, None),
+                };
+                let dane = dane::lookup(dns, &host, options.port, mx_security, address_security, canonical.as_deref());
                 any_dane |= dane.requires_tls();
                 if options.require == Some(Require::Dane) && !dane.requires_tls() {
                     let reason = match &dane {
@@ -345,7 +348,7 @@ fn host_tls(host: &str, dane: &Dane, sts: &Sts, sink: &mut dyn Sink) -> Result<O
         Dane::Records { usable, .. } => {
             let records: Vec<String> = usable.iter().map(ToString::to_string).collect();
             announce(sink, "DANE", format!("TLS required; the certificate must match TLSA {}", records.join(", ")));
-            return Ok(Some(HostTls { verify: Verify::Strict, dane: Some(Arc::new(usable.clone())) }));
+            return Ok(Some(HostTls { verify: Verify::Strict, dane: dane.check().map(Arc::new) }));
         }
         Dane::NotApplicable { .. } | Dane::NoRecords => {}
     }

@@ -92,6 +92,8 @@ pub struct AddressProbe {
     pub events: Vec<(Instant, Event)>,
     /// DNSSEC facts the dialogue needs: the security of the MX and of the address answers.
     security: Option<(Security, Security)>,
+    /// The host is an alias (CNAME) of this name.
+    canonical: Option<String>,
     /// The web PKI's verdict on the chain.
     pkix: Option<Verdict>,
     /// The TLS handshake failed, and why.
@@ -157,7 +159,7 @@ pub fn probe_all(
             probe.dnssec = Some(format!("MX {mx}, address {host}"));
             let known = dane_by_host.iter().find(|(h, _)| *h == probe.host).map(|(_, d)| d.clone());
             let dane = known.unwrap_or_else(|| {
-                let dane = dane::lookup(dns, &probe.host, settings.port, mx, host);
+                let dane = dane::lookup(dns, &probe.host, settings.port, mx, host, probe.canonical.as_deref());
                 dane_by_host.push((probe.host.clone(), dane.clone()));
                 dane
             });
@@ -262,8 +264,12 @@ fn targets(dns: &Dns, target: &str, families: Families, port: u16) -> Result<Vec
     for (preference, host) in hosts {
         let mut base = AddressProbe { host: host.clone(), preference, ..AddressProbe::default() };
         if let Some(mx) = mx_security {
-            let address = dns.addresses(&host, families).map_or(Security::Unchecked, |found| found.security);
+            let (address, canonical) = match dns.addresses(&host, families) {
+                Ok(found) => (found.security, found.canonical),
+                Err(_) => (Security::Unchecked, None),
+            };
             base.security = Some((mx, address));
+            base.canonical = canonical;
         }
         match route::host_addresses(dns, &host, families).1 {
             Ok(addresses) => {
@@ -341,7 +347,7 @@ fn probe_address(probe: &mut AddressProbe, settings: &Settings) {
         show_data: false,
         progress: None,
         preamble: None,
-        dane: probe.dane.as_ref().and_then(Dane::usable).map(|records| Arc::new(records.to_vec())),
+        dane: probe.dane.as_ref().and_then(Dane::check).map(Arc::new),
     };
     let mut recorder = Recorder { events: Vec::new(), greeting_at: None };
     let finished = blocking::converse(Wire::Tcp(tcp), dialogue, &conversation, &mut recorder);

@@ -10,9 +10,8 @@ use std::time::Instant;
 
 use crate::event::{Event, Sink, Step};
 use crate::net::stream::{Connection, Failure, HandshakeError};
-use crate::net::tls::{Certificates, DaneVerdict, SessionFacts, TlsClient, Verdict, Verify};
+use crate::net::tls::{Certificates, DaneCheck, DaneVerdict, SessionFacts, TlsClient, Verdict, Verify};
 use crate::net::wire::Wire;
-use crate::policy::tlsa::Tlsa;
 use crate::smtp::client::{Action, Client, Outcome};
 use crate::smtp::codec::{Content, DotStuffer};
 use crate::smtp::event::Event as SmtpEvent;
@@ -41,7 +40,7 @@ pub struct Conversation<'a> {
     /// Bytes that go first, before TLS and before the greeting (a PROXY protocol header).
     pub preamble: Option<&'a Preamble>,
     /// The server's secure TLSA records: DANE authenticates it (RFC 7672).
-    pub dane: Option<Arc<Vec<Tlsa>>>,
+    pub dane: Option<Arc<DaneCheck>>,
 }
 
 /// The PROXY protocol header, and how the transcript shows it.

@@ -156,7 +156,7 @@ impl TlsClient {
     fn config(
         &self,
         policy: Verify,
-        dane: Option<Arc<Vec<Tlsa>>>,
+        dane: Option<Arc<DaneCheck>>,
     ) -> Result<(Arc<ClientConfig>, Arc<RecordingVerifier>), SetupError> {
         let inner = WebPkiServerVerifier::builder_with_provider(self.roots.clone(), self.provider.clone())
             .build()
@@ -195,7 +195,7 @@ impl TlsClient {
         &self,
         host: &str,
         policy: Verify,
-        dane: Option<Arc<Vec<Tlsa>>>,
+        dane: Option<Arc<DaneCheck>>,
     ) -> Result<(ClientConnection, Recorder), String> {
         let name = server_name(host)?;
         let (config, verifier) = self.config(self.verify.unwrap_or(policy), dane).map_err(|e| e.to_string())?;
@@ -261,6 +261,14 @@ impl Certificates {
             None => self.verdict == Verdict::Verified,
         }
     }
+}
+
+/// What DANE checks a server's chain against: its usable TLSA records, and the names besides the one
+/// connected to that a DANE-TA chain may be issued for (the target of a secure CNAME, RFC 7672 §3.2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaneCheck {
+    pub records: Vec<Tlsa>,
+    pub names: Vec<String>,
 }
 
 /// What the TLSA records said of the chain.
@@ -348,7 +356,7 @@ struct RecordingVerifier {
     system: Arc<SystemRoots>,
     provider: Arc<rustls::crypto::CryptoProvider>,
     policy: Verify,
-    dane: Option<Arc<Vec<Tlsa>>>,
+    dane: Option<Arc<DaneCheck>>,
     seen: Mutex<Option<Seen>>,
 }
 
@@ -374,13 +382,14 @@ impl RecordingVerifier {
     /// records that match nothing fail; with no usable record, TLS goes on unauthenticated (§2.2).
     fn dane(
         &self,
-        records: &[Tlsa],
+        check: &DaneCheck,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         server_name: &ServerName<'_>,
         now: UnixTime,
     ) -> (Vec<String>, Result<(), rustls::Error>) {
         let chain: Vec<Vec<u8>> = std::iter::once(end_entity).chain(intermediates).map(|c| c.to_vec()).collect();
+        let records = &check.records;
         let found = tlsa::match_chain(records, &chain);
         let matches = found.matches.iter().map(ToString::to_string).collect();
         let result = match found.outcome {
@@ -394,7 +403,20 @@ impl RecordingVerifier {
                         .map_err(|error| dane_failure(format!("cannot check the chain to the trust anchor: {error}")))
                         .and_then(|verifier| {
                             let below = &intermediates[..depth.saturating_sub(1)];
-                            verifier.verify_server_cert(end_entity, below, server_name, &[], now).map(|_| ())
+                            let verify = |name: &ServerName<'_>| {
+                                verifier.verify_server_cert(end_entity, below, name, &[], now).map(|_| ())
+                            };
+                            // The name connected to, then the other reference identifiers (RFC 7672 §3.2.2).
+                            check.names.iter().filter_map(|name| ServerName::try_from(name.as_str()).ok()).fold(
+                                verify(server_name),
+                                |result, name| match result {
+                                    Err(rustls::Error::InvalidCertificate(
+                                        CertificateError::NotValidForName
+                                        | CertificateError::NotValidForNameContext { .. },
+                                    )) => verify(&name),
+                                    done => done,
+                                },
+                            )
                         }),
                 }
             }
@@ -440,7 +462,7 @@ impl ServerCertVerifier for RecordingVerifier {
         }
         let chain = std::iter::once(end_entity).chain(intermediates).map(|c| c.clone().into_owned()).collect();
         let recorded = verdict.as_ref().map(|_| ()).map_err(Clone::clone);
-        let dane = self.dane.as_ref().map(|records| self.dane(records, end_entity, intermediates, server_name, now));
+        let dane = self.dane.as_ref().map(|check| self.dane(check, end_entity, intermediates, server_name, now));
         // With TLSA records, DANE decides; the web PKI's verdict is kept for the report.
         let decisive = match &dane {
             Some((_, result)) => result.clone(),

@@ -86,7 +86,7 @@ fn dane_words(dane: &Dane) -> String {
         Dane::NotApplicable { why } => format!("does not apply: {why}"),
         Dane::NoRecords => "no TLSA records (securely denied): TLS stays opportunistic".into(),
         Dane::Failed { detail } => format!("the TLSA lookup failed, so this MX is unusable: {detail}"),
-        Dane::Records { usable, unusable } => {
+        Dane::Records { usable, unusable, .. } => {
             let mut words: Vec<String> = usable.iter().map(|t| format!("TLSA {t}")).collect();
             words.extend(unusable.iter().map(|(t, why)| format!("TLSA {t} unusable: {why}")));
             words.join("; ")

@@ -3,6 +3,7 @@
 //! and the TLSA RRset itself is secure. A TLSA lookup that fails makes that MX unusable; one that is insecure
 //! (an unsigned zone) is ignored, whatever it says.
 
+use crate::net::tls::DaneCheck;
 use crate::policy::tlsa::{Tlsa, Usability};
 use crate::route::dns::{Dns, Security};
 
@@ -14,8 +15,9 @@ pub enum Dane {
     /// Secure proof that the host publishes no TLSA records: TLS stays opportunistic.
     NoRecords,
     /// A secure TLSA RRset: the usable records authenticate the server; with none usable, TLS is still
-    /// mandatory but unauthenticated (RFC 7672 §2.2). Unusable records come with the reason.
-    Records { usable: Vec<Tlsa>, unusable: Vec<(Tlsa, String)> },
+    /// mandatory but unauthenticated (RFC 7672 §2.2). Unusable records come with the reason; `aliases` are the
+    /// names besides the host's a DANE-TA chain may be issued for (a secure CNAME's target).
+    Records { usable: Vec<Tlsa>, unusable: Vec<(Tlsa, String)>, aliases: Vec<String> },
     /// The TLSA lookup failed (SERVFAIL, bogus): this MX must not be used (RFC 7672 §2.2).
     Failed { detail: String },
 }
@@ -26,10 +28,12 @@ impl Dane {
         matches!(self, Dane::Records { .. })
     }
 
-    /// The records that authenticate the server, when DANE applies and some are usable.
-    pub fn usable(&self) -> Option<&[Tlsa]> {
+    /// What the handshake checks, when DANE applies and some records are usable.
+    pub fn check(&self) -> Option<DaneCheck> {
         match self {
-            Dane::Records { usable, .. } if !usable.is_empty() => Some(usable),
+            Dane::Records { usable, aliases, .. } if !usable.is_empty() => {
+                Some(DaneCheck { records: usable.clone(), names: aliases.clone() })
+            }
             _ => None,
         }
     }
@@ -41,10 +45,13 @@ pub fn tlsa_name(host: &str, port: u16) -> String {
 }
 
 /// Look up and judge the TLSA records of `host` on `port`, given how secure the MX and address answers
-/// that led to it were.
-pub fn lookup(dns: &Dns, host: &str, port: u16, mx: Security, address: Security) -> Dane {
+/// that led to it were. When the host is a secure alias (`canonical`), RFC 7672 §2.2.2: the TLSA records of
+/// the target come first, then the host's own, and the target's name is a reference identifier too.
+pub fn lookup(dns: &Dns, host: &str, port: u16, mx: Security, address: Security, canonical: Option<&str>) -> Dane {
     if !dns.is_validating() {
-        return Dane::NotApplicable { why: "DNSSEC is not checked (use --dnssec or --trust-anchor)".into() };
+        return Dane::NotApplicable {
+            why: "DNSSEC is not checked (use --dnssec, --trust-anchor or --dns-trust-ad)".into(),
+        };
     }
     if mx != Security::Secure {
         return Dane::NotApplicable { why: format!("the MX records are {mx}") };
@@ -52,8 +59,22 @@ pub fn lookup(dns: &Dns, host: &str, port: u16, mx: Security, address: Security)
     if address != Security::Secure {
         return Dane::NotApplicable { why: format!("the address records of {host} are {address}") };
     }
-    let name = tlsa_name(host, port);
-    match dns.tlsa(&name) {
+    let aliases: Vec<String> =
+        canonical.filter(|target| !target.eq_ignore_ascii_case(host)).map(str::to_string).into_iter().collect();
+    let names: Vec<String> = aliases.iter().cloned().chain([host.to_string()]).collect();
+    for name in names {
+        match records_at(dns, &tlsa_name(&name, port)) {
+            Dane::NoRecords => continue,
+            Dane::Records { usable, unusable, .. } => return Dane::Records { usable, unusable, aliases },
+            other => return other,
+        }
+    }
+    Dane::NoRecords
+}
+
+/// The TLSA records at one name, judged.
+fn records_at(dns: &Dns, name: &str) -> Dane {
+    match dns.tlsa(name) {
         Err(failure) => Dane::Failed { detail: failure.to_string() },
         Ok((_, Security::Insecure | Security::Unchecked)) => {
             Dane::NotApplicable { why: format!("the TLSA records at {name} are not signed (insecure): ignored") }
@@ -74,7 +95,7 @@ pub fn lookup(dns: &Dns, host: &str, port: u16, mx: Security, address: Security)
                     Usability::Unusable(reason) => unusable.push((tlsa, reason)),
                 }
             }
-            Dane::Records { usable, unusable }
+            Dane::Records { usable, unusable, aliases: Vec::new() }
         }
     }
 }

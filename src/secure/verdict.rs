@@ -251,7 +251,7 @@ mod tests {
     #[test]
     fn a_matching_tlsa_record_delivers_for_every_sender() {
         let facts = Facts {
-            dane: Dane::Records { usable: vec![tlsa()], unusable: vec![] },
+            dane: Dane::Records { usable: vec![tlsa()], unusable: vec![], aliases: vec![] },
             sts: StsFor::None,
             tls: done(Err((ResultType::CertificateNotTrusted, "unknown issuer".into())), Some(Ok(()))),
         };
@@ -262,7 +262,7 @@ mod tests {
     #[test]
     fn a_tlsa_mismatch_defers_dane_and_mta_sts_senders() {
         let facts = Facts {
-            dane: Dane::Records { usable: vec![tlsa()], unusable: vec![] },
+            dane: Dane::Records { usable: vec![tlsa()], unusable: vec![], aliases: vec![] },
             sts: StsFor::Policy { enforce: true, matches: true },
             tls: done(Ok(()), Some(Err("no TLSA record matches".into()))),
         };
@@ -274,7 +274,7 @@ mod tests {
     #[test]
     fn dane_without_starttls_is_dane_required() {
         let facts = Facts {
-            dane: Dane::Records { usable: vec![tlsa()], unusable: vec![] },
+            dane: Dane::Records { usable: vec![tlsa()], unusable: vec![], aliases: vec![] },
             sts: StsFor::None,
             tls: Tls::NotOffered,
         };

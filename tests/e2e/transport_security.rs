@@ -269,3 +269,16 @@ fn dns_trust_ad_believes_a_validating_resolver() {
     through_unbound("unsigned.test", &marker).expect_code(0);
     postfix().delivered("bob", &marker);
 }
+
+#[test]
+fn an_mx_host_that_is_a_secure_alias_takes_its_targets_tlsa_and_name() {
+    // mx.dane-cname.test is a CNAME for mx.dane-ta.test: the TLSA records are the target's (2 0 1 of the CA),
+    // and the certificate, which names only the target, is valid for it (RFC 7672 §2.2.2, §3.2.2).
+    let (run, lines) = probe("dane-cname.test");
+    assert_eq!(verdict(&lines, "dane"), ("deliver".into(), None), "{run:?}");
+    assert!(run.stdout().contains("matched 2 0 1 at depth 1"), "{run:?}");
+    let marker = crate::harness::marker("dane-cname");
+    let sent = send("dane-cname.test", &marker, &["--tls", "dane"]).expect_code(0);
+    assert!(sent.stdout().contains("DANE authenticated mx.dane-cname.test"), "{sent:?}");
+    postfix().delivered("bob", &marker);
+}

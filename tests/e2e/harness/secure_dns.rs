@@ -18,6 +18,7 @@
 //!   `mx.dane-ta.test`.
 //! - `dane-ta-mismatch.test`: TLSA `2 0 1` of the CA; the certificate does not name `mx.dane-ta-mismatch.test`.
 //! - `no-tlsa.test`: signed, MX, no TLSA.
+//! - `dane-cname.test`: signed; its MX host `mx.dane-cname.test` is a CNAME for `mx.dane-ta.test`.
 //! - `bogus.test`: the same records as dane-ee (a matching TLSA), signed with signatures that expired in 2020
 //!   (`-i 20200101000000 -e 20200201000000`), DS in `test.`: everything in it is bogus, even the MX.
 //! - `tlsa-broken.test`: signed properly, matching TLSA `3 1 1`, but the TLSA RRset's RRSIG has its first
@@ -78,6 +79,7 @@ pub const MAIL_DOMAINS: &[&str] = &[
     "dane-ta.test",
     "dane-ta-mismatch.test",
     "no-tlsa.test",
+    "dane-cname.test",
     "bogus.test",
     "tlsa-broken.test",
     "unsigned.test",
@@ -403,6 +405,13 @@ fn zones(f: &ZoneFacts) -> Vec<Zone> {
         dane("dane-ta.test", Signing::Valid, Some(tlsa(&format!("2 0 1 {}", f.ca)))),
         dane("dane-ta-mismatch.test", Signing::Valid, Some(tlsa(&format!("2 0 1 {}", f.ca)))),
         dane("no-tlsa.test", Signing::Valid, None),
+        // The MX host is a secure alias of dane-ta's: its TLSA records and certificate name are those of the
+        // target (RFC 7672 §2.2.2, §3.2.2); the certificate does not name mx.dane-cname.test.
+        Zone {
+            name: "dane-cname.test",
+            signing: Signing::Valid,
+            records: vec!["@ MX 10 mx".to_string(), "mx CNAME mx.dane-ta.test.".to_string()],
+        },
         dane("bogus.test", Signing::Expired, Some(tlsa(&format!("3 1 1 {}", f.spki)))),
         dane("tlsa-broken.test", Signing::BrokenTlsaSignature, Some(tlsa(&format!("3 1 1 {}", f.spki)))),
         dane("unsigned.test", Signing::Unsigned, Some(tlsa(&format!("3 1 1 {}", f.wrong)))),
