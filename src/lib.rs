@@ -25,5 +25,6 @@ pub mod route;
 pub mod sanitize;
 pub mod script;
 pub mod scrub;
+pub mod secret;
 pub mod secure;
 pub mod smtp;
