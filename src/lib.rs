@@ -7,6 +7,7 @@
 
 pub mod address;
 pub mod app;
+pub mod config;
 pub mod cli;
 pub mod deliver;
 pub mod drive;
