@@ -7,6 +7,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::error::exit_code_table;
 
+mod layers;
+pub use layers::{Failure, Origins, Row};
+
 /// The type and name given for one --attach by the --attach-type and --attach-name that follow it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AttachExtras {
@@ -14,15 +17,23 @@ pub struct AttachExtras {
     pub name: Option<String>,
 }
 
-/// Parse the command line; for `send`, also note which --attach each --attach-type and --attach-name follows
-/// (the derive API does not keep argument positions).
-pub fn parse() -> Result<Cli, clap::Error> {
+/// Parse the command line, with the config file's settings added as flags where the user gave none (see
+/// [`layers`]); for `send`, also note which --attach each --attach-type and --attach-name follows (the derive
+/// API does not keep argument positions).
+pub fn parse() -> Result<Cli, Failure> {
+    parse_from(std::env::args_os().collect())
+}
+
+pub fn parse_from(argv: Vec<std::ffi::OsString>) -> Result<Cli, Failure> {
     use clap::{CommandFactory, FromArgMatches};
-    let matches = Cli::command().try_get_matches()?;
+    let command = Cli::command();
+    let (argv, layers) = layers::apply(&command, argv)?;
+    let matches = command.clone().try_get_matches_from(argv)?;
     let mut cli = Cli::from_arg_matches(&matches)?;
     if let (Command::Send(args), Some(("send", send))) = (&mut cli.command, matches.subcommand()) {
         args.attach_order = Some(attach_order(send));
     }
+    cli.layers = Some(Origins::of(layers, &command, &matches));
     Ok(cli)
 }
 
@@ -57,6 +68,27 @@ fn attach_order(matches: &clap::ArgMatches) -> Result<Vec<AttachExtras>, String>
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// What the config file gave, and where every other setting came from (for `config check`).
+    #[arg(skip)]
+    pub layers: Option<Origins>,
+}
+
+/// The config file and the account a run used.
+#[derive(Debug, Args, Default, Clone)]
+pub struct AccountArgs {
+    /// Use this account of the config file [default: the one whose `from` is --from, else default-account].
+    #[arg(short = 'a', long, env = "POSTIE_ACCOUNT", value_name = "NAME", help_heading = "Config")]
+    pub account: Option<String>,
+
+    /// Read this config file [default: $POSTIE_CONFIG, else $XDG_CONFIG_HOME/postie/config.toml, else
+    /// ~/.config/postie/config.toml].
+    #[arg(long, value_name = "PATH", help_heading = "Config")]
+    pub config: Option<PathBuf>,
+
+    /// Read no config file.
+    #[arg(long, conflicts_with = "config", help_heading = "Config")]
+    pub no_config: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,10 +126,50 @@ pub enum Command {
     /// Only for servers you are responsible for: it sends real messages to the recipient you give.
     #[command(after_help = SMUGGLE_EXIT_CODES, after_long_help = format!("Examples:\n{SMUGGLE_EXAMPLES}\n{SMUGGLE_EXIT_CODES}"))]
     Smuggle(Box<SmuggleArgs>),
+    /// The config file: check it and show where each setting comes from.
+    #[command(after_long_help = CONFIG_HELP)]
+    Config(ConfigArgs),
     /// Write shell completions and man pages generated from this definition (for packagers).
     #[command(hide = true)]
     Generate(GenerateArgs),
 }
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Check the config file (unknown keys, wrong types, a missing account, each with FILE:LINE) and print the
+    /// settings `postie send` would use with these flags, each with its origin: flag, environment, account or
+    /// [defaults]. Passwords are shown as <redacted>.
+    Check(Box<SendArgs>),
+}
+
+/// The config file's format, for `postie config --help`.
+const CONFIG_HELP: &str = "\
+The config file (TOML) has [defaults] and [account.NAME] sections whose keys are the long flags' names:
+
+  default-account = \"work\"
+
+  [defaults]
+  helo = \"laptop.example.org\"
+
+  [account.work]
+  from = \"Me <me@work.example>\"
+  server = \"smtp.work.example:587\"
+  user = \"me@work.example\"
+  password = \"command:pass show mail/work\"     # or env:NAME, file:PATH; a literal only with chmod 600
+
+  [account.alerts]
+  extends = \"work\"
+  from = \"alerts@work.example\"
+
+Precedence: flags, then the environment (POSTIE_SERVER, POSTIE_FROM, POSTIE_USER, POSTIE_ACCOUNT), then the
+account (-a NAME, else the one whose from matches --from, else default-account) and those it extends, then
+[defaults].";
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
@@ -107,7 +179,7 @@ pub struct SendArgs {
 
     /// Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain's MX.
     /// Also smtp://HOST[:PORT], and smtps://HOST[:PORT] for implicit TLS (port 465), as curl writes them.
-    #[arg(long, short = 's', value_name = "HOST[:PORT]", help_heading = "Connection")]
+    #[arg(long, short = 's', env = "POSTIE_SERVER", value_name = "HOST[:PORT]", help_heading = "Connection")]
     pub server: Option<String>,
 
     /// One deadline for the whole run, across every MX host and address: give up (exit 75) when it passes.
@@ -136,7 +208,7 @@ pub struct SendArgs {
     pub timeout: Option<Duration>,
 
     /// The sender, for the envelope and the From header: ADDRESS or 'Name <ADDRESS>'. '' means the null sender.
-    #[arg(long, short = 'f', value_name = "ADDRESS", help_heading = "Envelope")]
+    #[arg(long, short = 'f', env = "POSTIE_FROM", value_name = "ADDRESS", help_heading = "Envelope")]
     pub from: Option<String>,
 
     /// Use the null reverse-path MAIL FROM:<> (as bounces do).
@@ -282,6 +354,9 @@ pub struct SendArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub account: AccountArgs,
 }
 
 /// The protocol variants swaks speaks: LMTP, a pipe to a command, XCLIENT and the PROXY protocol.
@@ -357,6 +432,9 @@ pub struct ConnectArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub account: AccountArgs,
 }
 
 #[derive(Debug, Args)]
@@ -471,7 +549,7 @@ pub struct TlsArgs {
 #[derive(Debug, Args)]
 pub struct AuthArgs {
     /// Authenticate as this user (AUTH is used when --user is given).
-    #[arg(long, value_name = "NAME", help_heading = "Authentication")]
+    #[arg(long, env = "POSTIE_USER", value_name = "NAME", help_heading = "Authentication")]
     pub user: Option<String>,
 
     /// The mechanism [default: the strongest both sides have].
@@ -497,12 +575,26 @@ pub struct AuthArgs {
     #[arg(long, value_name = "TEXT", conflicts_with_all = ["password_env", "password_file"], help_heading = "Authentication")]
     pub password: Option<String>,
 
+    /// Run this command with /bin/sh -c and use the first line it prints as the password, as msmtp's
+    /// passwordeval does (e.g. 'pass show mail/work'); a command that fails stops postie before it connects.
+    #[arg(long, value_name = "COMMAND", conflicts_with_all = ["password_env", "password_file", "password"], help_heading = "Authentication")]
+    pub password_command: Option<String>,
+
+    /// Take the user (when --user is not given) and the password from ~/.netrc ($NETRC) for the --server host,
+    /// as curl -n does. With --user and no password, postie looks there too before it asks.
+    #[arg(short = 'n', long, help_heading = "Authentication")]
+    pub netrc: bool,
+
+    /// Read this file instead of ~/.netrc (implies --netrc).
+    #[arg(long, value_name = "PATH", help_heading = "Authentication")]
+    pub netrc_file: Option<PathBuf>,
+
     /// Read an OAuth 2.0 bearer token (for XOAUTH2, OAUTHBEARER) from this environment variable.
-    #[arg(long, value_name = "VAR", conflicts_with_all = ["password_env", "password_file", "password"], help_heading = "Authentication")]
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["password_env", "password_file", "password", "password_command"], help_heading = "Authentication")]
     pub oauth_token_env: Option<String>,
 
     /// Read an OAuth 2.0 bearer token from the first line of this file.
-    #[arg(long, value_name = "PATH", conflicts_with_all = ["password_env", "password_file", "password", "oauth_token_env"], help_heading = "Authentication")]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["password_env", "password_file", "password", "password_command", "oauth_token_env"], help_heading = "Authentication")]
     pub oauth_token_file: Option<PathBuf>,
 
     /// Allow AUTH over an unencrypted connection (the password can then be read by anyone on the path).

@@ -27,6 +27,7 @@ pub enum Exit {
     TempFail = 75,
     Protocol = 76,
     NoPermission = 77,
+    Config = 78,
 }
 
 impl Exit {
@@ -51,6 +52,7 @@ pub const EXIT_CODES: &[(Exit, &str)] = &[
     (Exit::TempFail, "temporary failure: a 4xx reply, connection refused, timeout or dropped connection; retry later"),
     (Exit::Protocol, "protocol violation: the server sent something SMTP does not allow"),
     (Exit::NoPermission, "authentication failed: refused by the server, or not tried over an unencrypted connection"),
+    (Exit::Config, "configuration error: the config file is malformed, names an unknown key or account, or shows its password to others"),
 ];
 
 /// The errors a caller branches on: each maps to one exit code. A dialogue's own failure is wrapped whole,
@@ -79,6 +81,9 @@ pub enum Error {
     /// The domain cannot receive mail (NXDOMAIN, null MX).
     #[error("{0}")]
     NoMail(String),
+    /// A setting cannot be used: the config file, or a secret command that failed.
+    #[error("{0}")]
+    Config(String),
     /// What the server did is not what the script expected (or smuggle found a variant that works).
     #[error("{0}")]
     Expectation(String),
@@ -139,6 +144,7 @@ impl Error {
             Error::Connect { .. } | Error::Dns(_) => Exit::TempFail,
             Error::NoMail(_) => Exit::Unavailable,
             Error::Expectation(_) => Exit::Expectation,
+            Error::Config(_) => Exit::Config,
             Error::OutOfTime(_) => Exit::TempFail,
         }
     }
@@ -187,6 +193,7 @@ mod tests {
             Exit::TempFail,
             Exit::Protocol,
             Exit::NoPermission,
+            Exit::Config,
         ];
         for exit in all {
             assert_eq!(EXIT_CODES.iter().filter(|(e, _)| *e == exit).count(), 1, "{exit:?}");

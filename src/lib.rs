@@ -7,8 +7,8 @@
 
 pub mod address;
 pub mod app;
-pub mod config;
 pub mod cli;
+pub mod config;
 pub mod deliver;
 pub mod drive;
 pub mod error;

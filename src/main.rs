@@ -9,7 +9,11 @@ use postie::sanitize::escape;
 fn main() -> ExitCode {
     let cli = match postie::cli::parse() {
         Ok(cli) => cli,
-        Err(error) => return usage_error(&error),
+        Err(postie::cli::Failure::Clap(error)) => return usage_error(&error),
+        Err(postie::cli::Failure::Config(problem)) => {
+            eprintln!("postie: error: {}", escape(problem.as_bytes()).replace("\\\\", "\\"));
+            return ExitCode::from(Exit::Config.code());
+        }
     };
     postie::scrub::hide_argument_values(&["--password"]);
     match postie::app::run(cli) {

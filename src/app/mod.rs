@@ -1,6 +1,7 @@
 //! One function per subcommand: flags become a validated plan (`plan`), the plan is carried out (`send`,
 //! `mx`, `probe`), its events rendered. Only `main`, `cli` and `app` know clap.
 
+mod config;
 pub mod connect;
 mod mx;
 pub mod plan;
@@ -36,6 +37,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Talk(args) => talk::run(&args),
         Command::Script(args) => script::run(&args),
         Command::Smuggle(args) => smuggle::run(&args),
+        Command::Config(args) => match args.action {
+            crate::cli::ConfigAction::Check(_) => Ok(config::check(cli.layers.as_ref())?),
+        },
         Command::Generate(args) => {
             generate::write_all(&args.out)?;
             Ok(Exit::Success)

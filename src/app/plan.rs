@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -208,6 +208,10 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
         None => (None, args.route.port.unwrap_or(default_port)),
     };
     let dns = dns_settings(&args.route)?;
+    let server_host = server.as_ref().map(|server| match &server.host {
+        crate::net::Host::Name(name) => name.clone(),
+        crate::net::Host::Ip(ip) => ip.to_string(),
+    });
 
     // The machine's name (a resolver lookup) is needed only for a default sender or a default EHLO name.
     let machine_name = if from.is_none() || args.helo.is_none() { hostname::fully_qualified() } else { None };
@@ -331,7 +335,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
             require: if verify_dane { Some(Require::Dane) } else { require },
             sts: Some(StsFetch { ca_files: args.tls.ca_file.clone(), timeout: args.route.connect_timeout }),
             tls: tls_client(&args.tls)?,
-            credentials: credentials(&args.auth, stdin, stdin_is_terminal)?,
+            credentials: credentials(&args.auth, server_host.as_deref(), stdin, stdin_is_terminal)?,
             allow_plaintext_auth: args.auth.allow_plaintext_auth,
             allow_unverified_auth: args.auth.allow_plaintext_auth
                 || args.tls.insecure
@@ -436,8 +440,32 @@ fn mechanism(arg: MechanismArg) -> Mechanism {
 }
 
 /// The user and secret for AUTH, from wherever the user said, never from the command line unwarned.
-fn credentials(args: &AuthArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) -> Result<Option<Credentials>, Error> {
-    let Some(user) = &args.user else {
+fn credentials(
+    args: &AuthArgs,
+    host: Option<&str>,
+    stdin: &mut dyn Read,
+    stdin_is_terminal: bool,
+) -> Result<Option<Credentials>, Error> {
+    let given_password = args.password_env.is_some()
+        || args.password_file.is_some()
+        || args.password.is_some()
+        || args.password_command.is_some()
+        || args.oauth_token_env.is_some()
+        || args.oauth_token_file.is_some();
+    // ~/.netrc: asked for (--netrc), or for a --user without a password (as fetchmail reads it).
+    let netrc = match (args.netrc || args.netrc_file.is_some() || (args.user.is_some() && !given_password), host) {
+        (true, Some(host)) => netrc_entry(args, host)?,
+        (true, None) if args.netrc || args.netrc_file.is_some() => {
+            return Err(Error::Usage("--netrc looks up the --server host: give --server".into()))
+        }
+        _ => None,
+    };
+    let netrc_user = netrc.as_ref().and_then(|(entry, _)| entry.login.clone());
+    let Some(user) = args.user.as_ref().or(netrc_user.as_ref()) else {
+        if args.netrc || args.netrc_file.is_some() {
+            let host = host.unwrap_or_default();
+            return Err(Error::Usage(format!("--netrc: no login for {host} in the netrc file: give --user")));
+        }
         let secret_flag = [
             (args.password_env.is_some(), "--password-env"),
             (args.password_file.is_some(), "--password-file"),
@@ -457,6 +485,7 @@ fn credentials(args: &AuthArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) -
     }
     let from_env =
         |var: &str| std::env::var(var).map_err(|_| Error::Usage(format!("the environment variable {var} is not set")));
+    let netrc_password = netrc.and_then(|(entry, path)| entry.password.map(|password| (password, path)));
     let (secret, is_token) = if let Some(var) = &args.oauth_token_env {
         (from_env(var)?, true)
     } else if let Some(path) = &args.oauth_token_file {
@@ -465,6 +494,11 @@ fn credentials(args: &AuthArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) -
         (from_env(var)?, false)
     } else if let Some(path) = &args.password_file {
         (first_line(path, stdin)?, false)
+    } else if let Some(command) = &args.password_command {
+        let source = crate::secret::Source::Command(command.clone());
+        (source.read().map_err(|problem| Error::Config(format!("--password-command: {problem}")))?, false)
+    } else if let Some((password, _)) = &netrc_password {
+        (password.clone(), false)
     } else if let Some(password) = &args.password {
         eprintln!("postie: warning: --password can be seen by other users in the process list; prefer --password-env or --password-file");
         (password.clone(), false)
@@ -483,6 +517,8 @@ fn credentials(args: &AuthArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) -
         (args.oauth_token_file.as_deref().map(|p| format!("the token in {}", display_path(p)))),
         (args.password_env.as_deref().map(|v| format!("the password in ${v}"))),
         (args.password_file.as_deref().map(|p| format!("the password in {}", display_path(p)))),
+        (args.password_command.as_deref().map(|c| format!("the password from `{c}`"))),
+        (netrc_password.as_ref().map(|(_, path)| format!("the password in {}", display_path(path)))),
     ]
     .into_iter()
     .flatten()
@@ -507,6 +543,18 @@ fn credentials(args: &AuthArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) -
         mechanism: args.auth.map(mechanism),
         show_secrets: args.show_secrets,
     }))
+}
+
+/// The netrc entry for the host (and --user, when given), with the file it is in; none when the file is
+/// missing, unless --netrc-file named it.
+fn netrc_entry(args: &AuthArgs, host: &str) -> Result<Option<(crate::config::netrc::Entry, PathBuf)>, Error> {
+    let Some(path) = args.netrc_file.clone().or_else(crate::config::netrc::default_path) else { return Ok(None) };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound && args.netrc_file.is_none() => return Ok(None),
+        Err(cause) => return Err(Error::Input { path: display_path(&path), cause }),
+    };
+    Ok(crate::config::netrc::find(&text, host, args.user.as_deref()).map(|entry| (entry, path)))
 }
 
 /// The first line of a secret file, without its line ending.

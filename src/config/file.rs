@@ -112,8 +112,13 @@ impl Config {
             let offset = error.span().map_or(0, |span| span.start);
             at(offset, format!("not valid TOML: {}", error.message().trim_end()))
         })?;
-        let mut config =
-            Config { path: path.to_path_buf(), default_account: None, defaults: Vec::new(), accounts: Vec::new(), mode };
+        let mut config = Config {
+            path: path.to_path_buf(),
+            default_account: None,
+            defaults: Vec::new(),
+            accounts: Vec::new(),
+            mode,
+        };
         for (key, value) in root.get_ref() {
             let start = key.span().start;
             match key.get_ref().as_ref() {
@@ -130,15 +135,21 @@ impl Config {
                     for (name, body) in accounts {
                         let line = line_of(text, name.span().start);
                         let body = table(body, "an [account.NAME]").map_err(|m| at(name.span().start, m))?;
-                        let mut account = Account { name: name.get_ref().to_string(), line, extends: None, settings: Vec::new() };
+                        let mut account =
+                            Account { name: name.get_ref().to_string(), line, extends: None, settings: Vec::new() };
                         check_account_name(&account.name).map_err(|m| at(name.span().start, m))?;
                         for setting in settings(body, "", text).map_err(|(o, m)| at(o, m))? {
                             if setting.key == "extends" {
                                 match setting.value {
                                     Value::Text(other) => account.extends = Some((other, setting.line)),
                                     other => {
-                                        let message = format!("extends must be an account's name, not {}", other.kind());
-                                        return Err(Problem { path: path.to_path_buf(), line: Some(setting.line), message });
+                                        let message =
+                                            format!("extends must be an account's name, not {}", other.kind());
+                                        return Err(Problem {
+                                            path: path.to_path_buf(),
+                                            line: Some(setting.line),
+                                            message,
+                                        });
                                     }
                                 }
                             } else {
@@ -168,9 +179,7 @@ impl Config {
 
 fn check_account_name(name: &str) -> Result<(), String> {
     if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || "-_.@+".contains(c)) {
-        return Err(format!(
-            "the account name {name:?} is not usable with -a: use letters, digits and - _ . @ +"
-        ));
+        return Err(format!("the account name {name:?} is not usable with -a: use letters, digits and - _ . @ +"));
     }
     Ok(())
 }
@@ -194,7 +203,9 @@ fn settings(table: &DeTable<'_>, prefix: &str, text: &str) -> Result<Vec<Setting
                 continue;
             }
             DeValue::String(s) => Value::Text(s.to_string()),
-            DeValue::Integer(i) => Value::Number(number(i.as_str(), i.radix()).ok_or((start, format!("{key}: the number is too large")))?),
+            DeValue::Integer(i) => {
+                Value::Number(number(i.as_str(), i.radix()).ok_or((start, format!("{key}: the number is too large")))?)
+            }
             DeValue::Float(f) => Value::Number(f.as_str().replace('_', "")),
             DeValue::Boolean(b) => Value::Bool(*b),
             DeValue::Datetime(_) => return Err((start, format!("{key}: a date is not a setting; give a string"))),
@@ -203,10 +214,15 @@ fn settings(table: &DeTable<'_>, prefix: &str, text: &str) -> Result<Vec<Setting
                 for item in items {
                     match item.get_ref() {
                         DeValue::String(s) => list.push(s.to_string()),
-                        DeValue::Integer(i) => {
-                            list.push(number(i.as_str(), i.radix()).ok_or((start, format!("{key}: the number is too large")))?)
+                        DeValue::Integer(i) => list.push(
+                            number(i.as_str(), i.radix()).ok_or((start, format!("{key}: the number is too large")))?,
+                        ),
+                        other => {
+                            return Err((
+                                start,
+                                format!("{key}: a list may hold strings and numbers, not {}", kind(other)),
+                            ))
                         }
-                        other => return Err((start, format!("{key}: a list may hold strings and numbers, not {}", kind(other)))),
                     }
                 }
                 Value::List(list)
@@ -252,7 +268,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.default_account, Some(("work".into(), 1)));
-        assert_eq!(config.defaults, vec![Setting { key: "helo".into(), value: Value::Text("me.example".into()), line: 3 }]);
+        assert_eq!(
+            config.defaults,
+            vec![Setting { key: "helo".into(), value: Value::Text("me.example".into()), line: 3 }]
+        );
         let work = config.account("work").unwrap();
         assert_eq!(work.line, 5);
         assert_eq!(work.extends, Some(("base".into(), 6)));
@@ -275,7 +294,10 @@ mod tests {
             parse("\nserver = \"x\"\n").unwrap_err(),
             "c.toml:2: unknown key \"server\" at the top level: put settings under [defaults] or an [account.NAME]"
         );
-        assert_eq!(parse("[account]\nwork = 3\n").unwrap_err(), "c.toml:2: an [account.NAME] must be a table, not a number");
+        assert_eq!(
+            parse("[account]\nwork = 3\n").unwrap_err(),
+            "c.toml:2: an [account.NAME] must be a table, not a number"
+        );
         assert_eq!(
             parse("[account.w]\nextends = 3\n").unwrap_err(),
             "c.toml:2: extends must be an account's name, not a number"
@@ -290,7 +312,10 @@ mod tests {
         };
         assert_eq!(locate(None, env(&[])), Ok(None));
         let missing = locate(None, env(&[("POSTIE_CONFIG", "/nonexistent/p.toml")])).unwrap_err();
-        assert!(missing.starts_with("cannot read the config file /nonexistent/p.toml named by $POSTIE_CONFIG"), "{missing}");
+        assert!(
+            missing.starts_with("cannot read the config file /nonexistent/p.toml named by $POSTIE_CONFIG"),
+            "{missing}"
+        );
         assert_eq!(locate(None, env(&[("HOME", "/nonexistent")])), Ok(None));
     }
 }

@@ -27,7 +27,10 @@ impl Config {
         }
         if let Some((name, line)) = &self.default_account {
             if self.account(name).is_none() {
-                return Err(self.problem(Some(*line), format!("default-account {name:?} is not an [account.{name}]{}", self.known())));
+                return Err(self.problem(
+                    Some(*line),
+                    format!("default-account {name:?} is not an [account.{name}]{}", self.known()),
+                ));
             }
         }
         Ok(())
@@ -68,12 +71,17 @@ impl Config {
             let Some(account) = self.account(next) else {
                 return Err(self.problem(
                     Some(*line),
-                    format!("account {:?} extends {next:?}, which is not an [account.NAME]{}", current.name, self.known()),
+                    format!(
+                        "account {:?} extends {next:?}, which is not an [account.NAME]{}",
+                        current.name,
+                        self.known()
+                    ),
                 ));
             };
             if chain.contains(next) {
                 chain.push(next.clone());
-                return Err(self.problem(Some(*line), format!("accounts extend each other in a circle: {}", chain.join(" -> "))));
+                return Err(self
+                    .problem(Some(*line), format!("accounts extend each other in a circle: {}", chain.join(" -> "))));
             }
             chain.push(next.clone());
             current = account;
@@ -162,7 +170,8 @@ mod tests {
         let chosen = config(FILE).choose(Some("work"), None).unwrap();
         assert_eq!(chosen.account.as_deref(), Some("work"));
         let pairs: Vec<(String, String)> = flat(&chosen);
-        let expect = [("helo", "defaults"), ("server", "base"), ("timeout", "base"), ("from", "work"), ("user", "work")];
+        let expect =
+            [("helo", "defaults"), ("server", "base"), ("timeout", "base"), ("from", "work"), ("user", "work")];
         assert_eq!(pairs, expect.map(|(k, o)| (k.to_string(), o.to_string())));
     }
 

@@ -27,8 +27,8 @@ fn committed_completions_and_man_pages_match_the_binary() {
         }
     }
     assert_eq!(
-        compared, 12,
-        "five shells and seven man pages (postie, postie-send, postie-mx, postie-probe, postie-talk, postie-script, postie-smuggle)"
+        compared, 13,
+        "five shells and eight man pages (postie, postie-config, postie-send, postie-mx, postie-probe, postie-talk, postie-script, postie-smuggle)"
     );
     let _ = fs::remove_dir_all(&out);
 }
