@@ -29,6 +29,7 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('talk', 'talk', [CompletionResultType]::ParameterValue, 'Talk to a server yourself: type SMTP commands and see every reply (or pipe them in, one per line)')
             [CompletionResult]::new('script', 'script', [CompletionResultType]::ParameterValue, 'Run a scripted dialogue (see docs/script.md): exit 0 when every expectation holds, 1 at the first that fails')
             [CompletionResult]::new('smuggle', 'smuggle', [CompletionResultType]::ParameterValue, 'Test a server for SMTP smuggling: send each end-of-data variant of the 2023 research in one DATA, followed by a smuggled transaction, and report which variants the server treats as the end')
+            [CompletionResult]::new('sendmail', 'sendmail', [CompletionResultType]::ParameterValue, 'Be sendmail for cron and the programs that call it: read a message on stdin and deliver it with the account of the config file, printing nothing on success (also run as a `sendmail` symlink to postie)')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'The config file: check it and show where each setting comes from')
             break
         }
@@ -80,6 +81,7 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('--attach-name', '--attach-name', [CompletionResultType]::ParameterName, 'The file name shown for the --attach it follows')
             [CompletionResult]::new('--reply-to', '--reply-to', [CompletionResultType]::ParameterName, 'A Reply-To address (repeatable)')
             [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Send this complete RFC 5322 message as it is (''-'' for stdin), instead of building one')
+            [CompletionResult]::new('--sendmail-full-name', '--sendmail-full-name', [CompletionResultType]::ParameterName, 'Set by `postie sendmail -F NAME`: the full name for a sender that has none')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Accepted for sendmail compatibility: -oi')
             [CompletionResult]::new('--notify', '--notify', [CompletionResultType]::ParameterName, 'DSN (RFC 3461): when to report delivery, "never" or a comma list of success, failure, delay')
             [CompletionResult]::new('--ret', '--ret', [CompletionResultType]::ParameterName, 'DSN: return the full message or only its headers in a bounce')
@@ -111,6 +113,7 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'sendmail -t: take the recipients from the To, Cc and Bcc headers of the complete message on stdin (or --data), and remove the Bcc header before sending')
             [CompletionResult]::new('--read-recipients', '--read-recipients', [CompletionResultType]::ParameterName, 'sendmail -t: take the recipients from the To, Cc and Bcc headers of the complete message on stdin (or --data), and remove the Bcc header before sending')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Accepted for sendmail compatibility (-i, -oi): a line with a lone dot never ends postie''s message')
+            [CompletionResult]::new('--sendmail', '--sendmail', [CompletionResultType]::ParameterName, 'Set by `postie sendmail`: complete the message''s headers as sendmail does (Date, Message-ID, From)')
             [CompletionResult]::new('--no-pipelining', '--no-pipelining', [CompletionResultType]::ParameterName, 'Send commands one at a time even when the server offers PIPELINING')
             [CompletionResult]::new('--bdat', '--bdat', [CompletionResultType]::ParameterName, 'Send the message with BDAT (RFC 3030 CHUNKING) instead of DATA when the server offers it')
             [CompletionResult]::new('--dump', '--dump', [CompletionResultType]::ParameterName, 'Print the message that would be sent (the envelope goes to stderr) and send nothing')
@@ -318,6 +321,11 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'postie;sendmail' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'postie;config' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -372,6 +380,7 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('--attach-name', '--attach-name', [CompletionResultType]::ParameterName, 'The file name shown for the --attach it follows')
             [CompletionResult]::new('--reply-to', '--reply-to', [CompletionResultType]::ParameterName, 'A Reply-To address (repeatable)')
             [CompletionResult]::new('--data', '--data', [CompletionResultType]::ParameterName, 'Send this complete RFC 5322 message as it is (''-'' for stdin), instead of building one')
+            [CompletionResult]::new('--sendmail-full-name', '--sendmail-full-name', [CompletionResultType]::ParameterName, 'Set by `postie sendmail -F NAME`: the full name for a sender that has none')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Accepted for sendmail compatibility: -oi')
             [CompletionResult]::new('--notify', '--notify', [CompletionResultType]::ParameterName, 'DSN (RFC 3461): when to report delivery, "never" or a comma list of success, failure, delay')
             [CompletionResult]::new('--ret', '--ret', [CompletionResultType]::ParameterName, 'DSN: return the full message or only its headers in a bounce')
@@ -403,6 +412,7 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'sendmail -t: take the recipients from the To, Cc and Bcc headers of the complete message on stdin (or --data), and remove the Bcc header before sending')
             [CompletionResult]::new('--read-recipients', '--read-recipients', [CompletionResultType]::ParameterName, 'sendmail -t: take the recipients from the To, Cc and Bcc headers of the complete message on stdin (or --data), and remove the Bcc header before sending')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Accepted for sendmail compatibility (-i, -oi): a line with a lone dot never ends postie''s message')
+            [CompletionResult]::new('--sendmail', '--sendmail', [CompletionResultType]::ParameterName, 'Set by `postie sendmail`: complete the message''s headers as sendmail does (Date, Message-ID, From)')
             [CompletionResult]::new('--no-pipelining', '--no-pipelining', [CompletionResultType]::ParameterName, 'Send commands one at a time even when the server offers PIPELINING')
             [CompletionResult]::new('--bdat', '--bdat', [CompletionResultType]::ParameterName, 'Send the message with BDAT (RFC 3030 CHUNKING) instead of DATA when the server offers it')
             [CompletionResult]::new('--dump', '--dump', [CompletionResultType]::ParameterName, 'Print the message that would be sent (the envelope goes to stderr) and send nothing')

@@ -26,6 +26,7 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand talk 'Talk to a server yourself: type SMTP commands and see every reply (or pipe them in, one per line)'
             cand script 'Run a scripted dialogue (see docs/script.md): exit 0 when every expectation holds, 1 at the first that fails'
             cand smuggle 'Test a server for SMTP smuggling: send each end-of-data variant of the 2023 research in one DATA, followed by a smuggled transaction, and report which variants the server treats as the end'
+            cand sendmail 'Be sendmail for cron and the programs that call it: read a message on stdin and deliver it with the account of the config file, printing nothing on success (also run as a `sendmail` symlink to postie)'
             cand config 'The config file: check it and show where each setting comes from'
         }
         &'postie;send'= {
@@ -76,6 +77,7 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand --attach-name 'The file name shown for the --attach it follows'
             cand --reply-to 'A Reply-To address (repeatable)'
             cand --data 'Send this complete RFC 5322 message as it is (''-'' for stdin), instead of building one'
+            cand --sendmail-full-name 'Set by `postie sendmail -F NAME`: the full name for a sender that has none'
             cand -o 'Accepted for sendmail compatibility: -oi'
             cand --notify 'DSN (RFC 3461): when to report delivery, "never" or a comma list of success, failure, delay'
             cand --ret 'DSN: return the full message or only its headers in a bounce'
@@ -107,6 +109,7 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand -t 'sendmail -t: take the recipients from the To, Cc and Bcc headers of the complete message on stdin (or --data), and remove the Bcc header before sending'
             cand --read-recipients 'sendmail -t: take the recipients from the To, Cc and Bcc headers of the complete message on stdin (or --data), and remove the Bcc header before sending'
             cand -i 'Accepted for sendmail compatibility (-i, -oi): a line with a lone dot never ends postie''s message'
+            cand --sendmail 'Set by `postie sendmail`: complete the message''s headers as sendmail does (Date, Message-ID, From)'
             cand --no-pipelining 'Send commands one at a time even when the server offers PIPELINING'
             cand --bdat 'Send the message with BDAT (RFC 3030 CHUNKING) instead of DATA when the server offers it'
             cand --dump 'Print the message that would be sent (the envelope goes to stderr) and send nothing'
@@ -308,6 +311,10 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'postie;sendmail'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'postie;config'= {
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -361,6 +368,7 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand --attach-name 'The file name shown for the --attach it follows'
             cand --reply-to 'A Reply-To address (repeatable)'
             cand --data 'Send this complete RFC 5322 message as it is (''-'' for stdin), instead of building one'
+            cand --sendmail-full-name 'Set by `postie sendmail -F NAME`: the full name for a sender that has none'
             cand -o 'Accepted for sendmail compatibility: -oi'
             cand --notify 'DSN (RFC 3461): when to report delivery, "never" or a comma list of success, failure, delay'
             cand --ret 'DSN: return the full message or only its headers in a bounce'
@@ -392,6 +400,7 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand -t 'sendmail -t: take the recipients from the To, Cc and Bcc headers of the complete message on stdin (or --data), and remove the Bcc header before sending'
             cand --read-recipients 'sendmail -t: take the recipients from the To, Cc and Bcc headers of the complete message on stdin (or --data), and remove the Bcc header before sending'
             cand -i 'Accepted for sendmail compatibility (-i, -oi): a line with a lone dot never ends postie''s message'
+            cand --sendmail 'Set by `postie sendmail`: complete the message''s headers as sendmail does (Date, Message-ID, From)'
             cand --no-pipelining 'Send commands one at a time even when the server offers PIPELINING'
             cand --bdat 'Send the message with BDAT (RFC 3030 CHUNKING) instead of DATA when the server offers it'
             cand --dump 'Print the message that would be sent (the envelope goes to stderr) and send nothing'

@@ -31,6 +31,7 @@ complete -c postie -n "__fish_postie_needs_command" -f -a "probe" -d 'Probe ever
 complete -c postie -n "__fish_postie_needs_command" -f -a "talk" -d 'Talk to a server yourself: type SMTP commands and see every reply (or pipe them in, one per line)'
 complete -c postie -n "__fish_postie_needs_command" -f -a "script" -d 'Run a scripted dialogue (see docs/script.md): exit 0 when every expectation holds, 1 at the first that fails'
 complete -c postie -n "__fish_postie_needs_command" -f -a "smuggle" -d 'Test a server for SMTP smuggling: send each end-of-data variant of the 2023 research in one DATA, followed by a smuggled transaction, and report which variants the server treats as the end'
+complete -c postie -n "__fish_postie_needs_command" -f -a "sendmail" -d 'Be sendmail for cron and the programs that call it: read a message on stdin and deliver it with the account of the config file, printing nothing on success (also run as a `sendmail` symlink to postie)'
 complete -c postie -n "__fish_postie_needs_command" -f -a "config" -d 'The config file: check it and show where each setting comes from'
 complete -c postie -n "__fish_postie_using_subcommand send" -s s -l server -d 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain\'s MX. Also smtp://HOST[:PORT], and smtps://HOST[:PORT] for implicit TLS (port 465), as curl writes them' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l max-time -d 'One deadline for the whole run, across every MX host and address: give up (exit 75) when it passes' -r
@@ -87,6 +88,7 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l attach-type -d 'T
 complete -c postie -n "__fish_postie_using_subcommand send" -l attach-name -d 'The file name shown for the --attach it follows' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l reply-to -d 'A Reply-To address (repeatable)' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l data -d 'Send this complete RFC 5322 message as it is (\'-\' for stdin), instead of building one' -r -F
+complete -c postie -n "__fish_postie_using_subcommand send" -l sendmail-full-name -d 'Set by `postie sendmail -F NAME`: the full name for a sender that has none' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -s o -d 'Accepted for sendmail compatibility: -oi' -r -f -a "i\t''"
 complete -c postie -n "__fish_postie_using_subcommand send" -l notify -d 'DSN (RFC 3461): when to report delivery, "never" or a comma list of success, failure, delay' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l ret -d 'DSN: return the full message or only its headers in a bounce' -r -f -a "full\t''
@@ -130,6 +132,7 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l show-secrets -d '
 complete -c postie -n "__fish_postie_using_subcommand send" -l null-sender -d 'Use the null reverse-path MAIL FROM:<> (as bounces do)'
 complete -c postie -n "__fish_postie_using_subcommand send" -s t -l read-recipients -d 'sendmail -t: take the recipients from the To, Cc and Bcc headers of the complete message on stdin (or --data), and remove the Bcc header before sending'
 complete -c postie -n "__fish_postie_using_subcommand send" -s i -d 'Accepted for sendmail compatibility (-i, -oi): a line with a lone dot never ends postie\'s message'
+complete -c postie -n "__fish_postie_using_subcommand send" -l sendmail -d 'Set by `postie sendmail`: complete the message\'s headers as sendmail does (Date, Message-ID, From)'
 complete -c postie -n "__fish_postie_using_subcommand send" -l no-pipelining -d 'Send commands one at a time even when the server offers PIPELINING'
 complete -c postie -n "__fish_postie_using_subcommand send" -l bdat -d 'Send the message with BDAT (RFC 3030 CHUNKING) instead of DATA when the server offers it'
 complete -c postie -n "__fish_postie_using_subcommand send" -l dump -d 'Print the message that would be sent (the envelope goes to stderr) and send nothing'
@@ -326,6 +329,7 @@ complete -c postie -n "__fish_postie_using_subcommand smuggle" -l timing -d 'The
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l explain -d 'Explain every reply and the EHLO capabilities, not only failures'
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l no-config -d 'Read no config file'
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c postie -n "__fish_postie_using_subcommand sendmail" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c postie -n "__fish_postie_using_subcommand config; and not __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c postie -n "__fish_postie_using_subcommand config; and not __fish_seen_subcommand_from check" -f -a "check" -d 'Check the config file (unknown keys, wrong types, a missing account, each with FILE:LINE) and print the settings `postie send` would use with these flags, each with its origin: flag, environment, account or [defaults]. Passwords are shown as <redacted>'
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -s s -l server -d 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain\'s MX. Also smtp://HOST[:PORT], and smtps://HOST[:PORT] for implicit TLS (port 465), as curl writes them' -r
@@ -383,6 +387,7 @@ complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_su
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l attach-name -d 'The file name shown for the --attach it follows' -r
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l reply-to -d 'A Reply-To address (repeatable)' -r
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l data -d 'Send this complete RFC 5322 message as it is (\'-\' for stdin), instead of building one' -r -F
+complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l sendmail-full-name -d 'Set by `postie sendmail -F NAME`: the full name for a sender that has none' -r
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -s o -d 'Accepted for sendmail compatibility: -oi' -r -f -a "i\t''"
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l notify -d 'DSN (RFC 3461): when to report delivery, "never" or a comma list of success, failure, delay' -r
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l ret -d 'DSN: return the full message or only its headers in a bounce' -r -f -a "full\t''
@@ -426,6 +431,7 @@ complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_su
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l null-sender -d 'Use the null reverse-path MAIL FROM:<> (as bounces do)'
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -s t -l read-recipients -d 'sendmail -t: take the recipients from the To, Cc and Bcc headers of the complete message on stdin (or --data), and remove the Bcc header before sending'
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -s i -d 'Accepted for sendmail compatibility (-i, -oi): a line with a lone dot never ends postie\'s message'
+complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l sendmail -d 'Set by `postie sendmail`: complete the message\'s headers as sendmail does (Date, Message-ID, From)'
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l no-pipelining -d 'Send commands one at a time even when the server offers PIPELINING'
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l bdat -d 'Send the message with BDAT (RFC 3030 CHUNKING) instead of DATA when the server offers it'
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l dump -d 'Print the message that would be sent (the envelope goes to stderr) and send nothing'

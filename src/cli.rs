@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::error::exit_code_table;
 
 mod layers;
+mod sendmail;
 pub use layers::{Failure, Origins, Row};
 
 /// The type and name given for one --attach by the --attach-type and --attach-name that follow it.
@@ -27,6 +28,7 @@ pub fn parse() -> Result<Cli, Failure> {
 pub fn parse_from(argv: Vec<std::ffi::OsString>) -> Result<Cli, Failure> {
     use clap::{CommandFactory, FromArgMatches};
     let command = Cli::command();
+    let argv = if sendmail::is_sendmail(&argv) { sendmail::translate(&argv).map_err(Failure::Usage)? } else { argv };
     let (argv, layers) = layers::apply(&command, argv)?;
     let matches = command.clone().try_get_matches_from(argv)?;
     let mut cli = Cli::from_arg_matches(&matches)?;
@@ -126,6 +128,10 @@ pub enum Command {
     /// Only for servers you are responsible for: it sends real messages to the recipient you give.
     #[command(after_help = SMUGGLE_EXIT_CODES, after_long_help = format!("Examples:\n{SMUGGLE_EXAMPLES}\n{SMUGGLE_EXIT_CODES}"))]
     Smuggle(Box<SmuggleArgs>),
+    /// Be sendmail for cron and the programs that call it: read a message on stdin and deliver it with the
+    /// account of the config file, printing nothing on success (also run as a `sendmail` symlink to postie).
+    #[command(after_long_help = SENDMAIL_HELP)]
+    Sendmail(SendmailArgs),
     /// The config file: check it and show where each setting comes from.
     #[command(after_long_help = CONFIG_HELP)]
     Config(ConfigArgs),
@@ -133,6 +139,23 @@ pub enum Command {
     #[command(hide = true)]
     Generate(GenerateArgs),
 }
+
+/// sendmail's flags; `postie sendmail` reads them itself (see `cli/sendmail.rs`), this is their help.
+#[derive(Debug, Args)]
+pub struct SendmailArgs {
+    /// sendmail's flags and the recipients: -t (recipients from the To, Cc and Bcc headers; implied when no
+    /// recipient is given), -f ADDRESS (-r), -F NAME, -i, -oi, -v (show the dialogue), -a NAME (the account),
+    /// -N, -R, -V (DSN), and, accepted and ignored: -bm, -od*, -oe*, -e*, -B, -h, -L.
+    #[arg(value_name = "FLAGS AND RECIPIENTS", trailing_var_arg = true, allow_hyphen_values = true)]
+    pub words: Vec<String>,
+}
+
+const SENDMAIL_HELP: &str = "\
+Refused, with the reason: -bs (use postie talk), -bp and -q (postie has no queue), -bi, -bd, -C.
+
+Install as a drop-in:  ln -s \"$(command -v postie)\" /usr/local/sbin/sendmail
+Cron calls it as:      sendmail -FCronDaemon -i -B8BITMIME -oem USER
+Exit codes are send's (sysexits): 0 sent, 75 try again later, 69 refused, 64 bad flags, 78 bad config.";
 
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
@@ -296,6 +319,14 @@ pub struct SendArgs {
     /// Accepted for sendmail compatibility (-i, -oi): a line with a lone dot never ends postie's message.
     #[arg(short = 'i', hide = true)]
     pub ignore_dots: bool,
+
+    /// Set by `postie sendmail`: complete the message's headers as sendmail does (Date, Message-ID, From).
+    #[arg(long, hide = true)]
+    pub sendmail: bool,
+
+    /// Set by `postie sendmail -F NAME`: the full name for a sender that has none.
+    #[arg(long, hide = true, value_name = "NAME")]
+    pub sendmail_full_name: Option<String>,
 
     /// Accepted for sendmail compatibility: -oi.
     #[arg(ignore_case = true, short = 'o', value_name = "OPTION", value_parser = ["i"], hide = true)]

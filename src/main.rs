@@ -10,6 +10,10 @@ fn main() -> ExitCode {
     let cli = match postie::cli::parse() {
         Ok(cli) => cli,
         Err(postie::cli::Failure::Clap(error)) => return usage_error(&error),
+        Err(postie::cli::Failure::Usage(problem)) => {
+            eprintln!("postie: error: {}", escape(problem.as_bytes()).replace("\\\\", "\\"));
+            return ExitCode::from(Exit::Usage.code());
+        }
         Err(postie::cli::Failure::Config(problem)) => {
             eprintln!("postie: error: {}", escape(problem.as_bytes()).replace("\\\\", "\\"));
             return ExitCode::from(Exit::Config.code());

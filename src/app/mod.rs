@@ -37,6 +37,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Talk(args) => talk::run(&args),
         Command::Script(args) => script::run(&args),
         Command::Smuggle(args) => smuggle::run(&args),
+        // `cli::parse` turns every sendmail command line into a send.
+        Command::Sendmail(_) => Err(Error::Usage("postie sendmail: run it as `postie sendmail FLAGS`".into()).into()),
         Command::Config(args) => match args.action {
             crate::cli::ConfigAction::Check(_) => Ok(config::check(cli.layers.as_ref())?),
         },

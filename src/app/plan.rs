@@ -216,7 +216,12 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
     // The machine's name (a resolver lookup) is needed only for a default sender or a default EHLO name.
     let machine_name = if from.is_none() || args.helo.is_none() { hostname::fully_qualified() } else { None };
     let sender_guessed = from.is_none() && machine_name.is_none() && !null_sender;
-    let from = from.unwrap_or_else(|| default_sender(machine_name.as_deref()));
+    let mut from = from.unwrap_or_else(|| default_sender(machine_name.as_deref()));
+    // sendmail -F: the full name for a From that has none.
+    if let (Some(name), None) = (&args.sendmail_full_name, &from.name) {
+        check_header_value(name).map_err(|reason| usage("-F", name, reason))?;
+        from.name = Some(name.clone());
+    }
     let mut recipients: Vec<String> = to.iter().chain(&cc).chain(&bcc).map(|m| m.address.clone()).collect();
     let message = if args.read_recipients || args.data.is_some() {
         let path = args.data.clone().unwrap_or_else(|| "-".into());
@@ -235,10 +240,15 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
             if recipients.is_empty() {
                 return Err(Error::BadInput("-t: the message has no To, Cc or Bcc address".into()));
             }
-            // As sendmail does: a Date and a Message-ID when missing, and a From from -f.
-            let given_from = args.from.as_deref().filter(|f| !f.is_empty()).map(|_| &from);
-            data = message::complete_headers(&stripped, given_from, SystemTime::now(), from.domain())
-                .map_err(|reason| Error::BadInput(format!("-t: {reason}")))?;
+            data = stripped;
+        }
+        if args.read_recipients || args.sendmail {
+            // As sendmail does: a Date and a Message-ID when missing, and a From from -f (or, as a drop-in, from
+            // the sender it uses anyway).
+            let given_from = (args.sendmail || args.from.as_deref().is_some_and(|f| !f.is_empty())).then_some(&from);
+            let flag = if args.read_recipients { "-t" } else { "sendmail" };
+            data = message::complete_headers(&data, given_from, SystemTime::now(), from.domain())
+                .map_err(|reason| Error::BadInput(format!("{flag}: {reason}")))?;
         }
         Message::Raw(data)
     } else {

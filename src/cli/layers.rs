@@ -113,6 +113,8 @@ impl Origins {
 /// Why the command line with its config could not be read.
 pub enum Failure {
     Clap(clap::Error),
+    /// A command line that is not one (sendmail's flags, read by hand), in one line.
+    Usage(String),
     /// A problem with the config file, in one line naming the file (and line).
     Config(String),
 }

@@ -27,8 +27,8 @@ fn committed_completions_and_man_pages_match_the_binary() {
         }
     }
     assert_eq!(
-        compared, 13,
-        "five shells and eight man pages (postie, postie-config, postie-send, postie-mx, postie-probe, postie-talk, postie-script, postie-smuggle)"
+        compared, 14,
+        "five shells and nine man pages (postie, postie-config, postie-sendmail, postie-send, postie-mx, postie-probe, postie-talk, postie-script, postie-smuggle)"
     );
     let _ = fs::remove_dir_all(&out);
 }

@@ -16,5 +16,6 @@ mod protocols;
 mod route;
 mod secure_dns;
 mod send;
+mod sendmail;
 mod tls;
 mod transport_security;
