@@ -26,6 +26,7 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand talk 'Talk to a server yourself: type SMTP commands and see every reply (or pipe them in, one per line)'
             cand script 'Run a scripted dialogue (see docs/script.md): exit 0 when every expectation holds, 1 at the first that fails'
             cand smuggle 'Test a server for SMTP smuggling: send each end-of-data variant of the 2023 research in one DATA, followed by a smuggled transaction, and report which variants the server treats as the end'
+            cand oauth 'OAuth 2.0 for XOAUTH2 and OAUTHBEARER: `postie oauth login` gets a refresh token'
         }
         &'postie;send'= {
             cand -s 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain''s MX. Also smtp://HOST[:PORT], and smtps://HOST[:PORT] for implicit TLS (port 465), as curl writes them'
@@ -53,6 +54,12 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand --password 'The password itself. Other users can see it in `ps`: prefer --password-env or --password-file'
             cand --oauth-token-env 'Read an OAuth 2.0 bearer token (for XOAUTH2, OAUTHBEARER) from this environment variable'
             cand --oauth-token-file 'Read an OAuth 2.0 bearer token from the first line of this file'
+            cand --oauth-token-url 'The provider''s token endpoint (https://), where a refresh token is exchanged for an access token'
+            cand --oauth-client-id 'The OAuth client id postie is registered as at the provider'
+            cand --oauth-client-secret 'The client secret, if the client has one: env:NAME, file:PATH or command:COMMAND'
+            cand --oauth-refresh-token 'The refresh token: env:NAME, file:PATH or command:COMMAND. With --user, AUTH uses an access token got with it (kept in ~/.cache/postie until it expires); `postie oauth login` writes it to file:PATH'
+            cand --oauth-device-url 'The provider''s device authorization endpoint (https://), for `postie oauth login`'
+            cand --oauth-scope 'The scope to ask for (space-separated), e.g. https://mail.google.com/ for Gmail'
             cand --helo 'The name to give in EHLO/HELO [default: this machine''s fully qualified name, or an address literal]'
             cand --ehlo 'The name to give in EHLO/HELO [default: this machine''s fully qualified name, or an address literal]'
             cand --timeout 'Wait at most this long for each reply, instead of RFC 5321''s per-step limits (5 min, 10 min at the end)'
@@ -284,6 +291,23 @@ set edit:completion:arg-completer[postie] = {|@words|
             cand --json 'Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md)'
             cand --timing 'The elapsed time on every line, and how long each step and each reply took'
             cand --explain 'Explain every reply and the EHLO capabilities, not only failures'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'postie;oauth'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand login 'Sign in once, without a browser on this machine (RFC 8628 device authorization): print a URL and a code to enter there, wait for the approval, and write the refresh token to the file:PATH that --oauth-refresh-token names (mode 0600), so that `send` can use it'
+        }
+        &'postie;oauth;login'= {
+            cand --oauth-token-url 'The provider''s token endpoint (https://), where a refresh token is exchanged for an access token'
+            cand --oauth-client-id 'The OAuth client id postie is registered as at the provider'
+            cand --oauth-client-secret 'The client secret, if the client has one: env:NAME, file:PATH or command:COMMAND'
+            cand --oauth-refresh-token 'The refresh token: env:NAME, file:PATH or command:COMMAND. With --user, AUTH uses an access token got with it (kept in ~/.cache/postie until it expires); `postie oauth login` writes it to file:PATH'
+            cand --oauth-device-url 'The provider''s device authorization endpoint (https://), for `postie oauth login`'
+            cand --oauth-scope 'The scope to ask for (space-separated), e.g. https://mail.google.com/ for Gmail'
+            cand --user 'The user the token is for: its access token is cached for `send --user NAME`'
+            cand --ca-file 'Trust only the CA certificates in this PEM file (repeatable) for the OAuth endpoints'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }

@@ -3,6 +3,7 @@
 
 pub mod connect;
 mod mx;
+mod oauth;
 pub mod plan;
 mod probe;
 mod script;
@@ -29,13 +30,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             let stdin = io::stdin();
             let stdin_is_terminal = stdin.is_terminal();
             let plan = plan::plan_send(*args, &mut stdin.lock(), stdin_is_terminal)?;
-            send::send(&plan)
+            oauth::after_send(send::send(&plan), plan.oauth.as_ref())
         }
         Command::Mx(args) => mx::run(&args),
         Command::Probe(args) => probe::run(&args),
         Command::Talk(args) => talk::run(&args),
         Command::Script(args) => script::run(&args),
         Command::Smuggle(args) => smuggle::run(&args),
+        Command::Oauth(args) => oauth::run(&args),
         Command::Generate(args) => {
             generate::write_all(&args.out)?;
             Ok(Exit::Success)

@@ -42,6 +42,8 @@ pub struct SendPlan {
     pub quiet: bool,
     pub dump: bool,
     pub output: Output,
+    /// Where the OAuth access token came from, when postie got it itself.
+    pub oauth: Option<super::oauth::Used>,
 }
 
 /// Check every flag and read the message. `stdin` is read only when the message comes from it.
@@ -301,6 +303,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
     let facts = codec::measure(|out| message.write_to(out))
         .map_err(|cause| Error::Input { path: "the message".into(), cause })?;
     let reverse_path = if null_sender { String::new() } else { from.address.clone() };
+    let (credentials, oauth) = credentials(&args.auth, &args.tls.ca_file, stdin, stdin_is_terminal)?;
     Ok(SendPlan {
         server,
         local,
@@ -331,7 +334,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
             require: if verify_dane { Some(Require::Dane) } else { require },
             sts: Some(StsFetch { ca_files: args.tls.ca_file.clone(), timeout: args.route.connect_timeout }),
             tls: tls_client(&args.tls)?,
-            credentials: credentials(&args.auth, stdin, stdin_is_terminal)?,
+            credentials,
             allow_plaintext_auth: args.auth.allow_plaintext_auth,
             allow_unverified_auth: args.auth.allow_plaintext_auth
                 || args.tls.insecure
@@ -355,6 +358,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
         quiet: args.quiet,
         dump: args.dump,
         output: output_style(&args.output),
+        oauth,
     })
 }
 
@@ -435,8 +439,14 @@ fn mechanism(arg: MechanismArg) -> Mechanism {
     }
 }
 
-/// The user and secret for AUTH, from wherever the user said, never from the command line unwarned.
-fn credentials(args: &AuthArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) -> Result<Option<Credentials>, Error> {
+/// The user and secret for AUTH, from wherever the user said, never from the command line unwarned; with
+/// --oauth-refresh-token, an access token postie gets itself (see `oauth`), and where it came from.
+fn credentials(
+    args: &AuthArgs,
+    ca_files: &[std::path::PathBuf],
+    stdin: &mut dyn Read,
+    stdin_is_terminal: bool,
+) -> Result<(Option<Credentials>, Option<super::oauth::Used>), Error> {
     let Some(user) = &args.user else {
         let secret_flag = [
             (args.password_env.is_some(), "--password-env"),
@@ -446,10 +456,11 @@ fn credentials(args: &AuthArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) -
             (args.oauth_token_file.is_some(), "--oauth-token-file"),
         ]
         .into_iter()
-        .find_map(|(given, flag)| given.then_some(flag));
+        .find_map(|(given, flag)| given.then_some(flag))
+        .or_else(|| super::oauth::flag_needing_user(&args.oauth));
         return match secret_flag {
             Some(flag) => Err(Error::Usage(format!("{flag} needs --user: say who to authenticate as"))),
-            None => Ok(None),
+            None => Ok((None, None)),
         };
     };
     if user.is_empty() || user.contains(|c: char| c.is_control()) {
@@ -457,7 +468,12 @@ fn credentials(args: &AuthArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) -
     }
     let from_env =
         |var: &str| std::env::var(var).map_err(|_| Error::Usage(format!("the environment variable {var} is not set")));
-    let (secret, is_token) = if let Some(var) = &args.oauth_token_env {
+    let mut oauth = None;
+    let (secret, is_token) = if let Some(refreshed) = oauth_access_token(args, user, ca_files)? {
+        let (token, used) = refreshed;
+        oauth = Some(used);
+        (token, true)
+    } else if let Some(var) = &args.oauth_token_env {
         (from_env(var)?, true)
     } else if let Some(path) = &args.oauth_token_file {
         (first_line(path, stdin)?, true)
@@ -500,13 +516,39 @@ fn credentials(args: &AuthArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) -
             return Err(Error::Usage(format!("--auth {} needs a password, not an OAuth token", mechanism.name())));
         }
     }
-    Ok(Some(Credentials {
+    let credentials = Credentials {
         user: user.clone(),
         secret: Secret::new(secret),
         is_token,
         mechanism: args.auth.map(mechanism),
         show_secrets: args.show_secrets,
-    }))
+    };
+    Ok((Some(credentials), oauth))
+}
+
+/// With --oauth-refresh-token (alone among the secret flags), the access token and where it came from.
+fn oauth_access_token(
+    args: &AuthArgs,
+    user: &str,
+    ca_files: &[std::path::PathBuf],
+) -> Result<Option<(String, super::oauth::Used)>, Error> {
+    if args.oauth.oauth_refresh_token.is_some() {
+        let other = [
+            (args.password_env.is_some(), "--password-env"),
+            (args.password_file.is_some(), "--password-file"),
+            (args.password.is_some(), "--password"),
+            (args.oauth_token_env.is_some(), "--oauth-token-env"),
+            (args.oauth_token_file.is_some(), "--oauth-token-file"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag));
+        if let Some(flag) = other {
+            return Err(Error::Usage(format!(
+                "--oauth-refresh-token and {flag} both give the secret for AUTH: give one of them"
+            )));
+        }
+    }
+    super::oauth::access_token(&args.oauth, user, ca_files)
 }
 
 /// The first line of a secret file, without its line ending.

@@ -27,8 +27,9 @@ fn committed_completions_and_man_pages_match_the_binary() {
         }
     }
     assert_eq!(
-        compared, 12,
-        "five shells and seven man pages (postie, postie-send, postie-mx, postie-probe, postie-talk, postie-script, postie-smuggle)"
+        compared, 14,
+        "five shells and nine man pages (postie, postie-send, postie-mx, postie-probe, postie-talk, postie-script, postie-smuggle, \
+         postie-oauth, postie-oauth-login)"
     );
     let _ = fs::remove_dir_all(&out);
 }
