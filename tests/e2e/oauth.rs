@@ -346,6 +346,70 @@ fn a_denied_device_sign_in_is_a_clear_error_and_writes_nothing() {
     assert!(!home.refresh_file().exists());
 }
 
+#[test]
+fn slow_down_adds_five_seconds_and_an_expired_code_ends_the_wait() {
+    let lab = oauth();
+    let home = Home::new("slow-down");
+    let source = format!("file:{}", home.refresh_file().display());
+    let mut user_code = String::new();
+    let (code, stderr) = login(&home, lab, &source, |code| {
+        user_code = code.to_string();
+        lab.force(code, &["authorization_pending", "slow_down", "expired_token"]);
+    });
+    assert_eq!(code, 77, "{stderr}");
+    assert!(
+        stderr.ends_with(&format!(
+            "postie: error: {} refused the device sign-in: expired_token: As the test asked.\n",
+            lab.url("/token")
+        )),
+        "{stderr}"
+    );
+    assert!(!home.refresh_file().exists());
+    // Three polls: the second one interval (1 s) after the first, the third six seconds after slow_down.
+    let polls = lab.polls(&user_code);
+    assert_eq!(polls.len(), 3, "{polls:?}");
+    let gap = polls[2] - polls[1];
+    assert!(gap >= Duration::from_secs(6) && gap < Duration::from_secs(8), "slow_down, then {gap:?}");
+}
+
+#[test]
+fn a_token_endpoint_that_does_not_answer_json_is_a_protocol_error() {
+    let lab = oauth();
+    let home = Home::new("not-json");
+    home.write_refresh_token(&lab.refresh_token("bob"));
+    let postfix = postfix();
+    let run = home
+        .postie(&[
+            "send",
+            "--server",
+            &format!("127.0.0.1:{}", postfix.oauth_port),
+            "--ca-file",
+            &postfix.ca_file(),
+            "--user",
+            "bob",
+            "--to",
+            "bob@example.test",
+            "--oauth-token-url",
+            &lab.url("/not-json"),
+            "--oauth-client-id",
+            CLIENT_ID,
+            "--oauth-client-secret",
+            "env:CLIENT_SECRET",
+            "--oauth-refresh-token",
+            &format!("file:{}", home.refresh_file().display()),
+        ])
+        .run()
+        .expect_code(76);
+    assert_eq!(
+        run.stderr(),
+        format!(
+            "postie: error: the OAuth endpoint {} answered HTTP 200 with something that is not a JSON object\n",
+            lab.url("/not-json")
+        ),
+        "{run:?}"
+    );
+}
+
 /// Each bad input: exit 64 (or 66 for a missing file) with one line naming the problem, before any request.
 #[test]
 fn bad_oauth_input_is_one_line_and_no_request() {

@@ -40,6 +40,7 @@ pub struct OauthLab {
 pub struct Request {
     pub path: String,
     pub form: HashMap<String, String>,
+    pub at: Instant,
 }
 
 #[derive(Default)]
@@ -50,6 +51,8 @@ struct State {
     /// Issued access tokens and their user.
     access: HashMap<String, String>,
     devices: HashMap<String, Device>,
+    /// Every user code given out, and its device code.
+    user_codes: HashMap<String, String>,
     requests: Vec<Request>,
 }
 
@@ -57,6 +60,8 @@ struct Device {
     user_code: String,
     decision: Decision,
     last_poll: Option<Instant>,
+    /// Error codes to answer the next polls with, in order, whatever the decision.
+    forced: Vec<&'static str>,
 }
 
 #[derive(Clone, PartialEq)]
@@ -133,6 +138,19 @@ impl OauthLab {
     /// is revoked: Dovecot then refuses them.
     pub fn revoke_access_tokens(&self) {
         self.state.lock().unwrap().access.clear();
+    }
+
+    /// When postie polled the token endpoint for the device with this user code.
+    pub fn polls(&self, user_code: &str) -> Vec<Instant> {
+        let device_code = self.state.lock().unwrap().user_codes.get(user_code).cloned().expect("a known user code");
+        self.requests("/token", "device_code", &device_code).into_iter().map(|r| r.at).collect()
+    }
+
+    /// Answer the next polls for the device with this user code with these error codes (RFC 8628 §3.5).
+    pub fn force(&self, user_code: &str, codes: &[&'static str]) {
+        let mut state = self.state.lock().unwrap();
+        let device = state.devices.values_mut().find(|d| d.user_code == user_code).expect("a device with that code");
+        device.forced = codes.to_vec();
     }
 
     pub fn dovecot_log(&self) -> String {
@@ -277,7 +295,7 @@ fn respond(
     address: SocketAddr,
 ) -> (&'static str, String) {
     let mut state = state.lock().unwrap();
-    state.requests.push(Request { path: path.to_string(), form: form.clone() });
+    state.requests.push(Request { path: path.to_string(), form: form.clone(), at: Instant::now() });
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
     let client_ok = field("client_id") == CLIENT_ID && field("client_secret") == CLIENT_SECRET;
     match path {
@@ -303,6 +321,10 @@ fn respond(
                     .last_poll
                     .is_some_and(|at| at.elapsed() < Duration::from_millis(DEVICE_INTERVAL * 1000 - 200));
                 device.last_poll = Some(Instant::now());
+                if !device.forced.is_empty() {
+                    let code = device.forced.remove(0);
+                    return error("400 Bad Request", code, "As the test asked.");
+                }
                 match device.decision.clone() {
                     _ if too_fast => error("428 Precondition Required", "slow_down", "Polling too fast."),
                     Decision::Pending => {
@@ -325,9 +347,15 @@ fn respond(
             let n = state.counter;
             let device_code = format!("device-{n:04}-{}", std::process::id());
             let user_code = format!("WDJB-{n:04}");
+            state.user_codes.insert(user_code.clone(), device_code.clone());
             state.devices.insert(
                 device_code.clone(),
-                Device { user_code: user_code.clone(), decision: Decision::Pending, last_poll: None },
+                Device {
+                    user_code: user_code.clone(),
+                    decision: Decision::Pending,
+                    last_poll: None,
+                    forced: Vec::new(),
+                },
             );
             let body = serde_json::json!({
                 "device_code": device_code,
@@ -340,6 +368,7 @@ fn respond(
             ("200 OK", body.to_string())
         }
         // RFC 7662; Dovecot posts `token=...`.
+        "/not-json" => ("200 OK", "<html>Sign in</html>".to_string()),
         "/introspect" => match state.access.get(field("token")) {
             Some(user) => ("200 OK", serde_json::json!({"active": true, "username": user}).to_string()),
             None => ("200 OK", serde_json::json!({"active": false}).to_string()),
