@@ -495,6 +495,7 @@ fn credentials(
         )));
     };
     let source = [
+        oauth.as_ref().map(|_| "the access token from the token endpoint".to_string()),
         (args.oauth_token_env.as_deref().map(|v| format!("the token in ${v}"))),
         (args.oauth_token_file.as_deref().map(|p| format!("the token in {}", display_path(p)))),
         (args.password_env.as_deref().map(|v| format!("the password in ${v}"))),

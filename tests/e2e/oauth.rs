@@ -71,7 +71,7 @@ impl Home {
         self.sending(lab, mechanism, marker, extra).run()
     }
 
-    /// `postie send` through the OAuth submission listener as bob, with `mechanism`.
+    /// `postie send` through the OAuth submission listener as bob, with `mechanism` ("" for postie's choice).
     fn sending(&self, lab: &OauthLab, mechanism: &str, marker: &str, extra: &[&str]) -> Postie {
         let postfix = postfix();
         let server = format!("127.0.0.1:{}", postfix.oauth_port);
@@ -97,6 +97,9 @@ impl Home {
             "--body",
             marker,
         ];
+        if mechanism.is_empty() {
+            args.retain(|a| *a != "--auth" && !a.is_empty());
+        }
         args.extend_from_slice(extra);
         let flags = self.oauth_flags(lab);
         args.extend(flags.iter().map(String::as_str));
@@ -155,6 +158,19 @@ fn a_refreshed_token_authenticates_with_oauthbearer() {
     home.write_refresh_token(&lab.refresh_token("bob"));
     let marker = marker("oauth-oauthbearer");
     let run = home.send(lab, "oauthbearer", &marker, &["--show-data"]).expect_code(0);
+    assert!(run.stdout().contains("C~ AUTH OAUTHBEARER <redacted>\n"), "{run:?}");
+    assert_no_token_shown(lab, &run);
+    postfix().delivered("bob", &marker);
+}
+
+#[test]
+fn without_auth_postie_picks_a_bearer_mechanism_the_server_offers() {
+    let lab = oauth();
+    let home = Home::new("default-mechanism");
+    home.write_refresh_token(&lab.refresh_token("bob"));
+    let marker = marker("oauth-default");
+    let run = home.send(lab, "", &marker, &[]).expect_code(0);
+    // Both are offered: OAUTHBEARER (RFC 7628) first, as for --oauth-token-env.
     assert!(run.stdout().contains("C~ AUTH OAUTHBEARER <redacted>\n"), "{run:?}");
     assert_no_token_shown(lab, &run);
     postfix().delivered("bob", &marker);
