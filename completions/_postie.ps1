@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('smuggle', 'smuggle', [CompletionResultType]::ParameterValue, 'Test a server for SMTP smuggling: send each end-of-data variant of the 2023 research in one DATA, followed by a smuggled transaction, and report which variants the server treats as the end')
             [CompletionResult]::new('sendmail', 'sendmail', [CompletionResultType]::ParameterValue, 'Be sendmail for cron and the programs that call it: read a message on stdin and deliver it with the account of the config file, printing nothing on success (also run as a `sendmail` symlink to postie)')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'The config file: check it and show where each setting comes from')
+            [CompletionResult]::new('oauth', 'oauth', [CompletionResultType]::ParameterValue, 'OAuth 2.0 for XOAUTH2 and OAUTHBEARER: `postie oauth login` gets a refresh token')
             break
         }
         'postie;send' {
@@ -61,6 +62,12 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('--netrc-file', '--netrc-file', [CompletionResultType]::ParameterName, 'Read this file instead of ~/.netrc (implies --netrc)')
             [CompletionResult]::new('--oauth-token-env', '--oauth-token-env', [CompletionResultType]::ParameterName, 'Read an OAuth 2.0 bearer token (for XOAUTH2, OAUTHBEARER) from this environment variable')
             [CompletionResult]::new('--oauth-token-file', '--oauth-token-file', [CompletionResultType]::ParameterName, 'Read an OAuth 2.0 bearer token from the first line of this file')
+            [CompletionResult]::new('--oauth-token-url', '--oauth-token-url', [CompletionResultType]::ParameterName, 'The provider''s token endpoint (https://), where a refresh token is exchanged for an access token')
+            [CompletionResult]::new('--oauth-client-id', '--oauth-client-id', [CompletionResultType]::ParameterName, 'The OAuth client id postie is registered as at the provider')
+            [CompletionResult]::new('--oauth-client-secret', '--oauth-client-secret', [CompletionResultType]::ParameterName, 'The client secret, if the client has one: env:NAME, file:PATH or command:COMMAND')
+            [CompletionResult]::new('--oauth-refresh-token', '--oauth-refresh-token', [CompletionResultType]::ParameterName, 'The refresh token: env:NAME, file:PATH or command:COMMAND. With --user, AUTH uses an access token got with it (kept in ~/.cache/postie until it expires); `postie oauth login` writes it to file:PATH')
+            [CompletionResult]::new('--oauth-device-url', '--oauth-device-url', [CompletionResultType]::ParameterName, 'The provider''s device authorization endpoint (https://), for `postie oauth login`')
+            [CompletionResult]::new('--oauth-scope', '--oauth-scope', [CompletionResultType]::ParameterName, 'The scope to ask for (space-separated), e.g. https://mail.google.com/ for Gmail')
             [CompletionResult]::new('--helo', '--helo', [CompletionResultType]::ParameterName, 'The name to give in EHLO/HELO [default: this machine''s fully qualified name, or an address literal]')
             [CompletionResult]::new('--ehlo', '--ehlo', [CompletionResultType]::ParameterName, 'The name to give in EHLO/HELO [default: this machine''s fully qualified name, or an address literal]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Wait at most this long for each reply, instead of RFC 5321''s per-step limits (5 min, 10 min at the end)')
@@ -360,6 +367,12 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('--netrc-file', '--netrc-file', [CompletionResultType]::ParameterName, 'Read this file instead of ~/.netrc (implies --netrc)')
             [CompletionResult]::new('--oauth-token-env', '--oauth-token-env', [CompletionResultType]::ParameterName, 'Read an OAuth 2.0 bearer token (for XOAUTH2, OAUTHBEARER) from this environment variable')
             [CompletionResult]::new('--oauth-token-file', '--oauth-token-file', [CompletionResultType]::ParameterName, 'Read an OAuth 2.0 bearer token from the first line of this file')
+            [CompletionResult]::new('--oauth-token-url', '--oauth-token-url', [CompletionResultType]::ParameterName, 'The provider''s token endpoint (https://), where a refresh token is exchanged for an access token')
+            [CompletionResult]::new('--oauth-client-id', '--oauth-client-id', [CompletionResultType]::ParameterName, 'The OAuth client id postie is registered as at the provider')
+            [CompletionResult]::new('--oauth-client-secret', '--oauth-client-secret', [CompletionResultType]::ParameterName, 'The client secret, if the client has one: env:NAME, file:PATH or command:COMMAND')
+            [CompletionResult]::new('--oauth-refresh-token', '--oauth-refresh-token', [CompletionResultType]::ParameterName, 'The refresh token: env:NAME, file:PATH or command:COMMAND. With --user, AUTH uses an access token got with it (kept in ~/.cache/postie until it expires); `postie oauth login` writes it to file:PATH')
+            [CompletionResult]::new('--oauth-device-url', '--oauth-device-url', [CompletionResultType]::ParameterName, 'The provider''s device authorization endpoint (https://), for `postie oauth login`')
+            [CompletionResult]::new('--oauth-scope', '--oauth-scope', [CompletionResultType]::ParameterName, 'The scope to ask for (space-separated), e.g. https://mail.google.com/ for Gmail')
             [CompletionResult]::new('--helo', '--helo', [CompletionResultType]::ParameterName, 'The name to give in EHLO/HELO [default: this machine''s fully qualified name, or an address literal]')
             [CompletionResult]::new('--ehlo', '--ehlo', [CompletionResultType]::ParameterName, 'The name to give in EHLO/HELO [default: this machine''s fully qualified name, or an address literal]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Wait at most this long for each reply, instead of RFC 5321''s per-step limits (5 min, 10 min at the end)')
@@ -423,6 +436,29 @@ Register-ArgumentCompleter -Native -CommandName 'postie' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md)')
             [CompletionResult]::new('--timing', '--timing', [CompletionResultType]::ParameterName, 'The elapsed time on every line, and how long each step and each reply took')
             [CompletionResult]::new('--explain', '--explain', [CompletionResultType]::ParameterName, 'Explain every reply and the EHLO capabilities, not only failures')
+            [CompletionResult]::new('--no-config', '--no-config', [CompletionResultType]::ParameterName, 'Read no config file')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'postie;oauth' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Sign in once, without a browser on this machine (RFC 8628 device authorization): print a URL and a code to enter there, wait for the approval, and write the refresh token to the file:PATH that --oauth-refresh-token names (mode 0600), so that `send` can use it')
+            break
+        }
+        'postie;oauth;login' {
+            [CompletionResult]::new('--oauth-token-url', '--oauth-token-url', [CompletionResultType]::ParameterName, 'The provider''s token endpoint (https://), where a refresh token is exchanged for an access token')
+            [CompletionResult]::new('--oauth-client-id', '--oauth-client-id', [CompletionResultType]::ParameterName, 'The OAuth client id postie is registered as at the provider')
+            [CompletionResult]::new('--oauth-client-secret', '--oauth-client-secret', [CompletionResultType]::ParameterName, 'The client secret, if the client has one: env:NAME, file:PATH or command:COMMAND')
+            [CompletionResult]::new('--oauth-refresh-token', '--oauth-refresh-token', [CompletionResultType]::ParameterName, 'The refresh token: env:NAME, file:PATH or command:COMMAND. With --user, AUTH uses an access token got with it (kept in ~/.cache/postie until it expires); `postie oauth login` writes it to file:PATH')
+            [CompletionResult]::new('--oauth-device-url', '--oauth-device-url', [CompletionResultType]::ParameterName, 'The provider''s device authorization endpoint (https://), for `postie oauth login`')
+            [CompletionResult]::new('--oauth-scope', '--oauth-scope', [CompletionResultType]::ParameterName, 'The scope to ask for (space-separated), e.g. https://mail.google.com/ for Gmail')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'The user the token is for: its access token is cached for `send --user NAME`')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'Trust only the CA certificates in this PEM file (repeatable) for the OAuth endpoints')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Use this account of the config file [default: the one whose `from` is --from, else default-account]')
+            [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Use this account of the config file [default: the one whose `from` is --from, else default-account]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Read this config file [default: $POSTIE_CONFIG, else $XDG_CONFIG_HOME/postie/config.toml, else ~/.config/postie/config.toml]')
             [CompletionResult]::new('--no-config', '--no-config', [CompletionResultType]::ParameterName, 'Read no config file')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -33,6 +33,7 @@ complete -c postie -n "__fish_postie_needs_command" -f -a "script" -d 'Run a scr
 complete -c postie -n "__fish_postie_needs_command" -f -a "smuggle" -d 'Test a server for SMTP smuggling: send each end-of-data variant of the 2023 research in one DATA, followed by a smuggled transaction, and report which variants the server treats as the end'
 complete -c postie -n "__fish_postie_needs_command" -f -a "sendmail" -d 'Be sendmail for cron and the programs that call it: read a message on stdin and deliver it with the account of the config file, printing nothing on success (also run as a `sendmail` symlink to postie)'
 complete -c postie -n "__fish_postie_needs_command" -f -a "config" -d 'The config file: check it and show where each setting comes from'
+complete -c postie -n "__fish_postie_needs_command" -f -a "oauth" -d 'OAuth 2.0 for XOAUTH2 and OAUTHBEARER: `postie oauth login` gets a refresh token'
 complete -c postie -n "__fish_postie_using_subcommand send" -s s -l server -d 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain\'s MX. Also smtp://HOST[:PORT], and smtps://HOST[:PORT] for implicit TLS (port 465), as curl writes them' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l max-time -d 'One deadline for the whole run, across every MX host and address: give up (exit 75) when it passes' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l resolve -d 'Connect to ADDRESS for --server HOST on PORT, without looking HOST up (repeatable; curl\'s --resolve)' -r
@@ -71,6 +72,12 @@ complete -c postie -n "__fish_postie_using_subcommand send" -l password-command 
 complete -c postie -n "__fish_postie_using_subcommand send" -l netrc-file -d 'Read this file instead of ~/.netrc (implies --netrc)' -r -F
 complete -c postie -n "__fish_postie_using_subcommand send" -l oauth-token-env -d 'Read an OAuth 2.0 bearer token (for XOAUTH2, OAUTHBEARER) from this environment variable' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l oauth-token-file -d 'Read an OAuth 2.0 bearer token from the first line of this file' -r -F
+complete -c postie -n "__fish_postie_using_subcommand send" -l oauth-token-url -d 'The provider\'s token endpoint (https://), where a refresh token is exchanged for an access token' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l oauth-client-id -d 'The OAuth client id postie is registered as at the provider' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l oauth-client-secret -d 'The client secret, if the client has one: env:NAME, file:PATH or command:COMMAND' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l oauth-refresh-token -d 'The refresh token: env:NAME, file:PATH or command:COMMAND. With --user, AUTH uses an access token got with it (kept in ~/.cache/postie until it expires); `postie oauth login` writes it to file:PATH' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l oauth-device-url -d 'The provider\'s device authorization endpoint (https://), for `postie oauth login`' -r
+complete -c postie -n "__fish_postie_using_subcommand send" -l oauth-scope -d 'The scope to ask for (space-separated), e.g. https://mail.google.com/ for Gmail' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l helo -l ehlo -d 'The name to give in EHLO/HELO [default: this machine\'s fully qualified name, or an address literal]' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -l timeout -d 'Wait at most this long for each reply, instead of RFC 5321\'s per-step limits (5 min, 10 min at the end)' -r
 complete -c postie -n "__fish_postie_using_subcommand send" -s f -l from -d 'The sender, for the envelope and the From header: ADDRESS or \'Name <ADDRESS>\'. \'\' means the null sender' -r
@@ -370,6 +377,12 @@ complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_su
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l netrc-file -d 'Read this file instead of ~/.netrc (implies --netrc)' -r -F
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l oauth-token-env -d 'Read an OAuth 2.0 bearer token (for XOAUTH2, OAUTHBEARER) from this environment variable' -r
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l oauth-token-file -d 'Read an OAuth 2.0 bearer token from the first line of this file' -r -F
+complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l oauth-token-url -d 'The provider\'s token endpoint (https://), where a refresh token is exchanged for an access token' -r
+complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l oauth-client-id -d 'The OAuth client id postie is registered as at the provider' -r
+complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l oauth-client-secret -d 'The client secret, if the client has one: env:NAME, file:PATH or command:COMMAND' -r
+complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l oauth-refresh-token -d 'The refresh token: env:NAME, file:PATH or command:COMMAND. With --user, AUTH uses an access token got with it (kept in ~/.cache/postie until it expires); `postie oauth login` writes it to file:PATH' -r
+complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l oauth-device-url -d 'The provider\'s device authorization endpoint (https://), for `postie oauth login`' -r
+complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l oauth-scope -d 'The scope to ask for (space-separated), e.g. https://mail.google.com/ for Gmail' -r
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l helo -l ehlo -d 'The name to give in EHLO/HELO [default: this machine\'s fully qualified name, or an address literal]' -r
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l timeout -d 'Wait at most this long for each reply, instead of RFC 5321\'s per-step limits (5 min, 10 min at the end)' -r
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -s f -l from -d 'The sender, for the envelope and the From header: ADDRESS or \'Name <ADDRESS>\'. \'\' means the null sender' -r
@@ -443,3 +456,17 @@ complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_su
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l explain -d 'Explain every reply and the EHLO capabilities, not only failures'
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -l no-config -d 'Read no config file'
 complete -c postie -n "__fish_postie_using_subcommand config; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c postie -n "__fish_postie_using_subcommand oauth; and not __fish_seen_subcommand_from login" -s h -l help -d 'Print help'
+complete -c postie -n "__fish_postie_using_subcommand oauth; and not __fish_seen_subcommand_from login" -f -a "login" -d 'Sign in once, without a browser on this machine (RFC 8628 device authorization): print a URL and a code to enter there, wait for the approval, and write the refresh token to the file:PATH that --oauth-refresh-token names (mode 0600), so that `send` can use it'
+complete -c postie -n "__fish_postie_using_subcommand oauth; and __fish_seen_subcommand_from login" -l oauth-token-url -d 'The provider\'s token endpoint (https://), where a refresh token is exchanged for an access token' -r
+complete -c postie -n "__fish_postie_using_subcommand oauth; and __fish_seen_subcommand_from login" -l oauth-client-id -d 'The OAuth client id postie is registered as at the provider' -r
+complete -c postie -n "__fish_postie_using_subcommand oauth; and __fish_seen_subcommand_from login" -l oauth-client-secret -d 'The client secret, if the client has one: env:NAME, file:PATH or command:COMMAND' -r
+complete -c postie -n "__fish_postie_using_subcommand oauth; and __fish_seen_subcommand_from login" -l oauth-refresh-token -d 'The refresh token: env:NAME, file:PATH or command:COMMAND. With --user, AUTH uses an access token got with it (kept in ~/.cache/postie until it expires); `postie oauth login` writes it to file:PATH' -r
+complete -c postie -n "__fish_postie_using_subcommand oauth; and __fish_seen_subcommand_from login" -l oauth-device-url -d 'The provider\'s device authorization endpoint (https://), for `postie oauth login`' -r
+complete -c postie -n "__fish_postie_using_subcommand oauth; and __fish_seen_subcommand_from login" -l oauth-scope -d 'The scope to ask for (space-separated), e.g. https://mail.google.com/ for Gmail' -r
+complete -c postie -n "__fish_postie_using_subcommand oauth; and __fish_seen_subcommand_from login" -l user -d 'The user the token is for: its access token is cached for `send --user NAME`' -r
+complete -c postie -n "__fish_postie_using_subcommand oauth; and __fish_seen_subcommand_from login" -l ca-file -d 'Trust only the CA certificates in this PEM file (repeatable) for the OAuth endpoints' -r -F
+complete -c postie -n "__fish_postie_using_subcommand oauth; and __fish_seen_subcommand_from login" -s a -l account -d 'Use this account of the config file [default: the one whose `from` is --from, else default-account]' -r
+complete -c postie -n "__fish_postie_using_subcommand oauth; and __fish_seen_subcommand_from login" -l config -d 'Read this config file [default: $POSTIE_CONFIG, else $XDG_CONFIG_HOME/postie/config.toml, else ~/.config/postie/config.toml]' -r -F
+complete -c postie -n "__fish_postie_using_subcommand oauth; and __fish_seen_subcommand_from login" -l no-config -d 'Read no config file'
+complete -c postie -n "__fish_postie_using_subcommand oauth; and __fish_seen_subcommand_from login" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -135,6 +135,8 @@ pub enum Command {
     /// The config file: check it and show where each setting comes from.
     #[command(after_long_help = CONFIG_HELP)]
     Config(ConfigArgs),
+    /// OAuth 2.0 for XOAUTH2 and OAUTHBEARER: `postie oauth login` gets a refresh token.
+    Oauth(OauthCommandArgs),
     /// Write shell completions and man pages generated from this definition (for packagers).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -628,6 +630,9 @@ pub struct AuthArgs {
     #[arg(long, value_name = "PATH", conflicts_with_all = ["password_env", "password_file", "password", "password_command", "oauth_token_env"], help_heading = "Authentication")]
     pub oauth_token_file: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub oauth: OauthArgs,
+
     /// Allow AUTH over an unencrypted connection (the password can then be read by anyone on the path).
     #[arg(long, help_heading = "Authentication")]
     pub allow_plaintext_auth: bool,
@@ -636,6 +641,75 @@ pub struct AuthArgs {
     #[arg(long, help_heading = "Authentication")]
     pub show_secrets: bool,
 }
+
+/// OAuth 2.0: where an access token for XOAUTH2 and OAUTHBEARER comes from when postie gets it itself.
+#[derive(Debug, Args, Default)]
+pub struct OauthArgs {
+    /// The provider's token endpoint (https://), where a refresh token is exchanged for an access token.
+    #[arg(long, value_name = "URL", help_heading = "OAuth")]
+    pub oauth_token_url: Option<String>,
+
+    /// The OAuth client id postie is registered as at the provider.
+    #[arg(long, value_name = "ID", help_heading = "OAuth")]
+    pub oauth_client_id: Option<String>,
+
+    /// The client secret, if the client has one: env:NAME, file:PATH or command:COMMAND.
+    #[arg(long, value_name = "SOURCE", help_heading = "OAuth")]
+    pub oauth_client_secret: Option<String>,
+
+    /// The refresh token: env:NAME, file:PATH or command:COMMAND. With --user, AUTH uses an access token
+    /// got with it (kept in ~/.cache/postie until it expires); `postie oauth login` writes it to file:PATH.
+    #[arg(long, value_name = "SOURCE", help_heading = "OAuth")]
+    pub oauth_refresh_token: Option<String>,
+
+    /// The provider's device authorization endpoint (https://), for `postie oauth login`.
+    #[arg(long, value_name = "URL", help_heading = "OAuth")]
+    pub oauth_device_url: Option<String>,
+
+    /// The scope to ask for (space-separated), e.g. https://mail.google.com/ for Gmail.
+    #[arg(long, value_name = "SCOPE", help_heading = "OAuth")]
+    pub oauth_scope: Option<String>,
+}
+
+/// `postie oauth`.
+#[derive(Debug, Args)]
+pub struct OauthCommandArgs {
+    #[command(subcommand)]
+    pub command: OauthCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OauthCommand {
+    /// Sign in once, without a browser on this machine (RFC 8628 device authorization): print a URL and a
+    /// code to enter there, wait for the approval, and write the refresh token to the file:PATH that
+    /// --oauth-refresh-token names (mode 0600), so that `send` can use it.
+    #[command(after_long_help = format!("Examples:\n{OAUTH_EXAMPLES}"))]
+    Login(OauthLoginArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OauthLoginArgs {
+    #[command(flatten)]
+    pub oauth: OauthArgs,
+
+    /// The user the token is for: its access token is cached for `send --user NAME`.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// Trust only the CA certificates in this PEM file (repeatable) for the OAuth endpoints.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub account: AccountArgs,
+}
+
+pub const OAUTH_EXAMPLES: &str = "  postie oauth login --user me@gmail.com \\
+      --oauth-device-url https://oauth2.googleapis.com/device/code \\
+      --oauth-token-url https://oauth2.googleapis.com/token \\
+      --oauth-client-id ID --oauth-client-secret env:CLIENT_SECRET --oauth-scope https://mail.google.com/ \\
+      --oauth-refresh-token file:~/.config/postie/gmail.token
+";
 
 /// How to find and reach servers; shared by `send` and `mx`.
 #[derive(Debug, Args)]

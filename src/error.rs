@@ -87,6 +87,44 @@ pub enum Error {
     /// What the server did is not what the script expected (or smuggle found a variant that works).
     #[error("{0}")]
     Expectation(String),
+    /// No OAuth access token could be had.
+    #[error("{}", oauth_text(.0))]
+    Oauth(crate::oauth::Error),
+}
+
+impl From<crate::oauth::Error> for Error {
+    fn from(error: crate::oauth::Error) -> Self {
+        Error::Oauth(error)
+    }
+}
+
+/// An OAuth failure with what to do about it.
+fn oauth_text(error: &crate::oauth::Error) -> String {
+    use crate::oauth::{Error as OauthError, Grant};
+    match error {
+        OauthError::Refused { grant: Grant::RefreshToken, code, .. } if code == "invalid_grant" => {
+            format!("{error}; run `postie oauth login` for a new refresh token")
+        }
+        OauthError::Refused { code, .. } if code == "invalid_client" || code == "unauthorized_client" => {
+            format!("{error}; check --oauth-client-id and --oauth-client-secret")
+        }
+        OauthError::Certificate { .. } => format!("{error}; trust its CA with --ca-file"),
+        other => other.to_string(),
+    }
+}
+
+/// The exit code of an OAuth failure: a refused grant is an authentication failure (77); an endpoint that
+/// cannot be reached or has a server error, temporary (75); a reply that breaks RFC 6749, a protocol
+/// violation (76); a certificate that does not verify, a TLS failure (4); a file that cannot be written, 66.
+pub fn oauth_exit(error: &crate::oauth::Error) -> Exit {
+    use crate::oauth::Error as OauthError;
+    match error {
+        OauthError::Refused { .. } => Exit::NoPermission,
+        OauthError::Unreachable { .. } => Exit::TempFail,
+        OauthError::Certificate { .. } => Exit::TlsFailure,
+        OauthError::Malformed { .. } => Exit::Protocol,
+        OauthError::Store { .. } => Exit::NoInput,
+    }
 }
 
 impl From<smtp::error::Error> for Error {
@@ -146,6 +184,7 @@ impl Error {
             Error::Expectation(_) => Exit::Expectation,
             Error::Config(_) => Exit::Config,
             Error::OutOfTime(_) => Exit::TempFail,
+            Error::Oauth(error) => oauth_exit(error),
         }
     }
 }

@@ -19,6 +19,8 @@ pub enum Event {
     SenderGuessed {
         address: String,
     },
+    /// Where the OAuth access token for AUTH came from (never the token).
+    OauthToken(crate::oauth::Origin),
     /// Resolving a `--server` name.
     Resolving {
         host: String,

@@ -45,6 +45,14 @@ pub fn files() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         let others: Vec<String> =
             std::iter::once("postie".to_string()).chain(visible.iter().filter(|v| **v != name).cloned()).collect();
         files.push((format!("man/{name}.1"), page(&sub.clone().name(name.clone()), examples, &others)?));
+        // `postie oauth login`: a page of its own, postie-oauth-login(1).
+        for nested in sub.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+            let nested_name = format!("{name}-{}", nested.get_name());
+            let examples = (nested_name == "postie-oauth-login").then_some(crate::cli::OAUTH_EXAMPLES);
+            let see_also = [name.clone(), "postie".to_string()];
+            let page = page(&nested.clone().name(nested_name.clone()), examples, &see_also)?;
+            files.push((format!("man/{nested_name}.1"), page));
+        }
     }
     Ok(files)
 }
@@ -79,7 +87,7 @@ fn page(command: &clap::Command, examples: Option<&str>, see_also: &[String]) ->
         let _ = writeln!(out, ".SH COMMANDS");
         for sub in command.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
             let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
-            let _ = writeln!(out, ".TP\n\\fBpostie-{}\\fR(1)\n{}", sub.get_name(), roff_text(&about));
+            let _ = writeln!(out, ".TP\n\\fB{}-{}\\fR(1)\n{}", command.get_name(), sub.get_name(), roff_text(&about));
         }
     }
     if let Some(examples) = examples {

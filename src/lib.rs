@@ -18,6 +18,7 @@ pub mod hostname;
 pub mod message;
 pub mod mx;
 pub mod net;
+pub mod oauth;
 pub mod policy;
 pub mod probe;
 pub mod render;

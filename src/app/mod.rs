@@ -4,6 +4,7 @@
 mod config;
 pub mod connect;
 mod mx;
+mod oauth;
 pub mod plan;
 mod probe;
 mod script;
@@ -30,7 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             let stdin = io::stdin();
             let stdin_is_terminal = stdin.is_terminal();
             let plan = plan::plan_send(*args, &mut stdin.lock(), stdin_is_terminal)?;
-            send::send(&plan)
+            oauth::after_send(send::send(&plan), plan.oauth.as_ref())
         }
         Command::Mx(args) => mx::run(&args),
         Command::Probe(args) => probe::run(&args),
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Config(args) => match args.action {
             crate::cli::ConfigAction::Check(_) => Ok(config::check(cli.layers.as_ref())?),
         },
+        Command::Oauth(args) => oauth::run(&args),
         Command::Generate(args) => {
             generate::write_all(&args.out)?;
             Ok(Exit::Success)

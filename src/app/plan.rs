@@ -42,6 +42,8 @@ pub struct SendPlan {
     pub quiet: bool,
     pub dump: bool,
     pub output: Output,
+    /// Where the OAuth access token came from, when postie got it itself.
+    pub oauth: Option<super::oauth::Used>,
 }
 
 /// Check every flag and read the message. `stdin` is read only when the message comes from it.
@@ -315,6 +317,8 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
     let facts = codec::measure(|out| message.write_to(out))
         .map_err(|cause| Error::Input { path: "the message".into(), cause })?;
     let reverse_path = if null_sender { String::new() } else { from.address.clone() };
+    let (credentials, oauth) =
+        credentials(&args.auth, server_host.as_deref(), &args.tls.ca_file, stdin, stdin_is_terminal)?;
     Ok(SendPlan {
         server,
         local,
@@ -345,7 +349,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
             require: if verify_dane { Some(Require::Dane) } else { require },
             sts: Some(StsFetch { ca_files: args.tls.ca_file.clone(), timeout: args.route.connect_timeout }),
             tls: tls_client(&args.tls)?,
-            credentials: credentials(&args.auth, server_host.as_deref(), stdin, stdin_is_terminal)?,
+            credentials,
             allow_plaintext_auth: args.auth.allow_plaintext_auth,
             allow_unverified_auth: args.auth.allow_plaintext_auth
                 || args.tls.insecure
@@ -369,6 +373,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
         quiet: args.quiet,
         dump: args.dump,
         output: output_style(&args.output),
+        oauth,
     })
 }
 
@@ -449,19 +454,22 @@ fn mechanism(arg: MechanismArg) -> Mechanism {
     }
 }
 
-/// The user and secret for AUTH, from wherever the user said, never from the command line unwarned.
+/// The user and secret for AUTH, from wherever the user said, never from the command line unwarned; with
+/// --oauth-refresh-token, an access token postie gets itself (see `oauth`), and where it came from.
 fn credentials(
     args: &AuthArgs,
     host: Option<&str>,
+    ca_files: &[std::path::PathBuf],
     stdin: &mut dyn Read,
     stdin_is_terminal: bool,
-) -> Result<Option<Credentials>, Error> {
+) -> Result<(Option<Credentials>, Option<super::oauth::Used>), Error> {
     let given_password = args.password_env.is_some()
         || args.password_file.is_some()
         || args.password.is_some()
         || args.password_command.is_some()
         || args.oauth_token_env.is_some()
-        || args.oauth_token_file.is_some();
+        || args.oauth_token_file.is_some()
+        || args.oauth.oauth_refresh_token.is_some();
     // ~/.netrc: asked for (--netrc), or for a --user without a password (as fetchmail reads it).
     let netrc = match (args.netrc || args.netrc_file.is_some() || (args.user.is_some() && !given_password), host) {
         (true, Some(host)) => netrc_entry(args, host)?,
@@ -484,10 +492,11 @@ fn credentials(
             (args.oauth_token_file.is_some(), "--oauth-token-file"),
         ]
         .into_iter()
-        .find_map(|(given, flag)| given.then_some(flag));
+        .find_map(|(given, flag)| given.then_some(flag))
+        .or_else(|| super::oauth::flag_needing_user(&args.oauth));
         return match secret_flag {
             Some(flag) => Err(Error::Usage(format!("{flag} needs --user: say who to authenticate as"))),
-            None => Ok(None),
+            None => Ok((None, None)),
         };
     };
     if user.is_empty() || user.contains(|c: char| c.is_control()) {
@@ -496,7 +505,12 @@ fn credentials(
     let from_env =
         |var: &str| std::env::var(var).map_err(|_| Error::Usage(format!("the environment variable {var} is not set")));
     let netrc_password = netrc.and_then(|(entry, path)| entry.password.map(|password| (password, path)));
-    let (secret, is_token) = if let Some(var) = &args.oauth_token_env {
+    let mut oauth = None;
+    let (secret, is_token) = if let Some(refreshed) = oauth_access_token(args, user, ca_files)? {
+        let (token, used) = refreshed;
+        oauth = Some(used);
+        (token, true)
+    } else if let Some(var) = &args.oauth_token_env {
         (from_env(var)?, true)
     } else if let Some(path) = &args.oauth_token_file {
         (first_line(path, stdin)?, true)
@@ -523,6 +537,7 @@ fn credentials(
         )));
     };
     let source = [
+        oauth.as_ref().map(|_| "the access token from the token endpoint".to_string()),
         (args.oauth_token_env.as_deref().map(|v| format!("the token in ${v}"))),
         (args.oauth_token_file.as_deref().map(|p| format!("the token in {}", display_path(p)))),
         (args.password_env.as_deref().map(|v| format!("the password in ${v}"))),
@@ -546,13 +561,39 @@ fn credentials(
             return Err(Error::Usage(format!("--auth {} needs a password, not an OAuth token", mechanism.name())));
         }
     }
-    Ok(Some(Credentials {
+    let credentials = Credentials {
         user: user.clone(),
         secret: Secret::new(secret),
         is_token,
         mechanism: args.auth.map(mechanism),
         show_secrets: args.show_secrets,
-    }))
+    };
+    Ok((Some(credentials), oauth))
+}
+
+/// With --oauth-refresh-token (alone among the secret flags), the access token and where it came from.
+fn oauth_access_token(
+    args: &AuthArgs,
+    user: &str,
+    ca_files: &[std::path::PathBuf],
+) -> Result<Option<(String, super::oauth::Used)>, Error> {
+    if args.oauth.oauth_refresh_token.is_some() {
+        let other = [
+            (args.password_env.is_some(), "--password-env"),
+            (args.password_file.is_some(), "--password-file"),
+            (args.password.is_some(), "--password"),
+            (args.oauth_token_env.is_some(), "--oauth-token-env"),
+            (args.oauth_token_file.is_some(), "--oauth-token-file"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag));
+        if let Some(flag) = other {
+            return Err(Error::Usage(format!(
+                "--oauth-refresh-token and {flag} both give the secret for AUTH: give one of them"
+            )));
+        }
+    }
+    super::oauth::access_token(&args.oauth, user, ca_files)
 }
 
 /// The netrc entry for the host (and --user, when given), with the file it is in; none when the file is

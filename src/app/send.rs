@@ -39,6 +39,9 @@ pub fn send(plan: &SendPlan) -> anyhow::Result<Exit> {
     if plan.sender_guessed {
         sink.emit(Event::SenderGuessed { address: plan.reverse_path.clone() });
     }
+    if let Some(used) = &plan.oauth {
+        sink.emit(Event::OauthToken(used.origin.clone()));
+    }
     let outgoing = Outgoing { content: &plan.message, facts: plan.facts };
     let recipients = Recipients { reverse_path: &plan.reverse_path, recipients: &plan.recipients };
     let mut session = plan.session.clone();

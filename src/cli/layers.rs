@@ -14,7 +14,24 @@ use crate::config::{self, Config, Origin, Setting, Value};
 use crate::secret;
 
 /// The subcommands that take settings from the config file, as paths of names.
-const CONFIGURED: &[&[&str]] = &[&["send"], &["talk"], &["script"], &["smuggle"], &["config", "check"]];
+const CONFIGURED: &[&[&str]] =
+    &[&["send"], &["talk"], &["script"], &["smuggle"], &["config", "check"], &["oauth", "login"]];
+
+/// The flags that say where AUTH's secret comes from: one given by the user (flag or environment) replaces
+/// every one the config file has, as one conflicting flag replaces another.
+const SECRET_SOURCES: &[&str] = &[
+    "password_env",
+    "password_file",
+    "password",
+    "password_command",
+    "oauth_token_env",
+    "oauth_token_file",
+    "oauth_refresh_token",
+    "oauth_token_url",
+    "oauth_client_id",
+    "oauth_client_secret",
+    "oauth_scope",
+];
 
 /// The key that is no flag: a password source (`env:`, `file:`, `command:` or the password itself).
 const PASSWORD: &str = "password";
@@ -171,6 +188,10 @@ pub fn apply(command: &Command, argv: Vec<OsString>) -> Result<(Vec<OsString>, O
         if user_given(matches, arg.get_id().as_str()) || conflicts_with_given(&leaf_command, matches, arg) {
             continue;
         }
+        let id = arg.get_id().as_str();
+        if SECRET_SOURCES.contains(&id) && SECRET_SOURCES.iter().any(|other| user_given(matches, other)) {
+            continue;
+        }
         let values = match (&value, arg.get_action()) {
             (Value::Bool(true), ArgAction::SetTrue) => vec![],
             (Value::Bool(false), ArgAction::SetTrue) => continue,
@@ -224,6 +245,13 @@ fn check(config: &Config, command: &Command) -> Result<(), Failure> {
             if let Value::Text(text) = &setting.value {
                 let literal = setting.key == PASSWORD
                     && secret::Source::parse(text, true).is_ok_and(|source| source.is_literal());
+                if setting.key != PASSWORD && secret::Source::parse(text, false).is_err() {
+                    return Err(at(format!(
+                        "{} must be a source: env:NAME, file:PATH or command:COMMAND (a token does not belong in \
+                         a config file)",
+                        setting.key
+                    )));
+                }
                 if literal && config.mode & 0o077 != 0 {
                     return Err(at(format!(
                         "the password is written in the file and others can read it (mode {:04o}): run chmod 600 \
@@ -238,7 +266,10 @@ fn check(config: &Config, command: &Command) -> Result<(), Failure> {
         let Some(arg) = leaves.iter().find_map(|leaf| find(leaf, &key)) else {
             let known = known_keys(&leaves);
             let hint = closest(&setting.key, &known).map(|k| format!(" (did you mean {k}?)")).unwrap_or_default();
-            return Err(at(format!("unknown key {:?}: not a flag of postie send, talk or script{hint}", setting.key)));
+            return Err(at(format!(
+                "unknown key {:?}: not a flag of postie send, talk, script or oauth login{hint}",
+                setting.key
+            )));
         };
         let expected = match arg.get_action() {
             ArgAction::SetTrue => "true or false",

@@ -1,6 +1,7 @@
 //! Reaching a server: parsing `HOST[:PORT]` and opening TCP connections; the stream that carries the bytes
 //! within deadlines ([`stream`]), and TLS ([`tls`]). Nothing here knows the SMTP dialogue.
 
+pub mod https;
 pub mod proxy;
 pub mod stream;
 pub mod tls;

@@ -199,6 +199,7 @@ impl<W: Write> Sink for HumanTranscript<W> {
             }
             Event::Smtp(Smtp::Note(_))
             | Event::Resolving { .. }
+            | Event::OauthToken(_)
             | Event::SenderGuessed { .. }
             | Event::Resolved { .. }
             | Event::TlsFallback { .. }

@@ -261,6 +261,7 @@ impl<W: Write> Sink for JsonLines<W> {
             },
             Event::Smtp(Smtp::Note(_))
             | Event::Resolving { .. }
+            | Event::OauthToken(_)
             | Event::SenderGuessed { .. }
             | Event::Resolved { .. }
             | Event::TlsFallback { .. }

@@ -28,6 +28,7 @@ pub fn note(event: &Event) -> Option<(Kind, String)> {
             }
         }
         Event::Resolving { host } => info(format!("resolving {host}")),
+        Event::OauthToken(origin) => info(oauth_origin(origin)),
         Event::SenderGuessed { address } => warning(format!(
             "no --from, and this machine has no domain name: sending as {address}, which many servers refuse; \
              give --from"
@@ -177,4 +178,21 @@ pub fn certificate(c: &Certificate) -> String {
         c.not_after,
         days_phrase(c.days_left)
     )
+}
+
+/// Where the access token came from, and for how long it is good.
+fn oauth_origin(origin: &crate::oauth::Origin) -> String {
+    let minutes = |left: &std::time::Duration| match left.as_secs() {
+        s if s < 120 => format!("{s} s"),
+        s => format!("{} min", s / 60),
+    };
+    match origin {
+        crate::oauth::Origin::Cached { expires_in } => {
+            format!("OAuth access token from the cache (expires in {})", minutes(expires_in))
+        }
+        crate::oauth::Origin::Refreshed { url, expires_in } => format!(
+            "OAuth access token refreshed at {url}{}",
+            expires_in.map(|left| format!(" (expires in {})", minutes(&left))).unwrap_or_default()
+        ),
+    }
 }

@@ -5,7 +5,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::policy::report::ResultType;
@@ -75,7 +74,7 @@ fn fetch_error(detail: String) -> Sts {
 /// in TLS-RPT's words.
 fn get(host: &str, addresses: &[IpAddr], fetch: &Fetch) -> Result<Vec<u8>, Sts> {
     let url = format!("https://{host}/.well-known/mta-sts.txt");
-    let roots = match root_certs(&fetch.ca_files) {
+    let roots = match crate::net::https::root_certs(&fetch.ca_files) {
         Ok(roots) => roots,
         Err(detail) => return Err(fetch_error(detail)),
     };
@@ -108,23 +107,6 @@ fn get(host: &str, addresses: &[IpAddr], fetch: &Fetch) -> Result<Vec<u8>, Sts> 
         },
         other => describe(host, other),
     })
-}
-
-/// The CAs to trust for the policy host.
-fn root_certs(ca_files: &[PathBuf]) -> Result<ureq::tls::RootCerts, String> {
-    if ca_files.is_empty() {
-        return Ok(ureq::tls::RootCerts::WebPki);
-    }
-    let mut certificates = Vec::new();
-    for path in ca_files {
-        let pem = std::fs::read(path).map_err(|e| format!("cannot read --ca-file {}: {e}", path.display()))?;
-        for certificate in ureq::tls::parse_pem(&pem) {
-            if let Ok(ureq::tls::PemItem::Certificate(certificate)) = certificate {
-                certificates.push(certificate.to_owned());
-            }
-        }
-    }
-    Ok(ureq::tls::RootCerts::Specific(Arc::new(certificates)))
 }
 
 /// A failed fetch in TLS-RPT's words: a certificate that does not verify is `sts-webpki-invalid`, the rest

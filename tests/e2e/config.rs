@@ -197,7 +197,7 @@ fn the_usual_places_and_no_config() {
 fn bad_config_files_name_the_file_and_line() {
     let cases: &[(&str, &str, &str)] = &[
         ("malformed", "[defaults]\nhelo = \"x\"\nserver =\n", ":3: not valid TOML"),
-        ("unknown-key", "[account.w]\nserver = \"x\"\nsever = \"y\"\n", ":3: unknown key \"sever\": not a flag of postie send, talk or script (did you mean server?)"),
+        ("unknown-key", "[account.w]\nserver = \"x\"\nsever = \"y\"\n", ":3: unknown key \"sever\": not a flag of postie send, talk, script or oauth login (did you mean server?)"),
         ("wrong-type", "[defaults]\ninsecure = \"yes\"\n", ":2: insecure must be true or false, not a string"),
         ("bad-value", "[defaults]\ntls = \"sometimes\"\n", ":2: tls: \"sometimes\" is not a valid value: expected one of auto, required, none, implicit, dane, mta-sts"),
         ("missing-extends", "[account.w]\nextends = \"base\"\n", ":2: account \"w\" extends \"base\", which is not an [account.NAME] (accounts: w)"),

@@ -27,8 +27,9 @@ fn committed_completions_and_man_pages_match_the_binary() {
         }
     }
     assert_eq!(
-        compared, 14,
-        "five shells and nine man pages (postie, postie-config, postie-sendmail, postie-send, postie-mx, postie-probe, postie-talk, postie-script, postie-smuggle)"
+        compared, 17,
+        "five shells and twelve man pages (postie, postie-send, postie-mx, postie-probe, postie-talk, postie-script, \
+         postie-smuggle, postie-sendmail, postie-config, postie-config-check, postie-oauth, postie-oauth-login)"
     );
     let _ = fs::remove_dir_all(&out);
 }

@@ -21,7 +21,10 @@ use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod oauth;
 mod secure_dns;
+#[allow(unused_imports)]
+pub use oauth::{oauth, OauthLab, CLIENT_ID, CLIENT_SECRET, EXPIRED_REFRESH_TOKEN};
 // The whole API of the signed DNS and policy servers, some of it for the DANE and MTA-STS tests to come.
 #[allow(unused_imports)]
 pub use secure_dns::{
@@ -184,6 +187,10 @@ pub struct Postfix {
     /// LF anywhere gets `550 5.5.2 mx.postie.test Error: bare <LF> received` after its end (the session goes
     /// on), and a command ending in a bare LF gets the same reply and the connection is closed.
     pub reject_newline_port: u16,
+    /// Submission (STARTTLS required, AUTH) with XOAUTH2 and OAUTHBEARER only, checked by a second Dovecot
+    /// against the test token service (see `oauth()`, which must be called before connecting: that Dovecot
+    /// starts there).
+    pub oauth_port: u16,
     conf: PathBuf,
 }
 
@@ -435,7 +442,7 @@ impl Postfix {
         let [starttls_port, expired_port, smtps_port, submission_port, plain_auth_port, small_port, bare_port] =
             std::array::from_fn(|_| free_port("127.0.0.1"));
         let probe_port = free_port("127.0.0.6");
-        let [xclient_port, proxy_port, strict_newline_port, reject_newline_port] =
+        let [xclient_port, proxy_port, strict_newline_port, reject_newline_port, oauth_port] =
             std::array::from_fn(|_| free_port("127.0.0.1"));
         // Set explicitly where this Postfix knows it (the default may change with a security update), as
         // `no`, so that the plain listener keeps the old behaviour a client must not rely on. postconf says
@@ -524,6 +531,8 @@ impl Postfix {
                -o smtpd_peername_lookup=no -o smtpd_upstream_proxy_timeout=5s\n\
              127.0.0.1:{strict_newline_port} inet n - n - - smtpd -o smtpd_forbid_bare_newline=yes\n\
              127.0.0.1:{reject_newline_port} inet n - n - - smtpd -o smtpd_forbid_bare_newline=reject\n\
+             127.0.0.1:{oauth_port} inet n - n - - smtpd -o smtpd_tls_security_level=encrypt \
+               -o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=yes -o smtpd_sasl_path={oauth_sasl}\n\
              tlsmgr unix - - n 1000? 1 tlsmgr\n\
              pickup unix n - n 60 1 pickup\n\
              cleanup unix n - n - 0 cleanup\n\
@@ -543,7 +552,8 @@ impl Postfix {
              virtual unix - n n - - virtual\n\
              anvil unix - - n - 1 anvil\n\
              scache unix - - n - 1 scache\n\
-             postlog unix-dgram n - n - 1 postlogd\n"
+             postlog unix-dgram n - n - 1 postlogd\n",
+            oauth_sasl = root.join("dovecot-oauth/auth").display()
         );
         fs::write(conf.join("master.cf"), master_cf).map_err(|e| e.to_string())?;
 
@@ -583,6 +593,7 @@ impl Postfix {
             proxy_port,
             strict_newline_port,
             reject_newline_port,
+            oauth_port,
             conf,
         };
         postfix.wait_until_listening()?;
@@ -637,6 +648,11 @@ impl Postfix {
         let conf = self.conf.display().to_string();
         assert!(!conf.contains(char::is_whitespace), "the Postfix config directory {conf:?} contains a space");
         format!("/usr/sbin/sendmail -C {conf} -bs")
+    }
+
+    /// Where the OAuth Dovecot lives; its SASL socket is `auth` there.
+    fn oauth_dovecot_dir(&self) -> PathBuf {
+        self.root.join("dovecot-oauth")
     }
 
     /// The test CA's certificate, for --ca-file.

@@ -11,6 +11,7 @@ mod hostile;
 mod input;
 mod input_hidden;
 mod message;
+mod oauth;
 mod peers;
 mod protocols;
 mod route;
