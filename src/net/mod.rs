@@ -2,6 +2,7 @@
 //! within deadlines ([`stream`]), and TLS ([`tls`]). Nothing here knows the SMTP dialogue.
 
 pub mod proxy;
+pub mod socks;
 pub mod stream;
 pub mod tls;
 pub mod wire;
