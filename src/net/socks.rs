@@ -64,6 +64,13 @@ impl Credentials {
     }
 }
 
+impl Credentials {
+    /// Whether a password was given (a URL may name only the user, for --proxy-password to complete).
+    pub fn has_password(&self) -> bool {
+        !self.password.is_empty()
+    }
+}
+
 /// Never the password, whatever prints a proxy.
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -155,6 +162,38 @@ impl Proxy {
     }
 }
 
+/// The proxy and the hosts reached without it (`--no-proxy`, `NO_PROXY`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Socks {
+    pub proxy: Proxy,
+    pub bypass: Vec<String>,
+}
+
+impl Socks {
+    /// The proxy to reach `host` (a name, or an address as text, brackets allowed) through, if any.
+    pub fn for_host(&self, host: &str) -> Option<&Proxy> {
+        (!bypassed(&self.bypass, host)).then_some(&self.proxy)
+    }
+}
+
+/// Whether `host` is in a no-proxy list, as curl reads `NO_PROXY`: `*` is every host; a name covers itself
+/// and its subdomains (a leading dot is the same); an address matches itself. Case does not matter.
+pub fn bypassed(list: &[String], host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
+    list.iter().any(|entry| {
+        let entry = entry.trim().trim_start_matches('.').trim_start_matches('[').trim_end_matches(']');
+        let entry = entry.trim_end_matches('.').to_ascii_lowercase();
+        entry == "*"
+            || (!entry.is_empty()
+                && (host == entry || host.strip_suffix(&entry).is_some_and(|head| head.ends_with('.'))))
+    })
+}
+
+/// The entries of a comma-separated no-proxy list.
+pub fn bypass_list(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|entry| !entry.is_empty()).map(str::to_string).collect()
+}
+
 /// A proxy URL for a message: the password replaced by `***`, so that an error can quote what was given.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -237,27 +276,28 @@ impl Failure {
     }
 }
 
+/// A predicate for the proxy's name: "SOCKS5 proxy 127.0.0.1:1080 cannot be reached: connection refused".
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Unreachable(reason) => write!(f, "cannot reach the proxy: {reason}"),
+            Failure::Unreachable(reason) => write!(f, "cannot be reached: {reason}"),
             Failure::Timeout(after) => {
-                write!(f, "the proxy handshake did not finish within {}s (--connect-timeout)", after.as_secs_f32())
+                write!(f, "did not finish the handshake within {}s (--connect-timeout)", after.as_secs_f32())
             }
-            Failure::Closed => f.write_str("the proxy closed the connection during the handshake"),
-            Failure::Violation(what) => write!(f, "the proxy does not speak SOCKS5: {what}"),
+            Failure::Closed => f.write_str("closed the connection during the handshake"),
+            Failure::Violation(what) => write!(f, "does not speak SOCKS5: {what}"),
             Failure::NoAcceptableMethod { offered_password: true } => {
-                f.write_str("the proxy accepts neither no authentication nor user/password (RFC 1928 method 0xFF)")
+                f.write_str("accepts neither no authentication nor user/password (RFC 1928 method 0xFF)")
             }
-            Failure::NoAcceptableMethod { offered_password: false } => f.write_str(
-                "the proxy requires authentication: give socks5h://USER:PASSWORD@HOST:PORT (RFC 1928 method 0xFF)",
-            ),
-            Failure::PasswordWanted => f.write_str("the proxy asks for a user and password, and none was given"),
+            Failure::NoAcceptableMethod { offered_password: false } => {
+                f.write_str("requires authentication: give socks5h://USER:PASSWORD@HOST:PORT (RFC 1928 method 0xFF)")
+            }
+            Failure::PasswordWanted => f.write_str("asks for a user and password, and none was given"),
             Failure::AuthRefused(status) => {
-                write!(f, "the proxy refused the user name and password (RFC 1929 status {status:#04x})")
+                write!(f, "refused the user name and password (RFC 1929 status {status:#04x})")
             }
-            Failure::Refused(code) => write!(f, "the proxy answered {} (SOCKS5 reply {code:#04x})", reply_words(*code)),
-            Failure::BadDestination(why) => f.write_str(why),
+            Failure::Refused(code) => write!(f, "answered: {} (SOCKS5 reply {code:#04x})", reply_words(*code)),
+            Failure::BadDestination(why) => write!(f, "cannot be asked: {why}"),
         }
     }
 }
@@ -267,7 +307,7 @@ pub fn reply_words(code: u8) -> &'static str {
     match code {
         0x00 => "succeeded",
         0x01 => "general SOCKS server failure",
-        0x02 => "connection not allowed by the proxy's rules",
+        0x02 => "connection not allowed by its rules",
         0x03 => "network unreachable",
         0x04 => "host unreachable",
         0x05 => "connection refused by the destination",
@@ -586,6 +626,20 @@ mod tests {
     }
 
     #[test]
+    fn no_proxy_lists_as_curl_reads_them() {
+        let list = bypass_list("localhost, .example.test,192.0.2.1,[::1]");
+        assert!(bypassed(&list, "localhost"));
+        assert!(bypassed(&list, "mx.example.test"));
+        assert!(bypassed(&list, "example.test."));
+        assert!(!bypassed(&list, "badexample.test"));
+        assert!(bypassed(&list, "192.0.2.1"));
+        assert!(bypassed(&list, "[::1]"));
+        assert!(!bypassed(&list, "192.0.2.10"));
+        assert!(bypassed(&bypass_list("*"), "anything.test"));
+        assert!(!bypassed(&bypass_list(""), "anything.test"));
+    }
+
+    #[test]
     fn redaction_hides_only_the_password() {
         assert_eq!(redact("socks5h://alice:secret@host:1080"), "socks5h://alice:***@host:1080");
         assert_eq!(redact("socks5h://host:1080"), "socks5h://host:1080");
@@ -646,9 +700,9 @@ mod tests {
         assert_eq!(parse_reply(&[5, 5, 0, 1, 0]), Err(Failure::Refused(5)));
         assert_eq!(
             Failure::Refused(5).to_string(),
-            "the proxy answered connection refused by the destination (SOCKS5 reply 0x05)"
+            "answered: connection refused by the destination (SOCKS5 reply 0x05)"
         );
-        assert_eq!(reply_words(2), "connection not allowed by the proxy's rules");
+        assert_eq!(reply_words(2), "connection not allowed by its rules");
         assert_eq!(reply_words(4), "host unreachable");
         assert!(Failure::Refused(5).about_destination());
         assert!(!Failure::Refused(2).about_destination());
