@@ -198,9 +198,11 @@ pub fn name_addresses(
     }
 }
 
-/// Whether connections to `host` go through a socks5h:// proxy, which resolves the name itself.
+/// Whether connections to `host` go through a socks5h:// proxy, which resolves the name itself (an address,
+/// such as an MX that is an IP literal, goes to the proxy as an address).
 fn proxy_resolves(options: &SessionOptions, host: &str) -> bool {
-    options.socks.as_ref().and_then(|socks| socks.for_host(host)).is_some_and(|proxy| proxy.remote_dns)
+    host.parse::<IpAddr>().is_err()
+        && options.socks.as_ref().and_then(|socks| socks.for_host(host)).is_some_and(|proxy| proxy.remote_dns)
 }
 
 /// The address `--resolve` gives for `host` on the port in use.
@@ -781,6 +783,10 @@ pub fn dial(
         }
         (Some(proxy), _) => match socks::connect(proxy, destination, timeout, bind) {
             Ok(tcp) => Ok(Ok(tcp)),
+            // An address type the proxy does not take (often IPv6): the next address may be of the other.
+            Err(failure @ socks::Failure::Refused(0x08)) if matches!(destination, Destination::Address(_)) => {
+                Ok(Err(format!("{} {failure}", proxy.describe())))
+            }
             Err(failure) if failure.about_destination() => Ok(Err(format!("{} {failure}", proxy.describe()))),
             Err(failure) => Err(Error::Proxy { proxy: proxy.describe(), failure }),
         },

@@ -313,7 +313,7 @@ pub fn reply_words(code: u8) -> &'static str {
         0x05 => "connection refused by the destination",
         0x06 => "TTL expired",
         0x07 => "command not supported",
-        0x08 => "address type not supported (try socks5:// so that postie resolves the name)",
+        0x08 => "address type not supported",
         _ => "an unassigned reply code",
     }
 }

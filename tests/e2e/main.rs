@@ -15,5 +15,6 @@ mod protocols;
 mod route;
 mod secure_dns;
 mod send;
+mod socks;
 mod tls;
 mod transport_security;
