@@ -84,7 +84,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__config__subcmd__check)
-            opts="-s -p -4 -6 -k -n -f -H -t -i -o -q -a -h --server --max-time --resolve --port --dns-server --dns-timeout --dnssec --trust-anchor --dns-trust-ad --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --user --auth --password-env --password-file --password --password-command --netrc --netrc-file --oauth-token-env --oauth-token-file --oauth-token-url --oauth-client-id --oauth-client-secret --oauth-refresh-token --oauth-device-url --oauth-scope --allow-plaintext-auth --show-secrets --ehlo --helo --timeout --from --null-sender --to --cc --bcc --subject --body --body-file --header --html --html-file --attach --attach-type --attach-name --reply-to --data --read-recipients --sendmail --sendmail-full-name --notify --ret --envid --no-pipelining --bdat --dump --show-data --quiet --quit-after --drop-after --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --json --timing --explain --color --account --config --no-config --help"
+            opts="-s -p -4 -6 -k -n -f -H -t -i -o -q -a -h --server --max-time --resolve --port --dns-server --dns-timeout --dnssec --trust-anchor --dns-trust-ad --ipv4 --ipv6 --bind --connect-timeout --proxy --proxy-password --noproxy --no-proxy --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --user --auth --password-env --password-file --password --password-command --netrc --netrc-file --oauth-token-env --oauth-token-file --oauth-token-url --oauth-client-id --oauth-client-secret --oauth-refresh-token --oauth-device-url --oauth-scope --allow-plaintext-auth --show-secrets --ehlo --helo --timeout --from --null-sender --to --cc --bcc --subject --body --body-file --header --html --html-file --attach --attach-type --attach-name --reply-to --data --read-recipients --sendmail --sendmail-full-name --notify --ret --envid --no-pipelining --bdat --dump --show-data --quiet --quit-after --drop-after --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --json --timing --explain --color --account --config --no-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -131,6 +131,22 @@ _postie() {
                     return 0
                     ;;
                 --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --no-proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --noproxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -566,7 +582,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__script)
-            opts="-s -p -4 -6 -k -a -h --server --port --dns-server --dns-timeout --dnssec --trust-anchor --dns-trust-ad --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --ehlo --helo --timeout --show-secrets --json --timing --explain --color --account --config --no-config --help"
+            opts="-s -p -4 -6 -k -a -h --server --port --dns-server --dns-timeout --dnssec --trust-anchor --dns-trust-ad --ipv4 --ipv6 --bind --connect-timeout --proxy --proxy-password --noproxy --no-proxy --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --ehlo --helo --timeout --show-secrets --json --timing --explain --color --account --config --no-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -605,6 +621,22 @@ _postie() {
                     return 0
                     ;;
                 --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --no-proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --noproxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -692,7 +724,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__send)
-            opts="-s -p -4 -6 -k -n -f -H -t -i -o -q -a -h --server --max-time --resolve --port --dns-server --dns-timeout --dnssec --trust-anchor --dns-trust-ad --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --user --auth --password-env --password-file --password --password-command --netrc --netrc-file --oauth-token-env --oauth-token-file --oauth-token-url --oauth-client-id --oauth-client-secret --oauth-refresh-token --oauth-device-url --oauth-scope --allow-plaintext-auth --show-secrets --ehlo --helo --timeout --from --null-sender --to --cc --bcc --subject --body --body-file --header --html --html-file --attach --attach-type --attach-name --reply-to --data --read-recipients --sendmail --sendmail-full-name --notify --ret --envid --no-pipelining --bdat --dump --show-data --quiet --quit-after --drop-after --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --json --timing --explain --color --account --config --no-config --help"
+            opts="-s -p -4 -6 -k -n -f -H -t -i -o -q -a -h --server --max-time --resolve --port --dns-server --dns-timeout --dnssec --trust-anchor --dns-trust-ad --ipv4 --ipv6 --bind --connect-timeout --proxy --proxy-password --noproxy --no-proxy --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --user --auth --password-env --password-file --password --password-command --netrc --netrc-file --oauth-token-env --oauth-token-file --oauth-token-url --oauth-client-id --oauth-client-secret --oauth-refresh-token --oauth-device-url --oauth-scope --allow-plaintext-auth --show-secrets --ehlo --helo --timeout --from --null-sender --to --cc --bcc --subject --body --body-file --header --html --html-file --attach --attach-type --attach-name --reply-to --data --read-recipients --sendmail --sendmail-full-name --notify --ret --envid --no-pipelining --bdat --dump --show-data --quiet --quit-after --drop-after --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --json --timing --explain --color --account --config --no-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -739,6 +771,22 @@ _postie() {
                     return 0
                     ;;
                 --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --no-proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --noproxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -996,7 +1044,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__smuggle)
-            opts="-f -p -4 -6 -k -a -h --from --to --port --dns-server --dns-timeout --dnssec --trust-anchor --dns-trust-ad --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --ehlo --helo --timeout --show-secrets --json --timing --explain --color --account --config --no-config --help"
+            opts="-f -p -4 -6 -k -a -h --from --to --port --dns-server --dns-timeout --dnssec --trust-anchor --dns-trust-ad --ipv4 --ipv6 --bind --connect-timeout --proxy --proxy-password --noproxy --no-proxy --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --ehlo --helo --timeout --show-secrets --json --timing --explain --color --account --config --no-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1039,6 +1087,22 @@ _postie() {
                     return 0
                     ;;
                 --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --no-proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --noproxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1126,7 +1190,7 @@ _postie() {
             return 0
             ;;
         postie__subcmd__talk)
-            opts="-p -4 -6 -k -a -h --port --dns-server --dns-timeout --dnssec --trust-anchor --dns-trust-ad --ipv4 --ipv6 --bind --connect-timeout --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --ehlo --helo --timeout --show-secrets --json --timing --explain --color --account --config --no-config --help"
+            opts="-p -4 -6 -k -a -h --port --dns-server --dns-timeout --dnssec --trust-anchor --dns-trust-ad --ipv4 --ipv6 --bind --connect-timeout --proxy --proxy-password --noproxy --no-proxy --tls --tls-verify --tls-name --insecure --ca-file --tls-cert --tls-key --tls-min-version --lmtp --pipe --xclient --proxy-protocol --proxy-source --proxy-dest --ehlo --helo --timeout --show-secrets --json --timing --explain --color --account --config --no-config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1157,6 +1221,22 @@ _postie() {
                     return 0
                     ;;
                 --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --no-proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --noproxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -18,6 +18,9 @@ missing=()
 [ -x /usr/sbin/nsd ] || missing+=(nsd)
 [ -x /usr/sbin/unbound ] || missing+=(unbound)
 command -v ldns-signzone >/dev/null || missing+=(ldnsutils)
+# SOCKS5 proxies for --proxy: Dante without authentication, microsocks with a user and password (RFC 1929).
+[ -x /usr/sbin/danted ] || missing+=(dante-server)
+[ -x /usr/bin/microsocks ] || missing+=(microsocks)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "scripts/test.sh: installing ${missing[*]}" >&2
     # "No configuration": the package installs without a system mail server; the tests run their own.
@@ -26,11 +29,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
         --no-install-recommends "${missing[@]}" >/dev/null
     # Under systemd the packages start system servers on port 53 of every address (NSD) and on 127.0.0.1
-    # (Unbound), which would take the port from the tests' own; those just installed here are stopped and
-    # disabled. (In a container, policy-rc.d usually keeps them from starting at all.)
+    # (Unbound), which would take the port from the tests' own, and a system danted (port 1080); those just
+    # installed here are stopped and disabled. (In a container, policy-rc.d usually keeps them from starting.)
     if [ -d /run/systemd/system ]; then
-        for unit in nsd unbound; do
-            if [[ " ${missing[*]} " == *" $unit "* ]]; then
+        for unit in nsd unbound danted; do
+            package=$unit
+            [ "$unit" = danted ] && package=dante-server
+            if [[ " ${missing[*]} " == *" $package "* ]]; then
                 $sudo systemctl disable --now "$unit" >/dev/null 2>&1 || true
             fi
         done

@@ -219,6 +219,9 @@ pub struct SendArgs {
     pub route: RouteArgs,
 
     #[command(flatten)]
+    pub proxy: ProxyArgs,
+
+    #[command(flatten)]
     pub tls: TlsArgs,
 
     #[command(flatten)]
@@ -409,8 +412,8 @@ pub struct ProtocolArgs {
     #[arg(long, value_name = "NAME=VALUE", help_heading = "Protocol")]
     pub xclient: Vec<String>,
 
-    /// Send a PROXY protocol header (HAProxy's v1 text or v2 binary) before anything else; needs
-    /// --proxy-source.
+    /// Send a PROXY protocol header (HAProxy's v1 text or v2 binary) before anything else, as a load balancer
+    /// does to the server behind it; needs --proxy-source. (A SOCKS5 proxy to connect through is --proxy.)
     #[arg(
         long,
         value_enum,
@@ -430,6 +433,27 @@ pub struct ProtocolArgs {
     pub proxy_dest: Option<String>,
 }
 
+/// A SOCKS5 proxy between postie and the server; shared by `send`, `talk`, `script` and `smuggle`.
+#[derive(Debug, Args, Default)]
+pub struct ProxyArgs {
+    /// Connect through this SOCKS5 proxy: socks5h://[USER:PASSWORD@]HOST[:PORT] (the proxy resolves the
+    /// server's name) or socks5://... (postie resolves it); port 1080 by default, user and password
+    /// percent-encoded [default: $ALL_PROXY or $all_proxy; '' for none]. Not the PROXY protocol header
+    /// (--proxy-protocol).
+    #[arg(long, value_name = "URL", help_heading = "Connection")]
+    pub proxy: Option<String>,
+
+    /// The SOCKS5 proxy's password, from env:NAME, file:PATH or command:COMMAND; the user is in the --proxy
+    /// URL (socks5h://USER@HOST).
+    #[arg(long, value_name = "SOURCE", help_heading = "Connection")]
+    pub proxy_password: Option<String>,
+
+    /// Reach these hosts without the proxy: comma-separated names (a name covers its subdomains) or IP
+    /// addresses, '*' for all [default: $NO_PROXY or $no_proxy].
+    #[arg(long, visible_alias = "noproxy", value_name = "HOSTS", help_heading = "Connection")]
+    pub no_proxy: Option<String>,
+}
+
 /// The PROXY protocol version (`--proxy-protocol`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ProxyVersionArg {
@@ -444,6 +468,9 @@ pub enum ProxyVersionArg {
 pub struct ConnectArgs {
     #[command(flatten)]
     pub route: RouteArgs,
+
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
 
     #[command(flatten)]
     pub tls: TlsArgs,

@@ -15,6 +15,7 @@ use crate::drive::blocking::{self, Conversation, Preamble};
 use crate::error::{Error, Exit};
 use crate::event::{Event, Sink, Step};
 use crate::hostname;
+use crate::net::socks::{self, Destination, Socks};
 use crate::net::tls::{Certificates, DaneCheck, TlsClient, Verdict as TlsVerdict, Verify};
 use crate::net::wire::Wire;
 use crate::net::{self};
@@ -70,6 +71,8 @@ pub struct SessionOptions {
     pub xclient: Vec<(String, String)>,
     /// A PROXY protocol header before anything else.
     pub proxy: Option<crate::net::proxy::Spec>,
+    /// A SOCKS5 proxy to connect through (`--proxy`, `ALL_PROXY`), and the hosts reached without it.
+    pub socks: Option<Arc<Socks>>,
     /// `--tls dane` / `--tls mta-sts`: each domain must publish that policy.
     pub require: Option<Require>,
     /// How to fetch MTA-STS policies; `None`: MTA-STS is not looked at.
@@ -128,15 +131,18 @@ pub fn via_server(
     sink: &mut dyn Sink,
 ) -> Result<Report, Error> {
     let name = server.host.to_string();
-    let addresses = match &server.host {
-        net::Host::Ip(ip) if options.families.allows(*ip) => vec![*ip],
+    let at = |ips: Vec<IpAddr>| ips.into_iter().map(|ip| Destination::Address(SocketAddr::new(ip, options.port)));
+    let destinations: Vec<Destination> = match &server.host {
+        net::Host::Ip(ip) if options.families.allows(*ip) => at(vec![*ip]).collect(),
         net::Host::Ip(ip) => return Err(Error::Usage(format!("--server {ip} is not of the address family asked for"))),
         net::Host::Name(host) if resolved(options, host).is_some() => {
             let ip = resolved(options, host).expect("checked");
             sink.emit(Event::Resolved { host: host.clone(), address: ip });
-            vec![ip]
+            at(vec![ip]).collect()
         }
-        net::Host::Name(host) => name_addresses(host, dns, options.families, sink)?,
+        // socks5h: the proxy looks the name up.
+        net::Host::Name(host) if proxy_resolves(options, host) => vec![Destination::Name(host.clone(), options.port)],
+        net::Host::Name(host) => at(name_addresses(host, dns, options.families, sink)?).collect(),
     };
     let mut attempts = Attempts::new(options);
     if options.require == Some(Require::Dane) {
@@ -165,7 +171,7 @@ pub fn via_server(
         attempts.tls =
             host_tls(bare, &dane, &Sts::None, sink).map_err(|detail| Error::Session(SessionError::Tls { detail }))?;
     }
-    if let Some(answer) = attempts.host(&name, &addresses, envelope, message, sink)? {
+    if let Some(answer) = attempts.host(&name, &destinations, envelope, message, sink)? {
         let mut report = Report::default();
         answer.add_to(&mut report);
         return Ok(report);
@@ -190,6 +196,13 @@ pub fn name_addresses(
         Err(route::HostProblem::LookupFailed(reason)) => Err(Error::Dns(reason)),
         Err(problem) => Err(Error::HostUnknown(problem.describe(host))),
     }
+}
+
+/// Whether connections to `host` go through a socks5h:// proxy, which resolves the name itself (an address,
+/// such as an MX that is an IP literal, goes to the proxy as an address).
+fn proxy_resolves(options: &SessionOptions, host: &str) -> bool {
+    host.parse::<IpAddr>().is_err()
+        && options.socks.as_ref().and_then(|socks| socks.for_host(host)).is_some_and(|proxy| proxy.remote_dns)
 }
 
 /// The address `--resolve` gives for `host` on the port in use.
@@ -278,13 +291,24 @@ fn deliver_route(
     }
     let mut any_dane = false;
     for (_, host) in route.hosts() {
-        let (warnings, found) = route::host_addresses(dns, &host, options.families);
+        // socks5h: the MX host's name goes to the proxy, which looks up its addresses (the MX lookup stays
+        // postie's). What DANE needs of the address records is still asked below; it fails quietly.
+        let (warnings, found) = if proxy_resolves(options, &host) {
+            (Vec::new(), Ok(Vec::new()))
+        } else {
+            route::host_addresses(dns, &host, options.families)
+        };
         for warning in warnings {
             sink.emit(Event::Route(RouteFact::HostWarning { host: host.clone(), warning }));
         }
         match found {
             Ok(addresses) => {
-                sink.emit(Event::Route(RouteFact::Addresses { host: host.clone(), addresses: addresses.clone() }));
+                let destinations: Vec<Destination> = if addresses.is_empty() {
+                    vec![Destination::Name(host.clone(), options.port)]
+                } else {
+                    sink.emit(Event::Route(RouteFact::Addresses { host: host.clone(), addresses: addresses.clone() }));
+                    addresses.iter().map(|ip| Destination::Address(SocketAddr::new(*ip, options.port))).collect()
+                };
                 let (address_security, canonical) = match dns.addresses(&host, options.families) {
                     Ok(found) => (found.security, found.canonical),
                     Err(_) => (Security::Unchecked, None),
@@ -310,7 +334,7 @@ fn deliver_route(
                     }
                     Ok(tls) => attempts.tls = tls,
                 }
-                if let Some(answer) = attempts.host(&host, &addresses, envelope, message, sink)? {
+                if let Some(answer) = attempts.host(&host, &destinations, envelope, message, sink)? {
                     return Ok(answer);
                 }
             }
@@ -459,9 +483,14 @@ struct Link {
 }
 
 impl Link {
-    fn tcp(tcp: std::net::TcpStream, ip: IpAddr) -> Link {
-        let local = Some(tcp.local_addr().map(|a| a.ip()).unwrap_or(ip));
-        let peer = tcp.peer_addr().ok();
+    /// A connection to `destination`, straight or through a proxy (`proxied`): then this end's address is
+    /// the way to the proxy, not what the server sees, and the server's address is the destination's.
+    fn tcp(tcp: std::net::TcpStream, destination: &Destination, proxied: bool) -> Link {
+        let (local, peer) = match (proxied, destination) {
+            (false, _) => (tcp.local_addr().map(|a| a.ip()).ok(), tcp.peer_addr().ok()),
+            (true, Destination::Address(address)) => (None, Some(*address)),
+            (true, Destination::Name(..)) => (None, None),
+        };
         Link { wire: Wire::Tcp(tcp), local, peer }
     }
 }
@@ -514,16 +543,23 @@ impl<'o> Attempts<'o> {
     fn host(
         &mut self,
         name: &str,
-        addresses: &[IpAddr],
+        destinations: &[Destination],
         envelope: Recipients<'_>,
         message: &Outgoing<'_>,
         sink: &mut dyn Sink,
     ) -> Result<Option<Answer>, Error> {
         let options = self.options;
-        for &ip in addresses {
-            let address = SocketAddr::new(ip, options.port);
-            let is_literal = name.trim_start_matches('[').trim_end_matches(']') == ip.to_string();
-            let label = if is_literal { ip.to_string() } else { format!("{name} [{ip}]") };
+        let proxy = options.socks.as_ref().and_then(|socks| socks.for_host(name));
+        for destination in destinations {
+            let address = destination.to_string();
+            let (is_literal, label) = match destination {
+                Destination::Address(at) => {
+                    let ip = at.ip();
+                    let is_literal = name.trim_start_matches('[').trim_end_matches(']') == ip.to_string();
+                    (is_literal, if is_literal { ip.to_string() } else { format!("{name} [{ip}]") })
+                }
+                Destination::Name(..) => (false, name.to_string()),
+            };
             let mut connect_timeout = options.connect_timeout;
             if let Some((end, limit)) = options.give_up_at {
                 let left = end.saturating_duration_since(Instant::now());
@@ -536,12 +572,9 @@ impl<'o> Attempts<'o> {
                 }
                 connect_timeout = connect_timeout.min(left);
             }
-            sink.emit(Event::Connecting {
-                address: address.to_string(),
-                host: (!is_literal).then(|| name.to_string()),
-            });
+            announce(destination, name, is_literal, proxy, sink);
             let started = Instant::now();
-            let tcp = match net::connect_one(address, connect_timeout, options.bind) {
+            let tcp = match dial(destination, proxy, connect_timeout, options.bind)? {
                 Ok(tcp) => tcp,
                 Err(reason) => {
                     sink.emit(Event::MovedOn { address: address.to_string(), reason: reason.clone() });
@@ -551,11 +584,13 @@ impl<'o> Attempts<'o> {
             };
             sink.emit(Event::Step { step: Step::Connect, duration: started.elapsed() });
             sink.emit(Event::Connected { address: address.to_string(), local: local_of(&tcp) });
+            let proxied = proxy.is_some();
             let policy = match &self.tls {
                 Some(_) => TlsPolicy::Required,
                 None => options.tls_policy.unwrap_or_else(|| default_tls_policy(options.port)),
             };
-            let mut finished = self.session(Link::tcp(tcp, ip), name, policy, envelope, message, sink);
+            let mut finished =
+                self.session(Link::tcp(tcp, destination, proxied), name, policy, envelope, message, sink);
             // A handshake that fails under opportunistic TLS: a new connection without TLS, as Postfix does
             // (OpenSMTPD 6.8 offers STARTTLS and fails every handshake). Never when TLS was asked for.
             if let Some(SessionError::Tls { detail }) = &finished.outcome.error {
@@ -565,11 +600,12 @@ impl<'o> Attempts<'o> {
                     && !finished.outcome.message_sent;
                 if fallback {
                     sink.emit(Event::TlsFallback { address: address.to_string(), reason: detail.clone() });
-                    match net::connect_one(address, connect_timeout, options.bind) {
+                    announce(destination, name, is_literal, proxy, sink);
+                    match dial(destination, proxy, connect_timeout, options.bind)? {
                         Ok(tcp) => {
                             sink.emit(Event::Connected { address: address.to_string(), local: local_of(&tcp) });
-                            finished =
-                                self.session(Link::tcp(tcp, ip), name, TlsPolicy::Never, envelope, message, sink);
+                            let link = Link::tcp(tcp, destination, proxied);
+                            finished = self.session(link, name, TlsPolicy::Never, envelope, message, sink);
                         }
                         Err(reason) => {
                             sink.emit(Event::MovedOn { address: address.to_string(), reason: reason.clone() });
@@ -699,6 +735,61 @@ impl<'o> Attempts<'o> {
                 detail: format!("{n} attempts failed: {}", self.failures.join("; ")),
             },
         }
+    }
+}
+
+/// Say where a connection goes: straight (`Connecting`), or through the proxy (`Proxying`).
+fn announce(
+    destination: &Destination,
+    name: &str,
+    is_literal: bool,
+    proxy: Option<&socks::Proxy>,
+    sink: &mut dyn Sink,
+) {
+    match (proxy, destination) {
+        (None, _) => sink.emit(Event::Connecting {
+            address: destination.to_string(),
+            host: (!is_literal).then(|| name.to_string()),
+        }),
+        (Some(proxy), Destination::Address(address)) => sink.emit(Event::Proxying {
+            host: address.ip().to_string(),
+            port: address.port(),
+            name: (!is_literal).then(|| name.to_string()),
+            proxy: proxy.describe(),
+            remote_dns: false,
+        }),
+        (Some(proxy), Destination::Name(host, port)) => sink.emit(Event::Proxying {
+            host: host.clone(),
+            port: *port,
+            name: None,
+            proxy: proxy.describe(),
+            remote_dns: true,
+        }),
+    }
+}
+
+/// Open a TCP connection to `destination`, straight or through `proxy`, within `timeout`. `Ok(Err(reason))`:
+/// this destination failed and the next may be tried; `Err`: the proxy failed, and would for every one.
+pub fn dial(
+    destination: &Destination,
+    proxy: Option<&socks::Proxy>,
+    timeout: Duration,
+    bind: Option<IpAddr>,
+) -> Result<Result<std::net::TcpStream, String>, Error> {
+    match (proxy, destination) {
+        (None, Destination::Address(address)) => Ok(net::connect_one(*address, timeout, bind)),
+        (None, Destination::Name(name, _)) => {
+            Err(Error::Usage(format!("{name} must be looked up before a direct connection (no proxy)")))
+        }
+        (Some(proxy), _) => match socks::connect(proxy, destination, timeout, bind) {
+            Ok(tcp) => Ok(Ok(tcp)),
+            // An address type the proxy does not take (often IPv6): the next address may be of the other.
+            Err(failure @ socks::Failure::Refused(0x08)) if matches!(destination, Destination::Address(_)) => {
+                Ok(Err(format!("{} {failure}", proxy.describe())))
+            }
+            Err(failure) if failure.about_destination() => Ok(Err(format!("{} {failure}", proxy.describe()))),
+            Err(failure) => Err(Error::Proxy { proxy: proxy.describe(), failure }),
+        },
     }
 }
 

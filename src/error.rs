@@ -47,11 +47,11 @@ pub const EXIT_CODES: &[(Exit, &str)] = &[
     (Exit::DataError, "bad input data: the message given on stdin or with --data cannot be sent"),
     (Exit::NoInput, "an input file (--data, --body-file) is missing or unreadable"),
     (Exit::NoHost, "host unknown: the server name does not resolve"),
-    (Exit::Unavailable, "permanent failure: the server refused with a 5xx reply; retrying will not help"),
+    (Exit::Unavailable, "permanent failure: the server refused with a 5xx reply (or a SOCKS5 proxy's rules forbid the connection); retrying will not help"),
     (Exit::Software, "internal error in postie"),
     (Exit::TempFail, "temporary failure: a 4xx reply, connection refused, timeout or dropped connection; retry later"),
     (Exit::Protocol, "protocol violation: the server sent something SMTP does not allow"),
-    (Exit::NoPermission, "authentication failed: refused by the server, or not tried over an unencrypted connection"),
+    (Exit::NoPermission, "authentication failed: refused by the server or the SOCKS5 proxy, or not tried over an unencrypted connection"),
     (Exit::Config, "configuration error: the config file is malformed, names an unknown key or account, or shows its password to others"),
 ];
 
@@ -72,6 +72,10 @@ pub enum Error {
     Session(smtp::error::Error),
     #[error("could not connect to {target}: {detail}")]
     Connect { target: String, detail: String },
+    /// The SOCKS5 proxy failed in a way that no other address would change: unreachable, authentication,
+    /// its rules. (A destination it could not reach is a `Connect` failure of that address.)
+    #[error("{proxy} {failure}")]
+    Proxy { proxy: String, failure: crate::net::socks::Failure },
     /// The resolver could not be set up or a lookup failed for a reason that may pass.
     #[error("{0}")]
     Dns(String),
@@ -180,12 +184,26 @@ impl Error {
             Error::HostUnknown(_) => Exit::NoHost,
             Error::Session(error) => session_exit(error),
             Error::Connect { .. } | Error::Dns(_) => Exit::TempFail,
+            Error::Proxy { failure, .. } => proxy_exit(failure),
             Error::NoMail(_) => Exit::Unavailable,
             Error::Expectation(_) => Exit::Expectation,
             Error::Config(_) => Exit::Config,
             Error::OutOfTime(_) => Exit::TempFail,
             Error::Oauth(error) => oauth_exit(error),
         }
+    }
+}
+
+/// The exit code of a SOCKS5 proxy's failure: what may pass is temporary, authentication is 77, and what
+/// the proxy's rules or abilities forbid is permanent (RFC 1928 §6 replies 0x02, 0x07, 0x08).
+fn proxy_exit(failure: &crate::net::socks::Failure) -> Exit {
+    use crate::net::socks::Failure;
+    match failure {
+        Failure::Unreachable(_) | Failure::Timeout(_) | Failure::Closed => Exit::TempFail,
+        Failure::Violation(_) => Exit::Protocol,
+        Failure::NoAcceptableMethod { .. } | Failure::PasswordWanted | Failure::AuthRefused(_) => Exit::NoPermission,
+        Failure::Refused(0x02 | 0x07 | 0x08) | Failure::BadDestination(_) => Exit::Unavailable,
+        Failure::Refused(_) => Exit::TempFail,
     }
 }
 
@@ -261,6 +279,20 @@ mod tests {
             "not sending credentials to mx over an unencrypted connection; use TLS (--tls required) or --allow-plaintext-auth"
         );
         assert_eq!(clear.exit(), Exit::NoPermission);
+    }
+
+    #[test]
+    fn proxy_failures_have_their_own_codes() {
+        use crate::net::socks::Failure;
+        let proxy = |failure| Error::Proxy { proxy: "SOCKS5 proxy 127.0.0.1:1080".into(), failure };
+        assert_eq!(proxy(Failure::Unreachable("connection refused".into())).exit(), Exit::TempFail);
+        assert_eq!(proxy(Failure::AuthRefused(1)).exit(), Exit::NoPermission);
+        assert_eq!(proxy(Failure::Refused(2)).exit(), Exit::Unavailable);
+        assert_eq!(proxy(Failure::Refused(1)).exit(), Exit::TempFail);
+        assert_eq!(
+            proxy(Failure::Unreachable("connection refused".into())).to_string(),
+            "SOCKS5 proxy 127.0.0.1:1080 cannot be reached: connection refused"
+        );
     }
 
     #[test]

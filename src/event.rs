@@ -40,6 +40,16 @@ pub enum Event {
         address: String,
         host: Option<String>,
     },
+    /// A connection attempt through a SOCKS5 proxy, in place of `Connecting`: to `host` (an address, or a name
+    /// the proxy resolves when `remote_dns`) on `port`; `name` is the host's name when `host` is its address.
+    Proxying {
+        host: String,
+        port: u16,
+        name: Option<String>,
+        /// "SOCKS5 proxy 127.0.0.1:1080": never the credentials.
+        proxy: String,
+        remote_dns: bool,
+    },
     Connected {
         address: String,
         local: String,

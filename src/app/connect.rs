@@ -6,14 +6,16 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{ProtocolArgs, ProxyVersionArg, RouteArgs};
+use crate::cli::{ProtocolArgs, ProxyArgs, ProxyVersionArg, RouteArgs};
 use crate::deliver;
 use crate::drive::blocking::Preamble;
 use crate::error::Error;
 use crate::event::{Event, Sink, Step};
 use crate::net::proxy;
+use crate::net::socks::{self, Destination, Socks};
 use crate::net::wire::{self, ChildHandle, Wire};
 use crate::net::{self, Host, ServerSpec};
+use crate::secret;
 use crate::smtp::xclient;
 
 /// Where the dialogue goes.
@@ -139,33 +141,104 @@ impl Protocol {
     }
 }
 
-/// Open the wire to `target`: every address of a name in turn, a unix socket, or the command.
-pub fn open(target: &Target, port: u16, route: &RouteArgs, sink: &mut dyn Sink) -> Result<Opened, Error> {
+/// The SOCKS5 proxy to connect through: `--proxy URL`, else `ALL_PROXY` or `all_proxy` (curl's order); an
+/// empty value means none. `--no-proxy`, else `NO_PROXY` or `no_proxy`, lists the hosts reached without it.
+pub fn socks(args: &ProxyArgs) -> Result<Option<Socks>, Error> {
+    let environment = |names: &[&str]| names.iter().find_map(|name| std::env::var(name).ok());
+    let (url, origin) = match &args.proxy {
+        Some(url) => (url.clone(), "--proxy"),
+        None => match environment(&["ALL_PROXY", "all_proxy"]) {
+            Some(url) => (url, "ALL_PROXY"),
+            None => return no_proxy_alone(args),
+        },
+    };
+    if url.is_empty() {
+        return no_proxy_alone(args);
+    }
+    let mut proxy = socks::Proxy::parse(&url)
+        .map_err(|reason| Error::Usage(format!("invalid {origin} {:?}: {reason}", socks::redact(&url))))?;
+    if let Some(source) = &args.proxy_password {
+        let source = secret::Source::parse(source, false)
+            .map_err(|reason| Error::Usage(format!("invalid --proxy-password: {reason}")))?;
+        let password = source.read().map_err(|problem| Error::Usage(format!("--proxy-password: {problem}")))?;
+        proxy.set_password(password).map_err(|reason| Error::Usage(format!("--proxy-password: {reason}")))?;
+    }
+    if proxy.credentials.as_ref().is_some_and(|c| !c.has_password()) {
+        return Err(Error::Usage(format!(
+            "invalid {origin}: the proxy user {:?} has no password: give USER:PASSWORD@ or --proxy-password",
+            proxy.credentials.as_ref().map(|c| c.user.as_str()).unwrap_or_default()
+        )));
+    }
+    let bypass = match &args.no_proxy {
+        Some(list) => socks::bypass_list(list),
+        None => environment(&["NO_PROXY", "no_proxy"]).map(|list| socks::bypass_list(&list)).unwrap_or_default(),
+    };
+    Ok(Some(Socks { proxy, bypass }))
+}
+
+/// No proxy: flags that only make sense with one are refused rather than ignored.
+fn no_proxy_alone(args: &ProxyArgs) -> Result<Option<Socks>, Error> {
+    if args.proxy_password.is_some() {
+        return Err(Error::Usage("--proxy-password needs --proxy (or ALL_PROXY)".into()));
+    }
+    Ok(None)
+}
+
+/// Open the wire to `target`: every address of a name in turn (through the proxy when one applies), a unix
+/// socket, or the command.
+pub fn open(
+    target: &Target,
+    port: u16,
+    route: &RouteArgs,
+    proxy: Option<&Socks>,
+    sink: &mut dyn Sink,
+) -> Result<Opened, Error> {
     let Target::Network(spec) = target else {
         return open_local(target, sink);
     };
     let port = spec.port.unwrap_or(port);
     let families = super::families(route);
-    let addresses: Vec<IpAddr> = match &spec.host {
-        Host::Ip(ip) => vec![*ip],
-        Host::Name(name) => deliver::name_addresses(name, &super::dns_settings(route)?, families, sink)?,
+    let proxy = proxy.and_then(|socks| socks.for_host(&spec.host.to_string()));
+    let destinations: Vec<Destination> = match &spec.host {
+        Host::Ip(ip) => vec![Destination::Address(SocketAddr::new(*ip, port))],
+        // socks5h: the proxy looks the name up.
+        Host::Name(name) if proxy.is_some_and(|proxy| proxy.remote_dns) => vec![Destination::Name(name.clone(), port)],
+        Host::Name(name) => deliver::name_addresses(name, &super::dns_settings(route)?, families, sink)?
+            .into_iter()
+            .map(|ip: IpAddr| Destination::Address(SocketAddr::new(ip, port)))
+            .collect(),
     };
     let mut failures = Vec::new();
-    for ip in addresses {
-        let address = SocketAddr::new(ip, port);
-        sink.emit(Event::Connecting { address: address.to_string(), host: None });
+    for destination in destinations {
+        let address = destination.to_string();
+        match (proxy, &destination) {
+            (None, _) => sink.emit(Event::Connecting { address: address.clone(), host: None }),
+            (Some(proxy), Destination::Address(at)) => sink.emit(Event::Proxying {
+                host: at.ip().to_string(),
+                port,
+                name: None,
+                proxy: proxy.describe(),
+                remote_dns: false,
+            }),
+            (Some(proxy), Destination::Name(name, _)) => sink.emit(Event::Proxying {
+                host: name.clone(),
+                port,
+                name: None,
+                proxy: proxy.describe(),
+                remote_dns: true,
+            }),
+        }
         let started = std::time::Instant::now();
-        match net::connect_one(address, route.connect_timeout, route.bind) {
+        match deliver::dial(&destination, proxy, route.connect_timeout, route.bind)? {
             Ok(tcp) => {
                 sink.emit(Event::Step { step: Step::Connect, duration: started.elapsed() });
                 let local = tcp.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
-                sink.emit(Event::Connected { address: address.to_string(), local });
-                return Ok(Opened {
-                    wire: Wire::Tcp(tcp),
-                    peer: Some(address),
-                    label: address.to_string(),
-                    child: None,
-                });
+                sink.emit(Event::Connected { address: address.clone(), local });
+                let peer = match &destination {
+                    Destination::Address(at) => Some(*at),
+                    Destination::Name(..) => None,
+                };
+                return Ok(Opened { wire: Wire::Tcp(tcp), peer, label: address, child: None });
             }
             Err(reason) => {
                 sink.emit(Event::MovedOn { address: address.to_string(), reason: reason.clone() });

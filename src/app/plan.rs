@@ -331,6 +331,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
             lmtp: protocol.lmtp,
             xclient: protocol.xclient.clone(),
             proxy: protocol.proxy,
+            socks: super::connect::socks(&args.proxy)?.map(std::sync::Arc::new),
             dsn,
             pipelining: !args.no_pipelining,
             bdat: args.bdat,

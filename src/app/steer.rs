@@ -47,7 +47,8 @@ pub fn connect(
         None => hostname::fully_qualified().unwrap_or_else(|| "localhost".to_string()),
     };
     let timeouts = args.timeout.map_or(timeouts, Timeouts::uniform);
-    let opened = connect::open(target, port, &args.route, sink)?;
+    let socks = connect::socks(&args.proxy)?;
+    let opened = connect::open(target, port, &args.route, socks.as_ref(), sink)?;
     let preamble = protocol.preamble(opened.peer)?;
     let host = target.host();
     let setup = Setup {

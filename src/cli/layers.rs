@@ -37,7 +37,7 @@ const SECRET_SOURCES: &[&str] = &[
 const PASSWORD: &str = "password";
 
 /// Keys whose literal value is a secret: a file that holds one must be the user's alone.
-const SECRET_KEYS: &[&str] = &[PASSWORD, "oauth-client-secret", "oauth-refresh-token"];
+const SECRET_KEYS: &[&str] = &[PASSWORD, "oauth-client-secret", "oauth-refresh-token", "proxy-password"];
 
 /// What the config file gave a run, for `config check`.
 #[derive(Debug, Clone)]
@@ -104,6 +104,12 @@ impl Origins {
             }
             let value = if SECRET_FLAGS.contains(&key.as_str()) {
                 "<redacted>".to_string()
+            } else if key == "proxy" {
+                matches
+                    .get_raw(id)
+                    .and_then(|mut v| v.next())
+                    .map(|v| without_password(&v.to_string_lossy()))
+                    .unwrap_or_default()
             } else {
                 match matches.get_raw(id) {
                     Some(values) if matches!(arg.get_action(), ArgAction::Set | ArgAction::Append) => {
@@ -241,17 +247,27 @@ fn check(config: &Config, command: &Command) -> Result<(), Failure> {
     let sections = std::iter::once(&config.defaults).chain(config.accounts.iter().map(|a| &a.settings));
     for setting in sections.flatten() {
         let at = |message: String| Failure::Config(format!("{}:{}: {message}", config.path.display(), setting.line));
-        if SECRET_KEYS.contains(&setting.key.as_str()) {
+        if SECRET_KEYS.contains(&setting.key.as_str()) || setting.key == "proxy" {
             if let Value::Text(text) = &setting.value {
                 let literal = setting.key == PASSWORD
                     && secret::Source::parse(text, true).is_ok_and(|source| source.is_literal());
-                if setting.key != PASSWORD && secret::Source::parse(text, false).is_err() {
+                if setting.key != PASSWORD && setting.key != "proxy" && secret::Source::parse(text, false).is_err() {
                     return Err(at(format!(
                         "{} must be a source: env:NAME, file:PATH or command:COMMAND (a token does not belong in \
                          a config file)",
                         setting.key
                     )));
                 }
+                // A proxy URL with user:password@ holds a password too.
+                let in_url = setting.key == "proxy"
+                    && text.split_once("://").is_some_and(|(_, rest)| {
+                        rest.split('/')
+                            .next()
+                            .unwrap_or("")
+                            .rsplit_once('@')
+                            .is_some_and(|(user, _)| user.contains(':'))
+                    });
+                let literal = literal || in_url;
                 if literal && config.mode & 0o077 != 0 {
                     return Err(at(format!(
                         "the password is written in the file and others can read it (mode {:04o}): run chmod 600 \
@@ -359,9 +375,23 @@ fn shown(setting: &Setting) -> String {
                 _ => "<redacted>".into(),
             }
         }
+        Value::Text(text) if setting.key == "proxy" => without_password(text),
         Value::Text(text) | Value::Number(text) => text.clone(),
         Value::Bool(value) => value.to_string(),
         Value::List(items) => items.join(", "),
+    }
+}
+
+/// A proxy URL as it may be shown: `socks5h://user:<redacted>@host`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:<redacted>@{host}{}", &rest[authority_end..])
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -446,6 +476,12 @@ fn after_subcommand(argv: &[OsString], path: &[&str]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxy_passwords_are_not_shown() {
+        assert_eq!(without_password("socks5h://me:pw@127.0.0.1:1080"), "socks5h://me:<redacted>@127.0.0.1:1080");
+        assert_eq!(without_password("socks5h://me@127.0.0.1"), "socks5h://me@127.0.0.1");
+    }
 
     #[test]
     fn nearest_key() {

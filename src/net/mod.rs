@@ -3,6 +3,7 @@
 
 pub mod https;
 pub mod proxy;
+pub mod socks;
 pub mod stream;
 pub mod tls;
 pub mod wire;

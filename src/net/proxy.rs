@@ -97,8 +97,10 @@ pub struct Spec {
 impl Spec {
     /// The header for a connection to `peer`.
     pub fn header(&self, peer: Option<SocketAddr>) -> Result<Header, String> {
-        let destination =
-            self.destination.or(peer).ok_or("--proxy-protocol over a unix socket needs --proxy-dest ADDRESS:PORT")?;
+        let destination = self.destination.or(peer).ok_or(
+            "--proxy-protocol needs --proxy-dest ADDRESS:PORT when the server's address is unknown here (a unix \
+             socket, or a name a socks5h:// proxy resolves)",
+        )?;
         Header::new(self.version, self.source, destination)
     }
 }

@@ -219,6 +219,11 @@ impl<W: Write> Sink for HumanTranscript<W> {
                 let via = host.map(|h| format!(" ({h})")).unwrap_or_default();
                 self.note(&format!("trying {address}{via}"));
             }
+            Event::Proxying { host, port, name, proxy, remote_dns } => {
+                let via = name.map(|n| format!(" ({n})")).unwrap_or_default();
+                let resolves = if remote_dns { ", which resolves the name" } else { "" };
+                self.note(&format!("connecting to {host} port {port}{via} through {proxy}{resolves}"));
+            }
             Event::Connected { address, local } => self.note(&format!("connected to {address} from {local}")),
             Event::MovedOn { address, reason } => self.note(&format!("{address}: {reason}; moving on")),
             Event::Closed => self.note("connection closed"),

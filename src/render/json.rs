@@ -25,6 +25,8 @@ Text that is not valid UTF-8 is given as {\"base64\": \"...\"} instead of a stri
   info, warning     text
   lookup            name, kind (\"MX\" or \"address\"), answers [string]
   connecting        address, host (null for an IP)
+  proxy             host, port, name (or null), proxy (\"SOCKS5 proxy HOST:PORT\"), proxy_resolves: in place of
+                    connecting, when the connection goes through a SOCKS5 proxy (--proxy)
   connected         address, local
   moved_on          address, reason
   closed            -
@@ -64,6 +66,13 @@ enum Line<'a> {
     Connecting {
         address: &'a str,
         host: Option<&'a str>,
+    },
+    Proxy {
+        host: &'a str,
+        port: u16,
+        name: Option<&'a str>,
+        proxy: &'a str,
+        proxy_resolves: bool,
     },
     Connected {
         address: &'a str,
@@ -234,6 +243,9 @@ impl<W: Write> Sink for JsonLines<W> {
                 None => return,
             },
             Event::Connecting { address, host } => Line::Connecting { address, host: host.as_deref() },
+            Event::Proxying { host, port, name, proxy, remote_dns } => {
+                Line::Proxy { host, port: *port, name: name.as_deref(), proxy, proxy_resolves: *remote_dns }
+            }
             Event::Connected { address, local } => Line::Connected { address, local },
             Event::MovedOn { address, reason } => Line::MovedOn { address, reason },
             Event::Closed => Line::Closed,

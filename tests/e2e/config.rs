@@ -239,3 +239,33 @@ fn a_secret_command_that_fails_stops_before_connecting() {
     );
     assert!(!run.stdout().contains("connected"), "{run:?}");
 }
+
+#[test]
+fn an_accounts_proxy_carries_the_session_and_its_password_stays_private() {
+    let postfix = postfix();
+    let proxy = crate::harness::microsocks();
+    let url = format!(
+        "socks5h://{}:{}@{}",
+        crate::harness::PROXY_USER,
+        crate::harness::PROXY_PASSWORD_ENCODED,
+        proxy.address()
+    );
+    let text = format!("[account.relay]\nserver = \"localhost:{}\"\nproxy = \"{url}\"\n", postfix.port);
+    let path = config_file("proxy", &text, 0o644);
+    let run = postie(["send", "--config", path.to_str().unwrap(), "-a", "relay", "--to", "bob@example.test"])
+        .args(["--body", "x"])
+        .run()
+        .expect_code(78);
+    assert!(run.stderr().contains(":3: the password is written in the file"), "{run:?}");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    let mark = marker("account-proxy");
+    let run = postie(["send", "--config", path.to_str().unwrap(), "-a", "relay", "--to", "bob@example.test"])
+        .args(["--body", &mark])
+        .run()
+        .expect_code(0);
+    assert!(run.stdout().contains(&format!("through SOCKS5 proxy {}", proxy.address())), "{run:?}");
+    postfix.delivered("bob", &mark);
+    let check = postie(["config", "check", "--config", path.to_str().unwrap(), "-a", "relay"]).run().expect_code(0);
+    assert!(check.stdout().contains(&format!("socks5h://{}:<redacted>@", crate::harness::PROXY_USER)), "{check:?}");
+    assert!(!check.stdout().contains(crate::harness::PROXY_PASSWORD_ENCODED), "{check:?}");
+}

@@ -1,6 +1,6 @@
 //! Real peers for the integration tests: a private Postfix instance on loopback delivering to a Maildir, a
 //! Dovecot LMTP server, a signed DNS hierarchy with a validating resolver and MTA-STS policy servers
-//! (`secure_dns`, in harness/secure_dns.rs), a scripted server for misbehaviour a real one will not produce,
+//! (`secure_dns`, in harness/secure_dns.rs), SOCKS5 proxies (`socks`: Dante and microsocks), a scripted server for misbehaviour a real one will not produce,
 //! and a helper that runs the built binary in a clean environment and shows everything on failure.
 //!
 //! One Postfix serves the whole test binary, and one LMTP server: each starts on first use on ports chosen at
@@ -25,6 +25,8 @@ mod oauth;
 mod secure_dns;
 #[allow(unused_imports)]
 pub use oauth::{oauth, OauthLab, CLIENT_ID, CLIENT_SECRET, EXPIRED_REFRESH_TOKEN};
+mod socks;
+pub use socks::{dante, microsocks, PROXY_PASSWORD, PROXY_PASSWORD_ENCODED, PROXY_USER};
 // The whole API of the signed DNS and policy servers, some of it for the DANE and MTA-STS tests to come.
 #[allow(unused_imports)]
 pub use secure_dns::{

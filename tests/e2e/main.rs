@@ -18,5 +18,6 @@ mod route;
 mod secure_dns;
 mod send;
 mod sendmail;
+mod socks;
 mod tls;
 mod transport_security;
