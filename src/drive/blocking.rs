@@ -166,7 +166,8 @@ pub fn converse(wire: Wire, settings: Settings, conversation: &Conversation<'_>,
     Finished { outcome: client.outcome(), certificates }
 }
 
-/// Do what `machine` asks until it says it is finished; the chain and verdict of a handshake on the way.
+/// Do what `machine` asks until it says it is finished (or, for a held session, idle); the chain and verdict of
+/// a handshake on the way.
 pub fn run(
     connection: &mut Connection,
     machine: &mut dyn Machine,
@@ -214,7 +215,8 @@ pub fn run(
                 }
             }
             Action::Close => connection.close(),
-            Action::Finished => break,
+            // A held session between messages: its driver decides what comes next.
+            Action::Finished | Action::Idle => break,
         }
     }
     forward(machine, sink);

@@ -85,6 +85,9 @@ pub fn run(settings: Settings, script: Vec<Step>, content: &[u8]) -> Run {
                 client.content_sent(bytes, lines);
             }
             Action::Close => {}
+            Action::Idle => {
+                client.quit();
+            }
             Action::Finished => {
                 finished = true;
                 break;
@@ -145,6 +148,89 @@ mod tests {
         "250 2.0.0 queued\r\n",
         "221 2.0.0 Bye\r\n",
     ];
+
+    /// A held session: the first message, then RSET and the second in one write (PIPELINING), then QUIT.
+    #[test]
+    fn a_held_session_sends_two_messages_with_rset_between() {
+        use crate::smtp::client::Client;
+        let mut settings = settings(&["b@example.test"]);
+        settings.hold_session = true;
+        let mut client = Client::new(settings.clone());
+        let now = Instant::now();
+        let mut written = String::new();
+        let mut drive = |client: &mut Client, replies: &[&str]| {
+            let mut replies = replies.iter();
+            loop {
+                match client.poll(now) {
+                    Action::Send { bytes, .. } => written.push_str(&String::from_utf8_lossy(&bytes)),
+                    Action::Receive { .. } => match replies.next() {
+                        Some(reply) => client.receive(reply.as_bytes()),
+                        None => panic!("the client waits for more than the script has: {written}"),
+                    },
+                    Action::SendContent { header, trailer, .. } => {
+                        written.push_str(&String::from_utf8_lossy(&header));
+                        written.push_str("hi\r\n");
+                        written.push_str(&String::from_utf8_lossy(&trailer));
+                        client.content_sent(4, 1);
+                    }
+                    Action::Close => {}
+                    Action::Idle | Action::Finished => return,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        };
+        drive(
+            &mut client,
+            &["220 mx\r\n", "250-mx\r\n250 PIPELINING\r\n", "250 ok\r\n250 ok\r\n354 go\r\n", "250 queued 1\r\n"],
+        );
+        assert!(client.is_idle());
+        assert!(client.outcome().recipients[0].delivered());
+        let second = Envelope { recipients: vec!["c@example.test".into()], ..settings.envelope.clone().unwrap() };
+        client.next_transaction(second);
+        drive(&mut client, &["250 reset\r\n250 ok\r\n250 ok\r\n354 go\r\n", "250 queued 2\r\n"]);
+        let outcome = client.outcome();
+        assert_eq!(outcome.recipients.len(), 1);
+        assert_eq!(outcome.recipients[0].recipient, "c@example.test");
+        assert!(outcome.recipients[0].delivered());
+        client.quit();
+        drive(&mut client, &["221 bye\r\n"]);
+        assert_eq!(
+            written,
+            "EHLO client.example.test\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\nhi\r\n.\r\n\
+             RSET\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<c@example.test>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n"
+        );
+    }
+
+    /// Without PIPELINING, RSET's reply comes before MAIL; a refused recipient ends only the transaction.
+    #[test]
+    fn a_held_session_without_pipelining_waits_for_rset_and_survives_a_refusal() {
+        use crate::smtp::client::Client;
+        let mut settings = settings(&["b@example.test"]);
+        settings.hold_session = true;
+        let mut client = Client::new(settings.clone());
+        let now = Instant::now();
+        let script = ["220 mx\r\n", "250 mx\r\n", "250 ok\r\n", "550 no such user\r\n"];
+        let mut replies = script.iter();
+        let mut written = String::new();
+        while !client.is_idle() {
+            match client.poll(now) {
+                Action::Send { bytes, .. } => written.push_str(&String::from_utf8_lossy(&bytes)),
+                Action::Receive { .. } => client.receive(replies.next().expect("a reply").as_bytes()),
+                other => panic!("unexpected {other:?}: {written}"),
+            }
+        }
+        assert!(!client.outcome().recipients[0].delivered());
+        client.next_transaction(settings.envelope.clone().unwrap());
+        match client.poll(now) {
+            Action::Send { bytes, .. } => assert_eq!(bytes, b"RSET\r\n"),
+            other => panic!("unexpected {other:?}"),
+        }
+        client.receive(b"250 reset\r\n");
+        match client.poll(now) {
+            Action::Send { bytes, .. } => assert_eq!(bytes, b"MAIL FROM:<a@example.test>\r\n"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 
     #[test]
     fn whole_dialogue_on_the_wire() {

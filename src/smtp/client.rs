@@ -40,6 +40,9 @@ pub enum Action {
     SendContent { header: Vec<u8>, dot_stuffing: bool, trailer: Vec<u8>, stall: Duration, give_up_at: Option<Instant> },
     /// Close the connection; then poll again.
     Close,
+    /// The transaction is over and the session stays open (`Settings::hold_session`): call
+    /// [`Client::next_transaction`] for another message, or [`Client::quit`].
+    Idle,
     /// The dialogue is over: take [`Client::outcome`].
     Finished,
 }
@@ -112,6 +115,8 @@ enum Expect {
     /// LMTP (RFC 2033 §4.2): the reply after the message for the accepted recipient at this index.
     RecipientData(usize),
     Rset,
+    /// RSET before the next transaction of a held session.
+    Reset,
     Quit,
 }
 
@@ -126,6 +131,7 @@ impl Expect {
             Expect::Auth => Phase::Auth,
             Expect::Mail => Phase::MailFrom,
             Expect::Rset => Phase::Quit,
+            Expect::Reset => Phase::MailFrom,
             Expect::Rcpt(_) => Phase::RcptTo,
             Expect::Data => Phase::Data,
             Expect::EmptyMessage | Expect::EndOfData | Expect::RecipientData(_) => Phase::EndOfData,
@@ -172,6 +178,8 @@ pub struct Client {
     rcpt_parameters: Vec<Vec<String>>,
     /// XCLIENT was accepted: the EHLO after it does not send it again.
     xclient_done: bool,
+    /// A held session between transactions, waiting for the driver.
+    idle: bool,
 }
 
 /// When to say that the greeting is late.
@@ -204,6 +212,7 @@ impl Client {
             nudged: false,
             rcpt_parameters: Vec::new(),
             xclient_done: false,
+            idle: false,
         };
         match client.settings.stop {
             Some(stop) if stop.point == StopPoint::Connect && stop.drop => client.stop_here(StopPoint::Connect),
@@ -261,6 +270,9 @@ impl Client {
         if self.closed || self.pending.is_some() {
             // A driver that polls while a handshake or the content is under way gets nothing new to do.
             return if self.closed { Action::Finished } else { Action::Receive { deadline: now } };
+        }
+        if self.idle && self.expect.is_empty() {
+            return Action::Idle;
         }
         match self.expect.front() {
             Some(&expect) => {
@@ -397,6 +409,37 @@ impl Client {
         self.receive(&[]);
     }
 
+    /// A held session's next message (after [`Action::Idle`]): RSET (RFC 5321 §4.1.1.5) and the transaction,
+    /// in one write under PIPELINING (RFC 2920 lets RSET go anywhere in a group). The outcome starts afresh.
+    pub fn next_transaction(&mut self, envelope: super::settings::Envelope) {
+        if !self.idle {
+            return;
+        }
+        self.idle = false;
+        self.outcome.mail = None;
+        self.outcome.recipients.clear();
+        self.outcome.message_sent = false;
+        self.settings.envelope = Some(envelope);
+        self.send(&Command::Rset, Expect::Reset);
+        if self.pipelines() {
+            self.begin_transaction();
+        }
+    }
+
+    /// End a held session (after [`Action::Idle`]) with QUIT.
+    pub fn quit(&mut self) {
+        if self.idle {
+            self.idle = false;
+            self.send_quit();
+        }
+    }
+
+    /// Whether this session is between transactions, waiting for [`Client::next_transaction`] or
+    /// [`Client::quit`].
+    pub fn is_idle(&self) -> bool {
+        self.idle && self.expect.is_empty()
+    }
+
     /// The result, once [`Action::Finished`] was returned.
     pub fn outcome(&self) -> Outcome {
         let mut outcome = self.outcome.clone();
@@ -492,6 +535,20 @@ impl Client {
         self.send(&Command::Quit, Expect::Quit);
     }
 
+    /// The transaction is over, whatever became of it: QUIT, or in a held session wait for the driver.
+    fn end_transaction(&mut self) {
+        if self.settings.hold_session && self.outcome.error.is_none() {
+            self.idle = true;
+        } else {
+            self.send_quit();
+        }
+    }
+
+    /// Whether commands may be grouped: the server offers PIPELINING and the user did not turn it off.
+    fn pipelines(&self) -> bool {
+        self.settings.pipelining && self.capabilities.as_ref().is_some_and(|c| c.has("PIPELINING"))
+    }
+
     fn send_ehlo(&mut self) {
         let name = self.settings.client_name.clone();
         let command = if self.settings.lmtp { Command::Lhlo(&name) } else { Command::Ehlo(&name) };
@@ -544,9 +601,22 @@ impl Client {
             Expect::Mail => self.on_mail(reply),
             Expect::Rcpt(index) => self.on_rcpt(index, reply),
             Expect::Data => self.on_data(reply),
-            Expect::EmptyMessage | Expect::Rset => {
+            Expect::EmptyMessage => {
+                if self.expect.is_empty() && !self.quit_sent {
+                    self.end_transaction();
+                }
+            }
+            Expect::Rset => {
                 if self.expect.is_empty() && !self.quit_sent {
                     self.send_quit();
+                }
+            }
+            Expect::Reset => {
+                if !reply.is_positive() {
+                    return self.refuse_session(Phase::MailFrom, reply);
+                }
+                if !self.pipelines() {
+                    self.begin_transaction();
                 }
             }
             Expect::EndOfData => self.on_end_of_data(reply),
@@ -830,7 +900,7 @@ impl Client {
         }
         if !reply.is_positive() || self.stops_at(StopPoint::Mail) {
             self.refuse_all(Phase::MailFrom, &reply);
-            return if reply.is_positive() { self.stop_here(StopPoint::Mail) } else { self.send_quit() };
+            return if reply.is_positive() { self.stop_here(StopPoint::Mail) } else { self.end_transaction() };
         }
         self.send_rcpt(0);
     }
@@ -869,7 +939,7 @@ impl Client {
         }
         if !self.any_accepted() {
             self.events.push_back(Event::Note(Note::NoRecipientAccepted));
-            return self.send_quit();
+            return self.end_transaction();
         }
         if self.settings.bdat {
             // --drop-after data with BDAT: there is no 354; stop before any of the message.
@@ -892,7 +962,7 @@ impl Client {
         }
         let more = self.expect.iter().any(|e| matches!(e, Expect::RecipientData(_)));
         if !more && !self.quit_sent {
-            self.send_quit();
+            self.end_transaction();
         }
     }
 
@@ -938,7 +1008,7 @@ impl Client {
             self.events.push_back(Event::Note(Note::EmptyDataEnded));
             self.send_line(".", ".", Expect::EmptyMessage);
         } else {
-            self.send_quit();
+            self.end_transaction();
         }
     }
 
@@ -962,7 +1032,7 @@ impl Client {
             return self.fail(unexpected(Phase::Data, &reply), false);
         }
         self.settle_accepted(Phase::Data, &reply);
-        self.send_quit();
+        self.end_transaction();
     }
 
     /// The message: after 354, dot-stuffed and ended by "." (with QUIT in the same write under PIPELINING:
@@ -979,7 +1049,7 @@ impl Client {
         } else {
             (Vec::new(), true, b".\r\n".to_vec())
         };
-        if pipelining && !self.settings.bdat && self.settings.stop.is_none() {
+        if pipelining && !self.settings.bdat && self.settings.stop.is_none() && !self.settings.hold_session {
             self.events.push_back(Event::Note(Note::QuitWithDot));
             trailer.extend_from_slice(b"QUIT\r\n");
             self.quit_sent = true;
@@ -993,7 +1063,7 @@ impl Client {
         }
         self.settle_accepted(Phase::EndOfData, &reply);
         if !self.quit_sent {
-            self.send_quit();
+            self.end_transaction();
         }
     }
 }

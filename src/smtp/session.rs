@@ -462,7 +462,7 @@ mod tests {
                     session.content_sent(9, 1);
                 }
                 Action::Close => {}
-                Action::Finished => return (session.answer(), written),
+                Action::Finished | Action::Idle => return (session.answer(), written),
             }
         }
     }

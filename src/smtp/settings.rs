@@ -172,6 +172,9 @@ pub struct Settings {
     pub lmtp: bool,
     /// XCLIENT attributes to send after EHLO (checked: see `xclient::parse_attribute`).
     pub xclient: Vec<(String, String)>,
+    /// After the transaction, keep the session open for another ([`super::client::Action::Idle`]) instead of
+    /// QUIT: `postie load` sends several messages per connection.
+    pub hold_session: bool,
 }
 
 impl Settings {
@@ -194,6 +197,7 @@ impl Settings {
             give_up_at: None,
             lmtp: false,
             xclient: Vec::new(),
+            hold_session: false,
         }
     }
 }
