@@ -128,6 +128,10 @@ pub enum Command {
     /// Only for servers you are responsible for: it sends real messages to the recipient you give.
     #[command(after_help = SMUGGLE_EXIT_CODES, after_long_help = format!("Examples:\n{SMUGGLE_EXAMPLES}\n{SMUGGLE_EXIT_CODES}"))]
     Smuggle(Box<SmuggleArgs>),
+    /// Send many messages to one server and measure it: messages per second and each step's latency
+    /// (a load test, as smtp-source does, with pipelining, TLS, AUTH and latency percentiles).
+    #[command(after_long_help = LOAD_HELP)]
+    Load(Box<LoadArgs>),
     /// Be sendmail for cron and the programs that call it: read a message on stdin and deliver it with the
     /// account of the config file, printing nothing on success (also run as a `sendmail` symlink to postie).
     #[command(after_long_help = SENDMAIL_HELP)]
@@ -140,6 +144,131 @@ pub enum Command {
     /// Write shell completions and man pages generated from this definition (for packagers).
     #[command(hide = true)]
     Generate(GenerateArgs),
+}
+
+/// `postie load`: how many messages, how fast, over how many sessions; and everything `send` takes.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Send this many messages [default: 100, unless --duration is given].
+    #[arg(long, value_name = "N", value_parser = parse_count, help_heading = "Load")]
+    pub count: Option<u64>,
+
+    /// Send for this long: 30s, 5m, 1h (at most 24h); with --count, whichever ends first.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, help_heading = "Load")]
+    pub duration: Option<Duration>,
+
+    /// Sessions at once, each in its own thread.
+    #[arg(long, short = 'c', value_name = "N", default_value = "1", value_parser = parse_concurrency, help_heading = "Load")]
+    pub concurrency: u32,
+
+    /// Messages per session, with RSET between them; 1 opens a new connection for each message.
+    #[arg(long, value_name = "M", default_value = "1", value_parser = parse_per_connection, help_heading = "Load")]
+    pub per_connection: u32,
+
+    /// An open loop: start messages at this rate (R, R/s or R/m), whatever the server does; each message's
+    /// latency counts from when it was due, so a slow server shows as latency, not as a lower rate.
+    #[arg(long, value_name = "R/s", value_parser = parse_rate, help_heading = "Load")]
+    pub rate: Option<f64>,
+
+    /// Pad the built-in message to this many bytes.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, help_heading = "Load")]
+    pub size: Option<u64>,
+
+    /// Go on through this many refused or failed messages (exit 0); stop at the next one (exit 1)
+    /// [default: run to the end; exit 1 if any message was not accepted].
+    #[arg(long, value_name = "N", help_heading = "Load")]
+    pub max_errors: Option<u64>,
+
+    #[command(flatten)]
+    pub send: SendArgs,
+}
+
+const LOAD_HELP: &str = "\
+Examples:
+  postie load --server 127.0.0.1:2525 --to sink@example.test --count 20000 -c 4
+  postie load --server mail.example.test:587 --user bob --password-env PW --to bob@example.test \\
+      --rate 50/s --duration 1m --per-connection 10 --json
+
+Each message carries an X-Postie-Load: RUN/SEQ header, so deliveries can be counted at the far end.
+The report: messages, accepted, refused (by reply code), failed (by cause), messages/s, and for each
+step (connect, greeting, ehlo, tls, auth, mail-to-data, end-of-data, message) min/p50/p90/p99/p99.9/max;
+--json prints it as one object. Ctrl-C stops cleanly and prints the report so far.
+Exit: 0 when every message was accepted (or errors stayed within --max-errors), 1 otherwise, 64 bad flags.";
+
+fn parse_count(text: &str) -> Result<u64, String> {
+    let count: u64 = text.parse().map_err(|_| format!("{text:?} is not a whole number"))?;
+    match count {
+        0 => Err("it must be at least 1".into()),
+        1..=100_000_000 => Ok(count),
+        _ => Err("it must be at most 100000000".into()),
+    }
+}
+
+fn parse_concurrency(text: &str) -> Result<u32, String> {
+    let count: u32 = text.parse().map_err(|_| format!("{text:?} is not a whole number"))?;
+    match count {
+        0 => Err("it must be at least 1 session".into()),
+        1..=1000 => Ok(count),
+        _ => Err("it must be at most 1000 sessions".into()),
+    }
+}
+
+fn parse_per_connection(text: &str) -> Result<u32, String> {
+    let count: u32 = text.parse().map_err(|_| format!("{text:?} is not a whole number"))?;
+    match count {
+        0 => Err("it must be at least 1 message".into()),
+        _ => Ok(count),
+    }
+}
+
+/// `30s`, `5m`, `1h`, `500ms` or a number of seconds.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a duration: give e.g. 30s, 5m or 1h");
+    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let value: f64 = number.trim().parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(bad()),
+    };
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err("it must be more than 0".into());
+    }
+    if seconds > 86_400.0 {
+        return Err("it must be at most 24h".into());
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// `50`, `50/s` or `3000/m`: messages per second.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let (number, per) = text.split_once('/').unwrap_or((text, "s"));
+    let value: f64 = number.trim().parse().map_err(|_| format!("{text:?} is not a rate: give e.g. 50/s or 3000/m"))?;
+    let per_second = match per {
+        "s" => value,
+        "m" | "min" => value / 60.0,
+        _ => return Err(format!("{text:?} is not a rate: give e.g. 50/s or 3000/m")),
+    };
+    if !(per_second.is_finite() && per_second > 0.0) {
+        return Err("it must be more than 0".into());
+    }
+    if per_second > 1_000_000.0 {
+        return Err("it must be at most 1000000/s".into());
+    }
+    Ok(per_second)
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let size: u64 = text.parse().map_err(|_| format!("{text:?} is not a number of bytes"))?;
+    if size > 1 << 30 {
+        return Err("it must be at most 1073741824 (1 GiB)".into());
+    }
+    Ok(size)
 }
 
 /// sendmail's flags; `postie sendmail` reads them itself (see `cli/sendmail.rs`), this is their help.
@@ -196,7 +325,7 @@ Precedence: flags, then the environment (POSTIE_SERVER, POSTIE_FROM, POSTIE_USER
 account (-a NAME, else the one whose from matches --from, else default-account) and those it extends, then
 [defaults].";
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SendArgs {
     /// Recipients, as with --to.
     #[arg(value_name = "RECIPIENT")]
@@ -396,7 +525,7 @@ pub struct SendArgs {
 }
 
 /// The protocol variants swaks speaks: LMTP, a pipe to a command, XCLIENT and the PROXY protocol.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct ProtocolArgs {
     /// Speak LMTP (RFC 2033): LHLO, and one reply per accepted recipient after the message [port default 24].
     #[arg(long, help_heading = "Protocol")]
@@ -434,7 +563,7 @@ pub struct ProtocolArgs {
 }
 
 /// A SOCKS5 proxy between postie and the server; shared by `send`, `talk`, `script` and `smuggle`.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct ProxyArgs {
     /// Connect through this SOCKS5 proxy: socks5h://[USER:PASSWORD@]HOST[:PORT] (the proxy resolves the
     /// server's name) or socks5://... (postie resolves it); port 1080 by default, user and password
@@ -547,7 +676,7 @@ pub struct SmuggleArgs {
 }
 
 /// How the transcript looks; shared by `send`, `mx` and `probe`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
     /// Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md).
     #[arg(long, help_heading = "Output")]
@@ -567,7 +696,7 @@ pub struct OutputArgs {
 }
 
 /// TLS policy and certificates.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct TlsArgs {
     /// When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the
     /// first byte) [default: implicit on port 465, required on 587, else auto].
@@ -606,7 +735,7 @@ pub struct TlsArgs {
 }
 
 /// SMTP AUTH.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct AuthArgs {
     /// Authenticate as this user (AUTH is used when --user is given).
     #[arg(long, env = "POSTIE_USER", value_name = "NAME", help_heading = "Authentication")]
@@ -670,7 +799,7 @@ pub struct AuthArgs {
 }
 
 /// OAuth 2.0: where an access token for XOAUTH2 and OAUTHBEARER comes from when postie gets it itself.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct OauthArgs {
     /// The provider's token endpoint (https://), where a refresh token is exchanged for an access token.
     #[arg(long, value_name = "URL", help_heading = "OAuth")]
@@ -739,7 +868,7 @@ pub const OAUTH_EXAMPLES: &str = "  postie oauth login --user me@gmail.com \\
 ";
 
 /// How to find and reach servers; shared by `send` and `mx`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct RouteArgs {
     /// The port of every server [default: 25, or the one in --server].
     #[arg(long, short = 'p', value_parser = clap::value_parser!(u16).range(1..), help_heading = "Connection")]

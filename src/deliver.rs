@@ -216,7 +216,7 @@ fn resolved(options: &SessionOptions, host: &str) -> Option<IpAddr> {
 
 /// How hard to check certificates when the user did not say: as a mail server does, opportunistic TLS
 /// encrypts to any certificate (RFC 7435) and reports what is wrong; TLS that was asked for must verify.
-fn default_verify(policy: TlsPolicy) -> Verify {
+pub fn default_verify(policy: TlsPolicy) -> Verify {
     match policy {
         TlsPolicy::Opportunistic => Verify::Report,
         TlsPolicy::Required | TlsPolicy::Implicit | TlsPolicy::Never => Verify::Strict,

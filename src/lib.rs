@@ -15,6 +15,7 @@ pub mod error;
 pub mod event;
 pub mod generate;
 pub mod hostname;
+pub mod load;
 pub mod message;
 pub mod mx;
 pub mod net;

@@ -3,6 +3,7 @@
 
 mod config;
 pub mod connect;
+mod load;
 mod mx;
 mod oauth;
 pub mod plan;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             crate::cli::ConfigAction::Check(_) => Ok(config::check(cli.layers.as_ref())?),
         },
         Command::Oauth(args) => oauth::run(&args),
+        Command::Load(args) => load::run(*args),
         Command::Generate(args) => {
             generate::write_all(&args.out)?;
             Ok(Exit::Success)

@@ -15,7 +15,7 @@ use crate::secret;
 
 /// The subcommands that take settings from the config file, as paths of names.
 const CONFIGURED: &[&[&str]] =
-    &[&["send"], &["talk"], &["script"], &["smuggle"], &["config", "check"], &["oauth", "login"]];
+    &[&["send"], &["talk"], &["script"], &["smuggle"], &["config", "check"], &["oauth", "login"], &["load"]];
 
 /// The flags that say where AUTH's secret comes from: one given by the user (flag or environment) replaces
 /// every one the config file has, as one conflicting flag replaces another.

@@ -5,6 +5,7 @@
 pub mod explain;
 pub mod human;
 pub mod json;
+pub mod load;
 pub mod mx;
 pub mod probe;
 pub mod words;
