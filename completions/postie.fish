@@ -31,6 +31,7 @@ complete -c postie -n "__fish_postie_needs_command" -f -a "probe" -d 'Probe ever
 complete -c postie -n "__fish_postie_needs_command" -f -a "talk" -d 'Talk to a server yourself: type SMTP commands and see every reply (or pipe them in, one per line)'
 complete -c postie -n "__fish_postie_needs_command" -f -a "script" -d 'Run a scripted dialogue (see docs/script.md): exit 0 when every expectation holds, 1 at the first that fails'
 complete -c postie -n "__fish_postie_needs_command" -f -a "smuggle" -d 'Test a server for SMTP smuggling: send each end-of-data variant of the 2023 research in one DATA, followed by a smuggled transaction, and report which variants the server treats as the end'
+complete -c postie -n "__fish_postie_needs_command" -f -a "load" -d 'Send many messages to one server and measure it: messages per second and each step\'s latency (a load test, as smtp-source does, with pipelining, TLS, AUTH and latency percentiles)'
 complete -c postie -n "__fish_postie_needs_command" -f -a "sendmail" -d 'Be sendmail for cron and the programs that call it: read a message on stdin and deliver it with the account of the config file, printing nothing on success (also run as a `sendmail` symlink to postie)'
 complete -c postie -n "__fish_postie_needs_command" -f -a "config" -d 'The config file: check it and show where each setting comes from'
 complete -c postie -n "__fish_postie_needs_command" -f -a "oauth" -d 'OAuth 2.0 for XOAUTH2 and OAUTHBEARER: `postie oauth login` gets a refresh token'
@@ -348,6 +349,133 @@ complete -c postie -n "__fish_postie_using_subcommand smuggle" -l timing -d 'The
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l explain -d 'Explain every reply and the EHLO capabilities, not only failures'
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -l no-config -d 'Read no config file'
 complete -c postie -n "__fish_postie_using_subcommand smuggle" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c postie -n "__fish_postie_using_subcommand load" -l count -d 'Send this many messages [default: 100, unless --duration is given]' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l duration -d 'Send for this long: 30s, 5m, 1h (at most 24h); with --count, whichever ends first' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -s c -l concurrency -d 'Sessions at once, each in its own thread' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l per-connection -d 'Messages per session, with RSET between them; 1 opens a new connection for each message' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l rate -d 'An open loop: start messages at this rate (R, R/s or R/m), whatever the server does; each message\'s latency counts from when it was due, so a slow server shows as latency, not as a lower rate' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l size -d 'Pad the built-in message to this many bytes' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l max-errors -d 'Go on through this many refused or failed messages (exit 0); stop at the next one (exit 1) [default: run to the end; exit 1 if any message was not accepted]' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -s s -l server -d 'Send through this server, HOST[:PORT] ([ADDRESS]:PORT for IPv6), instead of each recipient domain\'s MX. Also smtp://HOST[:PORT], and smtps://HOST[:PORT] for implicit TLS (port 465), as curl writes them' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l max-time -d 'One deadline for the whole run, across every MX host and address: give up (exit 75) when it passes' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l resolve -d 'Connect to ADDRESS for --server HOST on PORT, without looking HOST up (repeatable; curl\'s --resolve)' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -s p -l port -d 'The port of every server [default: 25, or the one in --server]' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l dns-server -d 'Ask this DNS server, IP[:PORT], instead of the ones in /etc/resolv.conf' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l dns-timeout -d 'Give up on a DNS lookup after this long (a temporary failure)' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l trust-anchor -d 'Validate DNS answers with DNSSEC against the DNSKEY records in this file (zone-file lines, e.g. "test. 300 IN DNSKEY 257 3 13 ..."), for a private root; implies --dnssec' -r -F
+complete -c postie -n "__fish_postie_using_subcommand load" -l bind -d 'Connect from this local address' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l connect-timeout -d 'Give up on an address that does not accept the connection within this time' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l proxy -d 'Connect through this SOCKS5 proxy: socks5h://[USER:PASSWORD@]HOST[:PORT] (the proxy resolves the server\'s name) or socks5://... (postie resolves it); port 1080 by default, user and password percent-encoded [default: $ALL_PROXY or $all_proxy; \'\' for none]. Not the PROXY protocol header (--proxy-protocol)' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l proxy-password -d 'The SOCKS5 proxy\'s password, from env:NAME, file:PATH or command:COMMAND; the user is in the --proxy URL (socks5h://USER@HOST)' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l no-proxy -l noproxy -d 'Reach these hosts without the proxy: comma-separated names (a name covers its subdomains) or IP addresses, \'*\' for all [default: $NO_PROXY or $no_proxy]' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l tls -d 'When to use TLS: auto (STARTTLS when offered), required (fail without it), none, implicit (TLS from the first byte) [default: implicit on port 465, required on 587, else auto]' -r -f -a "auto\t'STARTTLS when the server offers it, plaintext otherwise. Protects against passive eavesdropping only: an attacker in the path can strip the STARTTLS offer'
+required\t'STARTTLS, and fail before MAIL and AUTH when it is not offered or does not succeed. Protects against eavesdropping and, with verification, against a server in the middle'
+none\t'Never start TLS. Everything, AUTH included, goes in clear text'
+implicit\t'TLS from the first byte (port 465, RFC 8314). Nothing is ever sent in clear text'
+dane\t'As auto, but each recipient domain must publish secure TLSA records (DANE, RFC 7672; needs --dnssec or --trust-anchor), and the server\'s certificate must match them'
+mta-sts\t'As auto, but each recipient domain must publish an MTA-STS policy (RFC 8461), which is enforced'"
+complete -c postie -n "__fish_postie_using_subcommand load" -l tls-verify -d 'How to treat a certificate that does not verify: strict (abort), report (show what is wrong, go on), insecure (go on with a warning) [default: strict for --tls required and implicit; with auto, report (mail servers encrypt to unverified certificates, RFC 7435), but credentials need a verified one]' -r -f -a "strict\t'Abort the handshake when the certificate does not verify'
+report\t'Complete the handshake, show the chain, say what was wrong, and go on'
+insecure\t'Go on whatever the certificate says, with a warning: no protection against a server in the middle'
+dane\t'With --server: the smart host\'s secure TLSA records decide (DANE, RFC 7672; needs --dnssec or --trust-anchor), and TLS is required'"
+complete -c postie -n "__fish_postie_using_subcommand load" -l tls-name -d 'Check the certificate against NAME and send NAME as SNI, wherever --server points' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l ca-file -d 'Trust the CA certificates in this PEM file too (repeatable), besides the built-in web PKI roots' -r -F
+complete -c postie -n "__fish_postie_using_subcommand load" -l tls-cert -d 'Present this client certificate chain (PEM); needs --tls-key' -r -F
+complete -c postie -n "__fish_postie_using_subcommand load" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c postie -n "__fish_postie_using_subcommand load" -l tls-min-version -d 'The lowest TLS version to accept' -r -f -a "1.2\t''
+1.3\t''"
+complete -c postie -n "__fish_postie_using_subcommand load" -l user -d 'Authenticate as this user (AUTH is used when --user is given)' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l auth -d 'The mechanism [default: the strongest both sides have]' -r -f -a "plain\t'RFC 4616: user and password in one base64 message'
+login\t'The old two-step user/password exchange'
+cram-md5\t'RFC 2195: an HMAC-MD5 of the server\'s challenge; the password itself is never sent'
+xoauth2\t'Google and Microsoft\'s OAuth 2.0 bearer token form'
+oauthbearer\t'RFC 7628: OAuth 2.0 bearer token'"
+complete -c postie -n "__fish_postie_using_subcommand load" -l password-env -d 'Read the password from this environment variable' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l password-file -d 'Read the password from the first line of this file (\'-\' for stdin)' -r -F
+complete -c postie -n "__fish_postie_using_subcommand load" -l password -d 'The password itself. Other users can see it in `ps`: prefer --password-env or --password-file' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l password-command -d 'Run this command with /bin/sh -c and use the first line it prints as the password, as msmtp\'s passwordeval does (e.g. \'pass show mail/work\'); a command that fails stops postie before it connects' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l netrc-file -d 'Read this file instead of ~/.netrc (implies --netrc)' -r -F
+complete -c postie -n "__fish_postie_using_subcommand load" -l oauth-token-env -d 'Read an OAuth 2.0 bearer token (for XOAUTH2, OAUTHBEARER) from this environment variable' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l oauth-token-file -d 'Read an OAuth 2.0 bearer token from the first line of this file' -r -F
+complete -c postie -n "__fish_postie_using_subcommand load" -l oauth-token-url -d 'The provider\'s token endpoint (https://), where a refresh token is exchanged for an access token' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l oauth-client-id -d 'The OAuth client id postie is registered as at the provider' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l oauth-client-secret -d 'The client secret, if the client has one: env:NAME, file:PATH or command:COMMAND' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l oauth-refresh-token -d 'The refresh token: env:NAME, file:PATH or command:COMMAND. With --user, AUTH uses an access token got with it (kept in ~/.cache/postie until it expires); `postie oauth login` writes it to file:PATH' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l oauth-device-url -d 'The provider\'s device authorization endpoint (https://), for `postie oauth login`' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l oauth-scope -d 'The scope to ask for (space-separated), e.g. https://mail.google.com/ for Gmail' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l helo -l ehlo -d 'The name to give in EHLO/HELO [default: this machine\'s fully qualified name, or an address literal]' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l timeout -d 'Wait at most this long for each reply, instead of RFC 5321\'s per-step limits (5 min, 10 min at the end)' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -s f -l from -d 'The sender, for the envelope and the From header: ADDRESS or \'Name <ADDRESS>\'. \'\' means the null sender' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l to -d 'A recipient (repeatable): ADDRESS or \'Name <ADDRESS>\'' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l cc -d 'A copy recipient (repeatable), listed in the Cc header' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l bcc -d 'A blind copy recipient (repeatable): gets the message, never appears in it' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l subject -d 'The Subject header [default: "test" and the date]' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l body -d 'The body text, or @FILE to read it from FILE (@- for stdin), as curl\'s -d does [default: stdin when it is not a terminal, else a one-line test body]' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l body-file -d 'Read the body from a file (\'-\' for stdin)' -r -F
+complete -c postie -n "__fish_postie_using_subcommand load" -s H -l header -d 'Add a header, \'Name: value\' (repeatable); it replaces a generated header of the same name' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l html -d 'An HTML body, sent beside the text body as multipart/alternative' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l html-file -d 'Read the HTML body from a file (\'-\' for stdin)' -r -F
+complete -c postie -n "__fish_postie_using_subcommand load" -l attach -d 'Attach a file (repeatable; \'-\' for stdin). Its type is guessed from the name; give it with the file as curl\'s -F does: --attach \'q3.pdf;type=application/pdf;name=Q3 report.pdf\'' -r -F
+complete -c postie -n "__fish_postie_using_subcommand load" -l attach-type -d 'The MIME type of the --attach it follows' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l attach-name -d 'The file name shown for the --attach it follows' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l reply-to -d 'A Reply-To address (repeatable)' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l data -d 'Send this complete RFC 5322 message as it is (\'-\' for stdin), instead of building one' -r -F
+complete -c postie -n "__fish_postie_using_subcommand load" -l sendmail-full-name -d 'Set by `postie sendmail -F NAME`: the full name for a sender that has none' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -s o -d 'Accepted for sendmail compatibility: -oi' -r -f -a "i\t''"
+complete -c postie -n "__fish_postie_using_subcommand load" -l notify -d 'DSN (RFC 3461): when to report delivery, "never" or a comma list of success, failure, delay' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l ret -d 'DSN: return the full message or only its headers in a bounce' -r -f -a "full\t''
+hdrs\t''"
+complete -c postie -n "__fish_postie_using_subcommand load" -l envid -d 'DSN: an envelope identifier to find in reports' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l quit-after -d 'End the session with QUIT after this step: connect, banner, ehlo, tls, auth, mail, rcpt (`--quit-after rcpt -q; echo $?` tells whether an address is accepted)' -r -f -a "connect\t''
+banner\t''
+ehlo\t''
+tls\t''
+auth\t''
+mail\t''
+rcpt\t''
+data\t'After the 354 to DATA, before any of the message (only with --drop-after)'"
+complete -c postie -n "__fish_postie_using_subcommand load" -l drop-after -d 'Close the connection without QUIT after this step (the same steps, and data: after the 354)' -r -f -a "connect\t''
+banner\t''
+ehlo\t''
+tls\t''
+auth\t''
+mail\t''
+rcpt\t''
+data\t'After the 354 to DATA, before any of the message (only with --drop-after)'"
+complete -c postie -n "__fish_postie_using_subcommand load" -l pipe -d 'Speak SMTP over this command\'s stdin and stdout instead of a network connection, run with /bin/sh -c (e.g. \'sendmail -bs\' or \'exim -bs\', to test an MTA\'s configuration without a network)' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l xclient -d 'Send XCLIENT NAME=VALUE after EHLO (repeatable: ADDR, NAME, PORT, HELO, PROTO, LOGIN, DESTADDR, DESTPORT), then EHLO again, as Postfix documents; the server must offer XCLIENT' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l proxy-protocol -d 'Send a PROXY protocol header (HAProxy\'s v1 text or v2 binary) before anything else, as a load balancer does to the server behind it; needs --proxy-source. (A SOCKS5 proxy to connect through is --proxy.)' -r -f -a "v1\t'The text line: PROXY TCP4 source destination sport dport'
+v2\t'The binary header'"
+complete -c postie -n "__fish_postie_using_subcommand load" -l proxy-source -d 'The client address the PROXY header claims, ADDRESS:PORT ([ADDRESS]:PORT for IPv6)' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l proxy-dest -d 'The destination address the PROXY header claims [default: the server\'s address and port]' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l color -d 'Colour: auto (on a terminal, unless NO_COLOR is set), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c postie -n "__fish_postie_using_subcommand load" -s a -l account -d 'Use this account of the config file [default: the one whose `from` is --from, else default-account]' -r
+complete -c postie -n "__fish_postie_using_subcommand load" -l config -d 'Read this config file [default: $POSTIE_CONFIG, else $XDG_CONFIG_HOME/postie/config.toml, else ~/.config/postie/config.toml]' -r -F
+complete -c postie -n "__fish_postie_using_subcommand load" -l dnssec -d 'Validate DNS answers with DNSSEC against the root\'s keys: DANE (TLSA) then applies where it is secure'
+complete -c postie -n "__fish_postie_using_subcommand load" -l dns-trust-ad -d 'Trust the AD bit of the DNS server (--dns-server, or the first in /etc/resolv.conf), which must be a validating resolver on a path you trust, instead of validating in process (as Postfix does)'
+complete -c postie -n "__fish_postie_using_subcommand load" -s 4 -l ipv4 -d 'Use IPv4 addresses only'
+complete -c postie -n "__fish_postie_using_subcommand load" -s 6 -l ipv6 -d 'Use IPv6 addresses only'
+complete -c postie -n "__fish_postie_using_subcommand load" -s k -l insecure -d 'Same as --tls-verify insecure: no protection against a server in the middle'
+complete -c postie -n "__fish_postie_using_subcommand load" -s n -l netrc -d 'Take the user (when --user is not given) and the password from ~/.netrc ($NETRC) for the --server host, as curl -n does. With --user and no password, postie looks there too before it asks'
+complete -c postie -n "__fish_postie_using_subcommand load" -l allow-plaintext-auth -d 'Allow AUTH over an unencrypted connection (the password can then be read by anyone on the path)'
+complete -c postie -n "__fish_postie_using_subcommand load" -l show-secrets -d 'Show the AUTH exchange as sent instead of <redacted> (base64 is not encryption)'
+complete -c postie -n "__fish_postie_using_subcommand load" -l null-sender -d 'Use the null reverse-path MAIL FROM:<> (as bounces do)'
+complete -c postie -n "__fish_postie_using_subcommand load" -s t -l read-recipients -d 'sendmail -t: take the recipients from the To, Cc and Bcc headers of the complete message on stdin (or --data), and remove the Bcc header before sending'
+complete -c postie -n "__fish_postie_using_subcommand load" -s i -d 'Accepted for sendmail compatibility (-i, -oi): a line with a lone dot never ends postie\'s message'
+complete -c postie -n "__fish_postie_using_subcommand load" -l sendmail -d 'Set by `postie sendmail`: complete the message\'s headers as sendmail does (Date, Message-ID, From)'
+complete -c postie -n "__fish_postie_using_subcommand load" -l no-pipelining -d 'Send commands one at a time even when the server offers PIPELINING'
+complete -c postie -n "__fish_postie_using_subcommand load" -l bdat -d 'Send the message with BDAT (RFC 3030 CHUNKING) instead of DATA when the server offers it'
+complete -c postie -n "__fish_postie_using_subcommand load" -l dump -d 'Print the message that would be sent (the envelope goes to stderr) and send nothing'
+complete -c postie -n "__fish_postie_using_subcommand load" -l show-data -d 'Print every line of the message in the transcript, not only its size'
+complete -c postie -n "__fish_postie_using_subcommand load" -s q -l quiet -d 'Print nothing when every recipient accepted the message; errors still go to stderr'
+complete -c postie -n "__fish_postie_using_subcommand load" -l lmtp -d 'Speak LMTP (RFC 2033): LHLO, and one reply per accepted recipient after the message [port default 24]'
+complete -c postie -n "__fish_postie_using_subcommand load" -l json -d 'Write JSON Lines to stdout instead of the transcript: one object per event (schema in README.md)'
+complete -c postie -n "__fish_postie_using_subcommand load" -l timing -d 'The elapsed time on every line, and how long each step and each reply took'
+complete -c postie -n "__fish_postie_using_subcommand load" -l explain -d 'Explain every reply and the EHLO capabilities, not only failures'
+complete -c postie -n "__fish_postie_using_subcommand load" -l no-config -d 'Read no config file'
+complete -c postie -n "__fish_postie_using_subcommand load" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c postie -n "__fish_postie_using_subcommand sendmail" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c postie -n "__fish_postie_using_subcommand config; and not __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c postie -n "__fish_postie_using_subcommand config; and not __fish_seen_subcommand_from check" -f -a "check" -d 'Check the config file (unknown keys, wrong types, a missing account, each with FILE:LINE) and print the settings `postie send` would use with these flags, each with its origin: flag, environment, account or [defaults]. Passwords are shown as <redacted>'

@@ -43,7 +43,11 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Exit> {
     let stdin = io::stdin();
     let stdin_is_terminal = stdin.is_terminal();
     if let Some(size) = size {
-        if send.body.is_some() || send.body_file.is_some() || send.data.is_some() || !send.attach.is_empty() || send.read_recipients
+        if send.body.is_some()
+            || send.body_file.is_some()
+            || send.data.is_some()
+            || !send.attach.is_empty()
+            || send.read_recipients
         {
             return refuse("--size pads the built-in message: leave out --body, --body-file, --data, --attach and -t");
         }
@@ -58,22 +62,27 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Exit> {
     plan.message.write_to(&mut bytes).map_err(|cause| Error::Input { path: "the message".into(), cause })?;
     let run_id = run_id();
     let server = format!("{}:{}", plan.server.as_ref().map(|s| s.host.to_string()).unwrap_or_default(), target.port);
-    let message =
-        Message { reverse_path: plan.reverse_path.clone(), recipients: plan.recipients.clone(), bytes, facts: plan.facts, run: run_id.clone() };
+    let message = Message {
+        reverse_path: plan.reverse_path.clone(),
+        recipients: plan.recipients.clone(),
+        bytes,
+        facts: plan.facts,
+        run: run_id.clone(),
+    };
     let count = match (count, duration) {
         (None, None) => Some(100),
         (count, _) => count,
     };
     let load = Plan { target, message, count, duration, rate, concurrency, per_connection, max_errors };
     let shape = Shape { run: &run_id, server: &server, concurrency, per_connection, rate };
+    unsafe {
+        libc::signal(libc::SIGINT, on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    }
     if !json_output && !quiet {
         let what = count.map_or_else(|| "messages".to_string(), |n| format!("{n} messages"));
         let until = duration.map(|d| format!(" for {} s", d.as_secs_f64())).unwrap_or_default();
         println!("postie load: run {run_id}: {what}{until} to {server}, {concurrency} at once, up to {per_connection} per connection");
         let _ = io::stdout().flush();
-    }
-    unsafe {
-        libc::signal(libc::SIGINT, on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t);
     }
     let bar = (!quiet && io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(count.unwrap_or(0));
@@ -110,12 +119,14 @@ fn target(plan: &SendPlan) -> Result<Target, Error> {
     let server = plan.server.as_ref().expect("load checked --server");
     let ip = match &server.host {
         Host::Ip(ip) => *ip,
-        Host::Name(name) => match options.resolve.iter().find(|(host, port, _)| host == name && *port == options.port) {
-            Some((_, _, ip)) => *ip,
-            None => *crate::deliver::name_addresses(name, &plan.dns, options.families, &mut Discard)?
-                .first()
-                .ok_or_else(|| Error::HostUnknown(format!("{name} has no address")))?,
-        },
+        Host::Name(name) => {
+            match options.resolve.iter().find(|(host, port, _)| host == name && *port == options.port) {
+                Some((_, _, ip)) => *ip,
+                None => *crate::deliver::name_addresses(name, &plan.dns, options.families, &mut Discard)?
+                    .first()
+                    .ok_or_else(|| Error::HostUnknown(format!("{name} has no address")))?,
+            }
+        }
     };
     let name = server.host.to_string();
     let bare = name.trim_start_matches('[').trim_end_matches(']').to_string();

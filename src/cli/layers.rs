@@ -162,14 +162,15 @@ pub fn apply(command: &Command, argv: Vec<OsString>) -> Result<(Vec<OsString>, O
     for name in &path {
         leaf_command = leaf_command.find_subcommand(name).expect("clap matched it").clone();
     }
-    let account = user_given(matches, "account").then(|| matches.get_one::<String>("account").cloned()).flatten();
-    if matches.get_flag("no_config") {
+    let text = |id: &str| matches.try_get_one::<String>(id).ok().flatten().cloned();
+    let account = user_given(matches, "account").then(|| text("account")).flatten();
+    if matches!(matches.try_get_one::<bool>("no_config"), Ok(Some(true))) {
         if account.is_some() {
             return Err(Failure::Config("-a names an account in the config file, and --no-config ignores it".into()));
         }
         return Ok((argv, None));
     }
-    let flag = matches.get_one::<PathBuf>("config").map(PathBuf::as_path);
+    let flag = matches.try_get_one::<PathBuf>("config").ok().flatten().map(PathBuf::as_path);
     let Some(file) = config::locate(flag, |name| std::env::var_os(name)).map_err(Failure::Config)? else {
         return match account {
             Some(name) => Err(Failure::Config(format!(
@@ -181,7 +182,7 @@ pub fn apply(command: &Command, argv: Vec<OsString>) -> Result<(Vec<OsString>, O
     };
     let config = Config::read(&file).map_err(|problem| Failure::Config(problem.to_string()))?;
     check(&config, command)?;
-    let sender = user_given(matches, "from").then(|| matches.get_one::<String>("from").cloned()).flatten();
+    let sender = user_given(matches, "from").then(|| text("from")).flatten();
     let chosen =
         config.choose(account.as_deref(), sender.as_deref()).map_err(|problem| Failure::Config(problem.to_string()))?;
 

@@ -57,7 +57,14 @@ pub fn run(plan: &Plan, interrupted: &AtomicBool, tick: &mut dyn FnMut(u64, u64,
         let workers: Vec<_> = (0..plan.concurrency)
             .map(|_| {
                 scope.spawn(|| {
-                    session::work(&plan.target, &plan.message, &schedule, plan.per_connection, &progress, plan.max_errors)
+                    session::work(
+                        &plan.target,
+                        &plan.message,
+                        &schedule,
+                        plan.per_connection,
+                        &progress,
+                        plan.max_errors,
+                    )
                 })
             })
             .collect();

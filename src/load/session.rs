@@ -278,10 +278,14 @@ impl Sink for Timing {
     fn emit(&mut self, event: Event) {
         let now = Instant::now();
         match event {
-            Event::Step { step: EventStep::TlsHandshake, duration } => self.stats.record(Step::Tls, duration),
+            // Implicit TLS, before the greeting; after STARTTLS the EHLO that follows closes the step.
+            Event::Step { step: EventStep::TlsHandshake, duration } if self.hellos == 0 => {
+                self.stats.record(Step::Tls, duration)
+            }
             Event::Smtp(SmtpEvent::Sent { line, .. }) => {
                 let verb = line.split(' ').next().unwrap_or("");
-                if self.mail_start.is_none() && (verb.eq_ignore_ascii_case("MAIL") || verb.eq_ignore_ascii_case("RSET")) {
+                if self.mail_start.is_none() && (verb.eq_ignore_ascii_case("MAIL") || verb.eq_ignore_ascii_case("RSET"))
+                {
                     self.mail_start = Some(now);
                 }
                 if verb.eq_ignore_ascii_case("BDAT") {

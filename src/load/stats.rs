@@ -28,8 +28,16 @@ pub enum Step {
 }
 
 impl Step {
-    pub const ALL: [Step; 8] =
-        [Step::Connect, Step::Greeting, Step::Ehlo, Step::Tls, Step::Auth, Step::MailToData, Step::EndOfData, Step::Message];
+    pub const ALL: [Step; 8] = [
+        Step::Connect,
+        Step::Greeting,
+        Step::Ehlo,
+        Step::Tls,
+        Step::Auth,
+        Step::MailToData,
+        Step::EndOfData,
+        Step::Message,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {

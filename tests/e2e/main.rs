@@ -10,6 +10,7 @@ mod harness;
 mod hostile;
 mod input;
 mod input_hidden;
+mod load;
 mod message;
 mod oauth;
 mod peers;
