@@ -176,7 +176,7 @@ pub fn run(
     sink: &mut dyn Sink,
 ) -> Option<Certificates> {
     let mut certificates = None;
-    let mut buffer = vec![0; READ_CHUNK];
+    let mut buffer = [0; READ_CHUNK];
     loop {
         forward(machine, sink);
         match machine.poll(Instant::now()) {

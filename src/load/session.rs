@@ -160,7 +160,7 @@ pub fn work(
         let mut sent = 1;
         loop {
             // A message just ended, or the session did.
-            let result = judge(&client.outcome());
+            let result = judge(client.transaction());
             if result.is_err() {
                 count_error(progress, schedule, max_errors);
             }

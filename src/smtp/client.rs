@@ -440,6 +440,12 @@ impl Client {
         self.idle && self.expect.is_empty()
     }
 
+    /// The transaction's result so far, without copying it: MAIL's reply, the recipients, the error (the
+    /// capabilities are not filled in; [`Client::outcome`] has them).
+    pub fn transaction(&self) -> &Outcome {
+        &self.outcome
+    }
+
     /// The result, once [`Action::Finished`] was returned.
     pub fn outcome(&self) -> Outcome {
         let mut outcome = self.outcome.clone();
