@@ -422,3 +422,6 @@ for p in "${postie_bins[@]}"; do
             "($(awk -v m="$mib" -v s="$(stat -c %s "$file")" 'BEGIN {printf "%.2fx of the file'"'"'s %.1f MiB", m * 1048576 / s, s / 1048576}'))"
     done
 done
+
+# --- postie load beside smtp-source (its own smtp-sink; see the script)
+scripts/bench-load.sh 20000 "$bin"
