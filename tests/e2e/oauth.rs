@@ -183,7 +183,7 @@ fn a_token_the_server_refuses_is_dropped_from_the_cache() {
     let refresh_token = lab.refresh_token("bob");
     home.write_refresh_token(&refresh_token);
     home.send(lab, "xoauth2", &marker("oauth-before-revoke"), &[]).expect_code(0);
-    lab.revoke_access_tokens();
+    lab.revoke_access_tokens_from(&refresh_token);
     let marker = marker("oauth-revoked");
     let run = home.send(lab, "xoauth2", &marker, &[]).expect_code(77);
     assert!(run.stdout().contains("OAuth access token from the cache"), "{run:?}");

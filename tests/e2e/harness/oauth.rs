@@ -50,6 +50,8 @@ struct State {
     refresh: HashMap<String, String>,
     /// Issued access tokens and their user.
     access: HashMap<String, String>,
+    /// The refresh token each access token was got with.
+    issued_from: HashMap<String, String>,
     devices: HashMap<String, Device>,
     /// Every user code given out, and its device code.
     user_codes: HashMap<String, String>,
@@ -134,10 +136,15 @@ impl OauthLab {
         };
     }
 
-    /// The introspection endpoint forgets every access token issued so far, as a provider does when a token
-    /// is revoked: Dovecot then refuses them.
-    pub fn revoke_access_tokens(&self) {
-        self.state.lock().unwrap().access.clear();
+    /// The introspection endpoint forgets every access token got with this refresh token, as a provider
+    /// does when a token is revoked: Dovecot then refuses them. (Only these: other tests run at the same time.)
+    pub fn revoke_access_tokens_from(&self, refresh_token: &str) {
+        let mut state = self.state.lock().unwrap();
+        let revoked: Vec<String> =
+            state.issued_from.iter().filter(|(_, from)| *from == refresh_token).map(|(a, _)| a.clone()).collect();
+        for access in revoked {
+            state.access.remove(&access);
+        }
     }
 
     /// When postie polled the token endpoint for the device with this user code.
@@ -306,7 +313,15 @@ fn respond(
             "refresh_token" => {
                 let refresh = field("refresh_token");
                 match state.refresh.get(refresh).cloned() {
-                    Some(user) => issue(&mut state, &user, None),
+                    Some(user) => {
+                        let before: std::collections::HashSet<String> = state.access.keys().cloned().collect();
+                        let answer = issue(&mut state, &user, None);
+                        let new: Vec<String> = state.access.keys().filter(|a| !before.contains(*a)).cloned().collect();
+                        for access in new {
+                            state.issued_from.insert(access, refresh.to_string());
+                        }
+                        answer
+                    }
                     None if refresh == EXPIRED_REFRESH_TOKEN => {
                         error("400 Bad Request", "invalid_grant", "Token has been expired or revoked.")
                     }
