@@ -201,6 +201,48 @@ mod tests {
         );
     }
 
+    /// A transaction queued ahead rides behind the final dot (RFC 2920 §3.1): one write ends the first message
+    /// and starts the second; each outcome is its own.
+    #[test]
+    fn a_queued_transaction_rides_behind_the_final_dot() {
+        use crate::smtp::client::Client;
+        let mut settings = settings(&["b@example.test"]);
+        settings.hold_session = true;
+        let second = Envelope { recipients: vec!["c@example.test".into()], ..settings.envelope.clone().unwrap() };
+        let mut client = Client::new(settings);
+        client.queue_transaction(second);
+        let now = Instant::now();
+        let mut writes: Vec<String> = Vec::new();
+        let mut replies = [
+            "220 mx\r\n",
+            "250-mx\r\n250 PIPELINING\r\n",
+            "250 ok\r\n250 ok\r\n354 go\r\n",
+            "250 queued 1\r\n250 reset\r\n250 ok\r\n550 no\r\n554 no valid recipients\r\n",
+        ]
+        .into_iter();
+        let mut finished = Vec::new();
+        while !client.is_idle() {
+            match client.poll(now) {
+                Action::Send { bytes, .. } => writes.push(String::from_utf8_lossy(&bytes).into_owned()),
+                Action::Receive { .. } => client.receive(replies.next().expect("a reply").as_bytes()),
+                Action::SendContent { trailer, .. } => {
+                    writes.push(format!("hi\r\n{}", String::from_utf8_lossy(&trailer)));
+                    client.content_sent(4, 1);
+                }
+                Action::Idle => finished.extend(client.take_finished()),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(writes[2], "hi\r\n.\r\nRSET\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<c@example.test>\r\nDATA\r\n");
+        // The replies came in one read: the first outcome waits to be taken.
+        finished.extend(std::iter::from_fn(|| client.take_finished()));
+        assert_eq!(finished.len(), 1);
+        assert!(finished[0].recipients[0].delivered());
+        let second = client.transaction();
+        assert_eq!(second.recipients[0].recipient, "c@example.test");
+        assert!(!second.recipients[0].delivered());
+    }
+
     /// Without PIPELINING, RSET's reply comes before MAIL; a refused recipient ends only the transaction.
     #[test]
     fn a_held_session_without_pipelining_waits_for_rset_and_survives_a_refusal() {

@@ -76,6 +76,11 @@ impl Schedule {
         self.stop.store(true, Ordering::Relaxed);
     }
 
+    /// An open loop (`--rate`): messages wait for their time.
+    pub fn paced(&self) -> bool {
+        self.rate.is_some()
+    }
+
     pub fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }

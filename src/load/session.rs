@@ -1,7 +1,8 @@
 //! One worker: sessions one after another, each with up to `--per-connection` messages (RSET between them),
 //! on the client state machine and the blocking driver, measuring each step as its events arrive.
 
-use std::cell::Cell;
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -73,15 +74,17 @@ impl Message {
     }
 }
 
-/// The message with the header of the copy being sent.
+/// The message with the header of the copy being sent: the copies go out in the order their transactions
+/// were started, one per content the client asks for.
 struct Tagged<'a> {
     message: &'a Message,
-    sequence: Cell<u64>,
+    sequences: RefCell<VecDeque<u64>>,
 }
 
 impl Content for Tagged<'_> {
     fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
-        out.write_all(self.message.header(self.sequence.get()).as_bytes())?;
+        let sequence = self.sequences.borrow_mut().pop_front().unwrap_or_default();
+        out.write_all(self.message.header(sequence).as_bytes())?;
         out.write_all(&self.message.bytes)
     }
 }
@@ -103,7 +106,7 @@ pub fn work(
     max_errors: Option<u64>,
 ) -> Stats {
     let mut timing = Timing::new();
-    let content = Tagged { message, sequence: Cell::new(0) };
+    let content = Tagged { message, sequences: RefCell::new(VecDeque::new()) };
     let conversation = Conversation {
         tls: target.tls.as_deref(),
         tls_name: &target.tls_name,
@@ -114,23 +117,16 @@ pub fn work(
         preamble: None,
         dane: None,
     };
-    let finish = |timing: &mut Timing, result: Result<(), Problem>| {
-        timing.stats.messages += 1;
-        match result {
-            Ok(()) => timing.stats.accepted += 1,
-            Err(Problem::Refused(code)) => timing.stats.refuse(code),
-            Err(Problem::Failed(cause)) => timing.stats.fail(&cause),
-        }
-        progress.done.fetch_add(1, Ordering::Relaxed);
-    };
+    // Under --rate a message waits for its time, so none is taken ahead; otherwise the next one is queued
+    // while this one goes, to ride behind its final dot.
+    let ahead = per_connection > 1 && !schedule.paced();
     while let Some(first) = schedule.next() {
         timing.stats.sessions += 1;
         let began = Instant::now();
         let tcp = match crate::net::connect_one(target.address, target.connect_timeout, target.bind) {
             Ok(tcp) => tcp,
             Err(reason) => {
-                count_error(progress, schedule, max_errors);
-                finish(&mut timing, Err(Problem::Failed(format!("connect: {reason}"))));
+                timing.finish(Err(Problem::Failed(format!("connect: {reason}"))), progress, schedule, max_errors);
                 continue;
             }
         };
@@ -150,37 +146,82 @@ pub fn work(
         settings.hold_session = per_connection > 1;
         settings.envelope = Some(message.envelope(first.sequence, &target.dsn));
         let mut client = Client::new(settings);
-        content.sequence.set(first.sequence);
-        timing.session(connected, first);
+        content.sequences.borrow_mut().clear();
+        timing.session(connected);
+        let mut in_flight: VecDeque<Ticket> = VecDeque::new();
+        let submit = |ticket: Ticket, timing: &mut Timing, in_flight: &mut VecDeque<Ticket>| {
+            content.sequences.borrow_mut().push_back(ticket.sequence);
+            timing.submit(ticket);
+            in_flight.push_back(ticket);
+        };
+        submit(first, &mut timing, &mut in_flight);
+        let mut started = 1;
+        let take_next = |started: &mut u32| -> Option<Ticket> {
+            if *started >= per_connection {
+                return None;
+            }
+            let next = schedule.next()?;
+            *started += 1;
+            Some(next)
+        };
+        if ahead {
+            if let Some(next) = take_next(&mut started) {
+                client.queue_transaction(message.envelope(next.sequence, &target.dsn));
+                submit(next, &mut timing, &mut in_flight);
+            }
+        }
         let deadline = Instant::now() + target.timeouts.other;
         let implicit = target.policy == TlsPolicy::Implicit;
         let (mut connection, _) =
             blocking::open(Wire::Tcp(tcp), &mut client, implicit, deadline, &conversation, &mut timing);
-        blocking::run(&mut connection, &mut client, &conversation, None, &mut timing);
-        let mut sent = 1;
         loop {
-            // A message just ended, or the session did.
-            let result = judge(client.transaction());
-            if result.is_err() {
-                count_error(progress, schedule, max_errors);
+            blocking::run(&mut connection, &mut client, &conversation, None, &mut timing);
+            // Transactions that ended while the next was under way.
+            while let Some(outcome) = client.take_finished() {
+                in_flight.pop_front();
+                timing.finish(judge(&outcome), progress, schedule, max_errors);
+                if ahead && !client.has_queued() {
+                    if let Some(next) = take_next(&mut started) {
+                        client.queue_transaction(message.envelope(next.sequence, &target.dsn));
+                        submit(next, &mut timing, &mut in_flight);
+                    }
+                }
             }
-            finish(&mut timing, result);
-            if !client.is_idle() {
+            if client.is_idle() {
+                in_flight.pop_front();
+                timing.finish(judge(client.transaction()), progress, schedule, max_errors);
+                if client.start_queued() {
+                    continue;
+                }
+                match take_next(&mut started) {
+                    Some(next) => {
+                        submit(next, &mut timing, &mut in_flight);
+                        client.next_transaction(message.envelope(next.sequence, &target.dsn));
+                        if ahead {
+                            if let Some(after) = take_next(&mut started) {
+                                client.queue_transaction(message.envelope(after.sequence, &target.dsn));
+                                submit(after, &mut timing, &mut in_flight);
+                            }
+                        }
+                    }
+                    None => {
+                        client.quit();
+                        blocking::run(&mut connection, &mut client, &conversation, None, &mut timing);
+                        break;
+                    }
+                }
+                continue;
+            }
+            if client.is_over() {
+                // The session ended: the transaction under way, and any queued behind it, with it.
+                if in_flight.pop_front().is_some() {
+                    timing.finish(judge(client.transaction()), progress, schedule, max_errors);
+                }
+                let cause = client.transaction().error.as_ref().map_or("session ended".to_string(), cause);
+                while in_flight.pop_front().is_some() {
+                    timing.finish(Err(Problem::Failed(format!("not sent: {cause}"))), progress, schedule, max_errors);
+                }
                 break;
-            }
-            match (sent < per_connection).then(|| schedule.next()).flatten() {
-                Some(next) => {
-                    content.sequence.set(next.sequence);
-                    timing.message(next);
-                    client.next_transaction(message.envelope(next.sequence, &target.dsn));
-                    sent += 1;
-                    blocking::run(&mut connection, &mut client, &conversation, None, &mut timing);
-                }
-                None => {
-                    client.quit();
-                    blocking::run(&mut connection, &mut client, &conversation, None, &mut timing);
-                    break;
-                }
             }
         }
     }
@@ -250,27 +291,70 @@ struct Timing {
     stats: Stats,
     mark: Instant,
     hellos: u32,
-    due: Option<Instant>,
-    mail_start: Option<Instant>,
-    content_done: Option<Instant>,
+    /// The messages under way in this session, oldest first.
+    messages: VecDeque<MessageTiming>,
 }
 
 impl Timing {
     fn new() -> Timing {
-        Timing { stats: Stats::new(), mark: Instant::now(), hellos: 0, due: None, mail_start: None, content_done: None }
+        Timing { stats: Stats::new(), mark: Instant::now(), hellos: 0, messages: VecDeque::new() }
     }
 
-    /// A new session, connected at `connected`, whose first message is `first`.
-    fn session(&mut self, connected: Instant, first: Ticket) {
+    /// A new session, connected at `connected`.
+    fn session(&mut self, connected: Instant) {
         self.mark = connected;
         self.hellos = 0;
-        self.message(first);
+        self.messages.clear();
     }
 
-    fn message(&mut self, ticket: Ticket) {
-        self.due = ticket.due;
-        self.mail_start = None;
-        self.content_done = None;
+    /// A transaction started (or queued): its steps are timed as its events come.
+    fn submit(&mut self, ticket: Ticket) {
+        self.messages.push_back(MessageTiming { due: ticket.due, ..MessageTiming::default() });
+    }
+
+    /// A message's end: count it, and forget its timing.
+    fn finish(
+        &mut self,
+        result: Result<(), Problem>,
+        progress: &Progress,
+        schedule: &Schedule,
+        max_errors: Option<u64>,
+    ) {
+        self.messages.pop_front();
+        self.stats.messages += 1;
+        match result {
+            Ok(()) => self.stats.accepted += 1,
+            Err(problem) => {
+                count_error(progress, schedule, max_errors);
+                match problem {
+                    Problem::Refused(code) => self.stats.refuse(code),
+                    Problem::Failed(cause) => self.stats.fail(&cause),
+                }
+            }
+        }
+        progress.done.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// When each step of one message happened.
+#[derive(Default)]
+struct MessageTiming {
+    due: Option<Instant>,
+    mail_start: Option<Instant>,
+    data_ready: bool,
+    content_done: Option<Instant>,
+    replied: bool,
+}
+
+impl Timing {
+    /// The go-ahead for the content (354, or BDAT going out) of the oldest message still waiting for one.
+    fn data_ready(&mut self, now: Instant) {
+        if let Some(message) = self.messages.iter_mut().find(|m| !m.data_ready && m.mail_start.is_some()) {
+            message.data_ready = true;
+            if let Some(start) = message.mail_start {
+                self.stats.record(Step::MailToData, now - start);
+            }
+        }
     }
 }
 
@@ -284,17 +368,20 @@ impl Sink for Timing {
             }
             Event::Smtp(SmtpEvent::Sent { line, .. }) => {
                 let verb = line.split(' ').next().unwrap_or("");
-                if self.mail_start.is_none() && (verb.eq_ignore_ascii_case("MAIL") || verb.eq_ignore_ascii_case("RSET"))
-                {
-                    self.mail_start = Some(now);
-                }
-                if verb.eq_ignore_ascii_case("BDAT") {
-                    if let Some(start) = self.mail_start {
-                        self.stats.record(Step::MailToData, now - start);
+                if verb.eq_ignore_ascii_case("MAIL") || verb.eq_ignore_ascii_case("RSET") {
+                    if let Some(message) = self.messages.iter_mut().find(|m| m.mail_start.is_none()) {
+                        message.mail_start = Some(now);
                     }
                 }
+                if verb.eq_ignore_ascii_case("BDAT") {
+                    self.data_ready(now);
+                }
             }
-            Event::Smtp(SmtpEvent::DataSent { .. }) => self.content_done = Some(now),
+            Event::Smtp(SmtpEvent::DataSent { .. }) => {
+                if let Some(message) = self.messages.iter_mut().find(|m| m.content_done.is_none()) {
+                    message.content_done = Some(now);
+                }
+            }
             Event::Smtp(SmtpEvent::Received { reply, phase, .. }) => match phase {
                 Phase::Banner => {
                     self.stats.record(Step::Greeting, now - self.mark);
@@ -311,17 +398,16 @@ impl Sink for Timing {
                     self.stats.record(Step::Auth, now - self.mark);
                     self.mark = now;
                 }
-                Phase::Data if reply.code.is_intermediate() => {
-                    if let Some(start) = self.mail_start {
-                        self.stats.record(Step::MailToData, now - start);
-                    }
-                }
+                Phase::Data if reply.code.is_intermediate() => self.data_ready(now),
                 Phase::EndOfData => {
-                    if let Some(done) = self.content_done.take() {
-                        self.stats.record(Step::EndOfData, now - done);
-                    }
-                    if let Some(start) = self.due.or(self.mail_start) {
-                        self.stats.record(Step::Message, now.saturating_duration_since(start));
+                    if let Some(message) = self.messages.iter_mut().find(|m| !m.replied && m.content_done.is_some()) {
+                        message.replied = true;
+                        if let Some(done) = message.content_done {
+                            self.stats.record(Step::EndOfData, now - done);
+                        }
+                        if let Some(start) = message.due.or(message.mail_start) {
+                            self.stats.record(Step::Message, now.saturating_duration_since(start));
+                        }
                     }
                 }
                 _ => {}

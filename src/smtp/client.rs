@@ -180,6 +180,14 @@ pub struct Client {
     xclient_done: bool,
     /// A held session between transactions, waiting for the driver.
     idle: bool,
+    /// The next transaction of a held session, given ahead (`queue_transaction`): its commands can ride with
+    /// this message's final dot.
+    queued: Option<super::settings::Envelope>,
+    /// A transaction whose commands went out behind the final dot: it starts when that dot's reply comes.
+    chain: Option<(super::settings::Envelope, Vec<Expect>)>,
+    next_envelope: Option<super::settings::Envelope>,
+    /// Transactions that ended while the next was already under way, for the driver to take.
+    finished: VecDeque<Outcome>,
 }
 
 /// When to say that the greeting is late.
@@ -213,6 +221,10 @@ impl Client {
             rcpt_parameters: Vec::new(),
             xclient_done: false,
             idle: false,
+            queued: None,
+            chain: None,
+            next_envelope: None,
+            finished: VecDeque::new(),
         };
         match client.settings.stop {
             Some(stop) if stop.point == StopPoint::Connect && stop.drop => client.stop_here(StopPoint::Connect),
@@ -271,7 +283,7 @@ impl Client {
             // A driver that polls while a handshake or the content is under way gets nothing new to do.
             return if self.closed { Action::Finished } else { Action::Receive { deadline: now } };
         }
-        if self.idle && self.expect.is_empty() {
+        if !self.finished.is_empty() || (self.idle && self.expect.is_empty()) {
             return Action::Idle;
         }
         match self.expect.front() {
@@ -402,6 +414,10 @@ impl Client {
         } else {
             self.expect.push_back(Expect::EndOfData);
         }
+        if let Some((envelope, expects)) = self.chain.take() {
+            self.expect.extend(expects);
+            self.next_envelope = Some(envelope);
+        }
         if quit_follows {
             self.expect.push_back(Expect::Quit);
         }
@@ -424,6 +440,45 @@ impl Client {
         if self.pipelines() {
             self.begin_transaction();
         }
+    }
+
+    /// Give a held session its next transaction ahead of time: under PIPELINING its RSET, MAIL, RCPT and DATA
+    /// go in the same write as this message's final dot (RFC 2920 §3.1: the content may start a group, RSET,
+    /// MAIL and RCPT may go anywhere in it, DATA ends it). When it ends, [`Client::take_finished`] has the
+    /// outcome of the one before.
+    pub fn queue_transaction(&mut self, envelope: super::settings::Envelope) {
+        if self.settings.hold_session {
+            self.queued = Some(envelope);
+        }
+    }
+
+    /// Whether a transaction given with [`Client::queue_transaction`] is waiting to be started.
+    pub fn has_queued(&self) -> bool {
+        self.queued.is_some()
+    }
+
+    /// Start the queued transaction of an idle session (one that could not ride behind the dot).
+    pub fn start_queued(&mut self) -> bool {
+        match (self.idle, self.queued.take()) {
+            (true, Some(envelope)) => {
+                self.next_transaction(envelope);
+                true
+            }
+            (_, queued) => {
+                self.queued = queued;
+                false
+            }
+        }
+    }
+
+    /// The outcome of a transaction that ended while the next one was under way (after [`Action::Idle`]).
+    pub fn take_finished(&mut self) -> Option<Outcome> {
+        self.finished.pop_front()
+    }
+
+    /// The session is over: the connection is closed.
+    pub fn is_over(&self) -> bool {
+        self.closed
     }
 
     /// End a held session (after [`Action::Idle`]) with QUIT.
@@ -1055,6 +1110,12 @@ impl Client {
         } else {
             (Vec::new(), true, b".\r\n".to_vec())
         };
+        if !self.settings.bdat {
+            if let Some((commands, envelope, expects)) = self.chained_commands() {
+                trailer.extend_from_slice(&commands);
+                self.chain = Some((envelope, expects));
+            }
+        }
         if pipelining && !self.settings.bdat && self.settings.stop.is_none() && !self.settings.hold_session {
             self.events.push_back(Event::Note(Note::QuitWithDot));
             trailer.extend_from_slice(b"QUIT\r\n");
@@ -1063,11 +1124,57 @@ impl Client {
         self.pending = Some(Pending::Content { header, dot_stuffing, trailer });
     }
 
+    /// The queued transaction's commands to ride behind the final dot, when they can: a held, pipelined
+    /// session that does not stop early; `None` leaves it queued.
+    fn chained_commands(&mut self) -> Option<(Vec<u8>, super::settings::Envelope, Vec<Expect>)> {
+        if !self.settings.hold_session || !self.pipelined || self.settings.lmtp || self.settings.stop.is_some() {
+            return None;
+        }
+        let envelope = self.queued.take()?;
+        let capabilities = self.capabilities.clone().unwrap_or_default();
+        let parameters = match extensions::parameters(
+            &capabilities,
+            &envelope.facts,
+            &envelope.reverse_path,
+            &envelope.recipients,
+            &envelope.dsn,
+        ) {
+            Ok(parameters) => parameters,
+            Err(_) => {
+                // Left for the idle path, which reports the problem.
+                self.queued = Some(envelope);
+                return None;
+            }
+        };
+        let mut commands = format!("{}\r\n", Command::Rset).into_bytes();
+        let mut expects = vec![Expect::Reset, Expect::Mail];
+        let mail = Command::MailFrom { reverse_path: &envelope.reverse_path, parameters: parameters.mail };
+        commands.extend_from_slice(format!("{mail}\r\n").as_bytes());
+        for (index, (forward_path, parameters)) in envelope.recipients.iter().zip(parameters.rcpt).enumerate() {
+            commands.extend_from_slice(format!("{}\r\n", Command::RcptTo { forward_path, parameters }).as_bytes());
+            expects.push(Expect::Rcpt(index));
+        }
+        commands.extend_from_slice(format!("{}\r\n", Command::Data).as_bytes());
+        expects.push(Expect::Data);
+        Some((commands, envelope, expects))
+    }
+
     fn on_end_of_data(&mut self, reply: Reply) {
         if reply.code.is_intermediate() {
             return self.fail(unexpected(Phase::EndOfData, &reply), false);
         }
         self.settle_accepted(Phase::EndOfData, &reply);
+        if let Some(envelope) = self.next_envelope.take() {
+            // The next transaction's commands are on their way: this one is over, that one begins.
+            let mut done = self.outcome.clone();
+            done.capabilities = None;
+            self.finished.push_back(done);
+            self.outcome.mail = None;
+            self.outcome.recipients.clear();
+            self.outcome.message_sent = false;
+            self.settings.envelope = Some(envelope);
+            return;
+        }
         if !self.quit_sent {
             self.end_transaction();
         }
