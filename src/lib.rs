@@ -7,6 +7,7 @@
 
 pub mod address;
 pub mod app;
+pub mod catch;
 pub mod cli;
 pub mod config;
 pub mod deliver;

@@ -10,6 +10,7 @@ pub mod error;
 pub mod event;
 pub mod extensions;
 pub mod reply;
+pub mod server;
 pub mod session;
 pub mod settings;
 pub mod xclient;
