@@ -1,0 +1,304 @@
+//! `postie catch` as the peer: postie send, swaks and postie smuggle against it. Each test starts its own
+//! catch on a port the kernel picks (`--listen 127.0.0.1:0`) and waits for its `postie: listening on` line;
+//! nothing sleeps.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::harness::{marker, postie, scratch_dir};
+
+/// A running `postie catch`.
+struct Catch {
+    child: Child,
+    port: u16,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+/// What a finished catch printed.
+struct Caught {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Catch {
+    fn start(args: &[&str]) -> Catch {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_postie"))
+            .env_clear()
+            .env("PW", "s3cret")
+            .args(["catch", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run postie catch");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut first = String::new();
+        stderr.read_line(&mut first).unwrap();
+        let Some(port) = first.trim().strip_prefix("postie: listening on 127.0.0.1:").and_then(|p| p.parse().ok())
+        else {
+            let mut rest = String::new();
+            let _ = stderr.read_to_string(&mut rest);
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("catch did not start: {first}{rest}");
+        };
+        let stderr_text = Arc::new(Mutex::new(first));
+        let sink = stderr_text.clone();
+        thread::spawn(move || {
+            let mut rest = String::new();
+            let _ = stderr.read_to_string(&mut rest);
+            sink.lock().unwrap().push_str(&rest);
+        });
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let sink = stdout.clone();
+        let mut pipe = child.stdout.take().unwrap();
+        thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buffer[..n]);
+            }
+        });
+        Catch { child, port, stdout, stderr: stderr_text }
+    }
+
+    fn server(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Wait for catch to end by itself (--once, --count).
+    fn wait(mut self) -> Caught {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "catch did not end:\n{}", self.stderr.lock().unwrap());
+            thread::sleep(Duration::from_millis(10));
+        };
+        self.collect(status)
+    }
+
+    /// Stop catch as Ctrl-C does.
+    fn interrupt(mut self) -> Caught {
+        // SAFETY: the pid is our own child's, not yet reaped.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        let status = self.child.wait().unwrap();
+        self.collect(status)
+    }
+
+    fn collect(&mut self, status: ExitStatus) -> Caught {
+        // The reader threads finish when the pipes close; give them a moment to copy the last bytes.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Arc::strong_count(&self.stdout) > 1 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
+        let stdout = String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned();
+        let stderr = self.stderr.lock().unwrap().clone();
+        Caught { status, stdout, stderr }
+    }
+}
+
+impl Drop for Catch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn maildir_files(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir.join("new")).map(|e| e.map(|e| e.unwrap().path()).collect()).unwrap_or_default()
+}
+
+/// A message with CRLF line endings and lines that need dot-stuffing: stored as it is, byte for byte.
+fn raw_message(marker: &str) -> Vec<u8> {
+    format!(
+        "From: a@example.test\r\nTo: b@example.test\r\nSubject: {marker}\r\n\r\n.leading dot\r\n..two dots\r\n\
+         caf\u{e9} 8bit\r\n.\r\nlast line\r\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn catch_once_takes_a_message_from_send_and_stores_it_byte_exact() {
+    let dir = scratch_dir("catch-once");
+    let inbox = dir.join("inbox");
+    let marker = marker("catch-once");
+    let message = raw_message(&marker);
+    let file = dir.join("message.eml");
+    fs::write(&file, &message).unwrap();
+    let catch = Catch::start(&["--once", "--maildir", inbox.to_str().unwrap()]);
+    let run = postie(["send", "--server", &catch.server(), "--from", "a@example.test", "--to", "b@example.test"])
+        .args(["--data", file.to_str().unwrap()])
+        .run()
+        .expect_code(0);
+    assert!(run.stdout().contains("S: 250 2.0.0 Ok: queued as message 1"), "{run:?}");
+    let caught = catch.wait();
+    assert!(caught.status.success(), "{}", caught.stderr);
+    let files = maildir_files(&inbox);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(fs::read(&files[0]).unwrap(), message, "stored byte-exact");
+    let out = &caught.stdout;
+    assert!(out.contains("C: MAIL FROM:<a@example.test>"), "{out}");
+    assert!(out.contains(&format!("Subject: \"{marker}\"")), "{out}");
+    assert!(out.contains("S: 221 2.0.0 Bye"), "{out}");
+    assert!(caught.stderr.contains("postie: caught 1 message in 1 session"), "{}", caught.stderr);
+}
+
+fn swaks(args: &[&str]) -> std::process::Output {
+    Command::new("swaks").args(args).stdin(Stdio::null()).output().expect("swaks is installed (scripts/test.sh)")
+}
+
+#[test]
+fn swaks_delivers_plain_starttls_implicit_tls_and_auth() {
+    let dir = scratch_dir("catch-swaks");
+    let message_file = dir.join("message.eml");
+    for (name, catch_args, swaks_args, expect) in [
+        ("plain", vec![], vec![], "C: DATA"),
+        ("starttls", vec!["--tls", "self-signed", "--require-tls"], vec!["--tls"], "* TLS started: TLSv1.3"),
+        ("implicit", vec!["--tls", "self-signed", "--implicit-tls"], vec!["--tls-on-connect"], "C~ EHLO"),
+        (
+            "auth",
+            vec!["--tls", "self-signed", "--auth", "alice:env:PW"],
+            vec!["--tls", "--auth", "PLAIN", "--auth-user", "alice", "--auth-password", "s3cret"],
+            "* authenticated as alice",
+        ),
+    ] {
+        let inbox = dir.join(name);
+        let marker = marker(&format!("catch-swaks-{name}"));
+        let message = raw_message(&marker);
+        fs::write(&message_file, &message).unwrap();
+        let mut args = vec!["--once", "--maildir", inbox.to_str().unwrap()];
+        args.extend(catch_args);
+        let catch = Catch::start(&args);
+        let server = catch.server();
+        let mut swaks_command = vec!["--server", &server, "--from", "a@example.test", "--to", "b@example.test"];
+        swaks_command.extend(["--data", message_file.to_str().unwrap()]);
+        swaks_command.extend(swaks_args);
+        let output = swaks(&swaks_command);
+        assert!(output.status.success(), "{name}: {}", String::from_utf8_lossy(&output.stdout));
+        let caught = catch.wait();
+        assert!(caught.stdout.contains(expect), "{name}: {}", caught.stdout);
+        let files = maildir_files(&inbox);
+        assert_eq!(files.len(), 1, "{name}");
+        // swaks sends the file as it is, dot-stuffed, and ends the data with CRLF "." CRLF after the file's own
+        // last CRLF: what it sent, and what is stored, is the file and one empty line.
+        let sent = [message.as_slice(), b"\r\n"].concat();
+        assert_eq!(fs::read(&files[0]).unwrap(), sent, "{name}: stored byte-exact");
+    }
+}
+
+#[test]
+fn send_delivers_over_starttls_implicit_tls_and_auth() {
+    let dir = scratch_dir("catch-send-tls");
+    for (name, catch_args, send_args, expect) in [
+        ("starttls", vec!["--tls", "self-signed", "--require-tls"], vec!["--tls", "required", "-k"], "S~ 250"),
+        ("implicit", vec!["--tls", "self-signed", "--implicit-tls"], vec!["--tls", "implicit", "-k"], "C~ EHLO"),
+        (
+            "auth",
+            vec!["--tls", "self-signed", "--auth", "alice:env:PW"],
+            vec!["-k", "--user", "alice", "--password-env", "PW"],
+            "* authenticated as alice",
+        ),
+        ("lmtp", vec!["--lmtp"], vec!["--lmtp"], "C: LHLO"),
+    ] {
+        let inbox = dir.join(name);
+        let marker = marker(&format!("catch-send-{name}"));
+        let file = dir.join(format!("{name}.eml"));
+        fs::write(&file, raw_message(&marker)).unwrap();
+        let mut args = vec!["--once", "--maildir", inbox.to_str().unwrap()];
+        args.extend(catch_args);
+        let catch = Catch::start(&args);
+        let run = postie(["send", "--server", &catch.server(), "--from", "a@example.test", "--to", "b@example.test"])
+            .args(["--data", file.to_str().unwrap()])
+            .args(send_args)
+            .env("PW", "s3cret")
+            .run();
+        assert_eq!(run.code(), 0, "{name}: {run:?}");
+        let caught = catch.wait();
+        assert!(caught.stdout.contains(expect), "{name}: {}", caught.stdout);
+        assert_eq!(fs::read(&maildir_files(&inbox)[0]).unwrap(), raw_message(&marker), "{name}");
+    }
+}
+
+#[test]
+fn each_fault_is_seen_by_send_as_its_exit_code() {
+    for (catch_args, send_extra, code, seen) in [
+        (vec!["--reply", "rcpt=550"], vec![], 69, "S: 550 5.0.0 on cue: --reply rcpt=550"),
+        (vec!["--reply", "data=451"], vec![], 75, "S: 451"),
+        (vec!["--reply", "mail=452 4.3.1 out of storage"], vec![], 75, "S: 452 4.3.1 out of storage"),
+        (vec!["--drop", "after-data"], vec![], 5, "C: <message"),
+        (vec!["--greeting", "421"], vec![], 75, "S: 421"),
+        (vec!["--greeting", "554"], vec![], 69, "S: 554"),
+        (vec!["--delay", "greeting=3s"], vec!["--timeout", "1"], 75, ""),
+    ] {
+        let catch = Catch::start(&catch_args);
+        let run = postie(["send", "--server", &catch.server(), "--from", "a@example.test", "--to", "b@example.test"])
+            .args(["--subject", "fault", "--body", "x"])
+            .args(send_extra)
+            .run();
+        assert_eq!(run.code(), code, "{catch_args:?}: {run:?}");
+        assert!(run.stdout().contains(seen), "{catch_args:?}: {run:?}");
+        let caught = catch.interrupt();
+        assert!(caught.status.success(), "{catch_args:?}: {}", caught.stderr);
+        assert!(caught.stdout.contains("* fault on cue"), "{catch_args:?}: {}", caught.stdout);
+        assert!(caught.stderr.contains("postie: caught 0 messages"), "{catch_args:?}: {}", caught.stderr);
+    }
+}
+
+#[test]
+fn smuggle_flags_a_lenient_end_of_data_and_not_a_strict_one() {
+    for (mode, code) in [("lenient", 1), ("strict", 0)] {
+        let catch = Catch::start(&["--end-of-data", mode]);
+        let run = postie(["smuggle", &catch.server(), "--from", "a@example.test", "--to", "b@example.test"]).run();
+        assert_eq!(run.code(), code, "{mode}: {run:?}");
+        catch.interrupt();
+    }
+}
+
+#[test]
+fn json_lines_carry_the_session_and_the_message() {
+    let catch = Catch::start(&["--once", "--json", "--show-data"]);
+    postie(["send", "--server", &catch.server(), "--from", "a@example.test", "--to", "b@example.test"])
+        .args(["--subject", "json", "--body", "hello \u{1b}[2J"])
+        .run()
+        .expect_code(0);
+    let caught = catch.wait();
+    let objects: Vec<serde_json::Value> =
+        caught.stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    assert_eq!(objects[0]["type"], "listening");
+    let message = objects.iter().find(|o| o["type"] == "message").expect("a message object");
+    assert_eq!(message["recipients"][0], "b@example.test");
+    assert_eq!(message["subject"], "json");
+    assert!(message["content"].as_str().unwrap().contains("hello \u{1b}[2J"));
+    assert!(objects.iter().all(|o| o["type"] == "listening" || o["session"] == 1), "{}", caught.stdout);
+}
+
+#[test]
+fn bad_input_is_one_clear_line() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let run = postie(["catch", "--listen", &address]).run().expect_code(69);
+    assert_eq!(run.stderr().lines().count(), 1, "{run:?}");
+    assert!(run.stderr().contains(&format!("cannot listen on {address}")), "{run:?}");
+    let run = postie(["catch", "--reply", "rcpt=55x"]).run().expect_code(64);
+    assert_eq!(run.stderr().trim(), "postie: error: invalid --reply \"rcpt=55x\": \"55x\" is not a reply code (three digits, 200 to 559, RFC 5321 §4.2)");
+    let run = postie(["catch", "--drop", "never"]).run().expect_code(64);
+    assert!(run.stderr().contains("is not a step"), "{run:?}");
+    let missing = scratch_dir("catch-bad").join("missing.pem");
+    let missing = missing.to_str().unwrap();
+    let run = postie(["catch", "--tls-cert", missing, "--tls-key", missing]).run().expect_code(66);
+    assert_eq!(run.stderr().lines().count(), 1, "{run:?}");
+    assert!(run.stderr().contains("missing.pem"), "{run:?}");
+}
