@@ -106,7 +106,38 @@ struct Shared<'a> {
     mbox: Mutex<()>,
     /// A copy of each open connection, to shut it down when the run is stopped.
     open: Mutex<Vec<(u64, TcpStream)>>,
+    stop: &'a AtomicBool,
     report: &'a (dyn Fn(CaughtSession) + Sync),
+}
+
+/// The most transcript lines kept for one session: a client that sends commands without end (a million
+/// NOOPs) must not make the record grow without end. What is left out is counted.
+const MAX_RECORD_LINES: usize = 10_000;
+
+fn record_line(record: &mut CaughtSession, line: CatchLine) {
+    if record.lines.len() < MAX_RECORD_LINES {
+        record.lines.push(line);
+    } else {
+        record.left_out += 1;
+    }
+}
+
+fn record_smtp(record: &mut CaughtSession, session: &mut Session) {
+    for line in session.take_lines() {
+        record_line(record, CatchLine::Smtp(line));
+    }
+}
+
+/// Sleep for a fault's delay, in slices, so that a stop (Ctrl-C) is not held up by it.
+fn pause(delay: Duration, stop: &AtomicBool) {
+    let end = Instant::now() + delay;
+    while !stop.load(Ordering::SeqCst) {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
 }
 
 /// Serve until `stop` is set (a signal) or --count messages were taken; every session is finished (or, when
@@ -124,10 +155,12 @@ pub fn serve(
         count_reached: AtomicBool::new(false),
         mbox: Mutex::new(()),
         open: Mutex::new(Vec::new()),
+        stop,
         report,
     };
-    let mut sessions = 0u64;
-    std::thread::scope(|scope| {
+    let shared = &shared;
+    let sessions = std::thread::scope(move |scope| {
+        let mut sessions = 0u64;
         let mut polls: Vec<libc::pollfd> =
             listeners.iter().map(|l| libc::pollfd { fd: l.as_raw_fd(), events: libc::POLLIN, revents: 0 }).collect();
         loop {
@@ -155,10 +188,13 @@ pub fn serve(
                 let Ok((tcp, _)) = listener.accept() else { continue };
                 sessions += 1;
                 let id = sessions;
-                let shared = &shared;
                 scope.spawn(move || run_session(id, tcp, shared));
             }
         }
+        // No more connections: close the listeners now, so that a client is refused at once rather than left
+        // waiting in the backlog while the last sessions finish.
+        drop(listeners);
+        sessions
     });
     Summary {
         sessions,
@@ -172,7 +208,8 @@ fn run_session(id: u64, tcp: TcpStream, shared: &Shared<'_>) {
     let started = Instant::now();
     let peer = tcp.peer_addr().map_or("?".into(), |a| a.to_string());
     let local = tcp.local_addr().map_or("?".into(), |a| a.to_string());
-    let mut record = CaughtSession { id, peer, local, lines: Vec::new(), duration: Duration::ZERO, messages: 0 };
+    let mut record =
+        CaughtSession { id, peer, local, lines: Vec::new(), duration: Duration::ZERO, messages: 0, left_out: 0 };
     let _ = tcp.set_nonblocking(false);
     if shared.active.fetch_add(1, Ordering::SeqCst) >= plan.max_sessions {
         // RFC 5321 §3.1: a server that cannot take the session says 421 and closes.
@@ -185,7 +222,12 @@ fn run_session(id: u64, tcp: TcpStream, shared: &Shared<'_>) {
         return;
     }
     if let Ok(copy) = tcp.try_clone() {
-        shared.open.lock().unwrap_or_else(|e| e.into_inner()).push((id, copy));
+        let mut open = shared.open.lock().unwrap_or_else(|e| e.into_inner());
+        // Stopped between the accept and now: the stop has already cut off the others.
+        if shared.stop.load(Ordering::SeqCst) {
+            let _ = copy.shutdown(std::net::Shutdown::Both);
+        }
+        open.push((id, copy));
     }
     converse(tcp, shared, &mut record);
     shared.open.lock().unwrap_or_else(|e| e.into_inner()).retain(|(open, _)| *open != id);
@@ -217,33 +259,33 @@ fn converse(tcp: TcpStream, shared: &Shared<'_>, record: &mut CaughtSession) {
     let mut stream = Some(stream);
     'dialogue: loop {
         while let Some(action) = session.poll() {
-            record.lines.extend(session.take_lines().into_iter().map(CatchLine::Smtp));
+            record_smtp(record, &mut session);
             let Some(live) = stream.as_mut() else { break 'dialogue };
             match action {
                 Action::Reply { bytes, delay } => {
                     if !delay.is_zero() {
                         if let Err(e) = flush(live, &mut out) {
-                            record.lines.push(CatchLine::Io { reason: crate::net::io_text(&e) });
+                            record_line(record, CatchLine::Io { reason: crate::net::io_text(&e) });
                             break 'dialogue;
                         }
-                        std::thread::sleep(delay);
+                        pause(delay, shared.stop);
                     }
                     out.extend_from_slice(&bytes);
                 }
                 Action::StartTls => {
                     if let Err(e) = flush(live, &mut out) {
-                        record.lines.push(CatchLine::Io { reason: crate::net::io_text(&e) });
+                        record_line(record, CatchLine::Io { reason: crate::net::io_text(&e) });
                         break 'dialogue;
                     }
                     let config = plan.tls.clone().expect("STARTTLS is offered only with a configuration");
                     match stream.take().expect("checked above").start_tls(config) {
                         Ok((tls, agreed)) => {
                             stream = Some(tls);
-                            record.lines.push(CatchLine::Tls { version: agreed.version, cipher: agreed.cipher });
+                            record_line(record, CatchLine::Tls { version: agreed.version, cipher: agreed.cipher });
                             session.tls_started();
                         }
                         Err(reason) => {
-                            record.lines.push(CatchLine::TlsFailed { reason });
+                            record_line(record, CatchLine::TlsFailed { reason });
                             session.tls_failed();
                         }
                     }
@@ -254,7 +296,7 @@ fn converse(tcp: TcpStream, shared: &Shared<'_>, record: &mut CaughtSession) {
                     let result = match &stored {
                         Ok(_) => Ok(()),
                         Err(reason) => {
-                            record.lines.push(CatchLine::StoreFailed { reason: reason.clone() });
+                            record_line(record, CatchLine::StoreFailed { reason: reason.clone() });
                             shared.messages.fetch_sub(1, Ordering::SeqCst);
                             Err(reason.clone())
                         }
@@ -263,7 +305,7 @@ fn converse(tcp: TcpStream, shared: &Shared<'_>, record: &mut CaughtSession) {
                     if let Ok(location) = stored {
                         record.messages += 1;
                         let message = if plan.show_data { message } else { headers_only(message) };
-                        record.lines.push(CatchLine::Message { number, message, stored: location });
+                        record_line(record, CatchLine::Message { number, message, stored: location });
                         if plan.count.is_some_and(|count| number >= count) {
                             shared.count_reached.store(true, Ordering::SeqCst);
                         }
@@ -275,13 +317,13 @@ fn converse(tcp: TcpStream, shared: &Shared<'_>, record: &mut CaughtSession) {
                 }
             }
         }
-        record.lines.extend(session.take_lines().into_iter().map(CatchLine::Smtp));
+        record_smtp(record, &mut session);
         if session.is_closed() {
             break;
         }
         let Some(live) = stream.as_mut() else { break };
         if let Err(e) = flush(live, &mut out) {
-            record.lines.push(CatchLine::Io { reason: crate::net::io_text(&e) });
+            record_line(record, CatchLine::Io { reason: crate::net::io_text(&e) });
             break;
         }
         match live.read(&mut buffer) {
@@ -290,12 +332,12 @@ fn converse(tcp: TcpStream, shared: &Shared<'_>, record: &mut CaughtSession) {
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => session.timed_out(),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                record.lines.push(CatchLine::Io { reason: crate::net::io_text(&e) });
+                record_line(record, CatchLine::Io { reason: crate::net::io_text(&e) });
                 session.client_closed();
             }
         }
     }
-    record.lines.extend(session.take_lines().into_iter().map(CatchLine::Smtp));
+    record_smtp(record, &mut session);
     if let Some(mut live) = stream {
         live.close();
     }

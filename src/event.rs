@@ -192,6 +192,8 @@ pub struct CaughtSession {
     pub duration: Duration,
     /// Messages taken in this session.
     pub messages: u64,
+    /// Lines left out of `lines` past the limit of one record.
+    pub left_out: u64,
 }
 
 /// One line of a caught session: the dialogue's own, or what the driver did around it.

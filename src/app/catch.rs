@@ -38,6 +38,12 @@ pub fn run(args: &CatchArgs) -> anyhow::Result<Exit> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let plan = plan(args)?;
+    // Before the listening line: whoever reads it may stop catch at once, and must find it ready to stop cleanly.
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
     let listeners = catch::bind(&addresses, &plan.store).map_err(|e| Error::Listen(e.to_string()))?;
     let json = args.json;
     for listener in &listeners {
@@ -52,11 +58,6 @@ pub fn run(args: &CatchArgs) -> anyhow::Result<Exit> {
                  (nothing is relayed, but everything is shown and stored)"
             );
         }
-    }
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
     }
     let show_data = args.show_data;
     let report = move |session: CaughtSession| {

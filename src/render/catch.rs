@@ -58,6 +58,9 @@ pub fn human(session: &CaughtSession, show_data: bool) -> String {
             CatchLine::Io { reason } => out.push_str(&format!("* connection failed: {}\n", escape(reason.as_bytes()))),
         }
     }
+    if session.left_out > 0 {
+        out.push_str(&format!("* {} more lines of this session are not shown (too many)\n", session.left_out));
+    }
     let plural = if session.messages == 1 { "" } else { "s" };
     out.push_str(&format!(
         "* session {} ended after {:.3} s: {} message{plural}\n",
@@ -184,7 +187,7 @@ pub fn json_lines(session: &CaughtSession, show_data: bool) -> String {
         });
     }
     objects.push(json!({
-        "type": "end", "session": id, "messages": session.messages,
+        "type": "end", "session": id, "messages": session.messages, "left_out": session.left_out,
         "duration_ms": (session.duration.as_secs_f64() * 1000.0).round()
     }));
     let mut out = String::new();
@@ -212,6 +215,7 @@ mod tests {
             ],
             duration: Duration::from_millis(5),
             messages: 0,
+            left_out: 0,
         };
         assert_eq!(
             human(&session, false),

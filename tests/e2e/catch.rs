@@ -101,7 +101,8 @@ impl Catch {
     fn collect(&mut self, status: ExitStatus) -> Caught {
         // The reader threads finish when the pipes close; give them a moment to copy the last bytes.
         let deadline = Instant::now() + Duration::from_secs(5);
-        while Arc::strong_count(&self.stdout) > 1 && Instant::now() < deadline {
+        while (Arc::strong_count(&self.stdout) > 1 || Arc::strong_count(&self.stderr) > 1) && Instant::now() < deadline
+        {
             thread::sleep(Duration::from_millis(5));
         }
         let stdout = String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned();
@@ -251,7 +252,7 @@ fn each_fault_is_seen_by_send_as_its_exit_code() {
         assert_eq!(run.code(), code, "{catch_args:?}: {run:?}");
         assert!(run.stdout().contains(seen), "{catch_args:?}: {run:?}");
         let caught = catch.interrupt();
-        assert!(caught.status.success(), "{catch_args:?}: {}", caught.stderr);
+        assert!(caught.status.success(), "{catch_args:?}: {:?} {}", caught.status, caught.stderr);
         assert!(caught.stdout.contains("* fault on cue"), "{catch_args:?}: {}", caught.stdout);
         assert!(caught.stderr.contains("postie: caught 0 messages"), "{catch_args:?}: {}", caught.stderr);
     }
@@ -286,7 +287,81 @@ fn json_lines_carry_the_session_and_the_message() {
 }
 
 #[test]
+fn concurrent_clients_get_one_block_each() {
+    let dir = scratch_dir("catch-concurrent");
+    let mbox = dir.join("mbox");
+    let catch = Catch::start(&["--count", "6", "--mbox", mbox.to_str().unwrap()]);
+    let server = catch.server();
+    let senders: Vec<_> = (0..6)
+        .map(|n| {
+            let server = server.clone();
+            thread::spawn(move || {
+                postie(["send", "--server", &server, "--from", "a@example.test", "--to", "b@example.test"])
+                    .args(["--subject", &format!("concurrent {n}"), "--body", "From the start\n"])
+                    .run()
+                    .expect_code(0);
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.join().unwrap();
+    }
+    let caught = catch.wait();
+    assert!(caught.status.success(), "{}", caught.stderr);
+    // Each session's block is whole: its lines follow its header, up to its own end line.
+    let mut open: Option<String> = None;
+    let mut blocks = 0;
+    for line in caught.stdout.lines() {
+        if let Some(rest) = line.strip_prefix("* session ") {
+            let id = rest.split(' ').next().unwrap().to_string();
+            if rest.contains(" ended after ") {
+                assert_eq!(open.take().as_deref(), Some(id.as_str()), "{}", caught.stdout);
+                blocks += 1;
+            } else {
+                assert!(open.replace(id).is_none(), "interleaved blocks:\n{}", caught.stdout);
+            }
+        }
+    }
+    assert_eq!(blocks, 6, "{}", caught.stdout);
+    let stored = fs::read_to_string(&mbox).unwrap();
+    assert_eq!(stored.matches("\nFrom a@example.test ").count() + usize::from(stored.starts_with("From a@")), 6);
+    assert_eq!(stored.matches("\n>From the start\n").count(), 6, "mboxrd quoting: {stored}");
+    assert!(!stored.contains('\r'), "LF line endings in the mbox");
+}
+
+#[test]
+fn limits_on_sessions_and_silence() {
+    use std::io::Write;
+    let catch = Catch::start(&["--max-sessions", "1", "--timeout", "1"]);
+    let mut first = std::net::TcpStream::connect(catch.server()).unwrap();
+    let mut reader = BufReader::new(first.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("220 "), "{line}");
+    // A second client while the first is connected: 421 at once.
+    let second = std::net::TcpStream::connect(catch.server()).unwrap();
+    let mut busy = String::new();
+    BufReader::new(second).read_line(&mut busy).unwrap();
+    assert!(busy.starts_with("421 4.3.2"), "{busy}");
+    // The first says nothing for longer than --timeout: 421 4.4.2, then the connection is closed.
+    first.write_all(b"NOOP\r\n").unwrap();
+    line.clear();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("250 "), "{line}");
+    line.clear();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("421 4.4.2"), "{line}");
+    line.clear();
+    assert_eq!(reader.read_line(&mut line).unwrap(), 0, "closed after the 421");
+    let caught = catch.interrupt();
+    assert!(caught.stdout.contains("* refused with 421: already 1 sessions"), "{}", caught.stdout);
+    assert!(caught.stdout.contains("* the client was silent too long"), "{}", caught.stdout);
+}
+
+#[test]
 fn bad_input_is_one_clear_line() {
+    let run = postie(["catch", "--listen", "localhost"]).run().expect_code(64);
+    assert!(run.stderr().contains("invalid --listen \"localhost\""), "{run:?}");
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
     let run = postie(["catch", "--listen", &address]).run().expect_code(69);
