@@ -203,6 +203,12 @@ fn swaks_delivers_plain_starttls_implicit_tls_and_auth() {
 #[test]
 fn send_delivers_over_starttls_implicit_tls_and_auth() {
     let dir = scratch_dir("catch-send-tls");
+    // A certificate of the test's own, in PEM files, that send verifies (it is its own CA).
+    let made = rcgen::generate_simple_self_signed(vec!["catch.example.test".to_string()]).unwrap();
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    fs::write(&cert_file, made.cert.pem()).unwrap();
+    fs::write(&key_file, made.signing_key.serialize_pem()).unwrap();
+    let (cert_file, key_file) = (cert_file.display().to_string(), key_file.display().to_string());
     for (name, catch_args, send_args, expect) in [
         ("starttls", vec!["--tls", "self-signed", "--require-tls"], vec!["--tls", "required", "-k"], "S~ 250"),
         ("implicit", vec!["--tls", "self-signed", "--implicit-tls"], vec!["--tls", "implicit", "-k"], "C~ EHLO"),
@@ -213,10 +219,17 @@ fn send_delivers_over_starttls_implicit_tls_and_auth() {
             "* authenticated as alice",
         ),
         ("lmtp", vec!["--lmtp"], vec!["--lmtp"], "C: LHLO"),
+        ("bdat", vec![], vec!["--bdat"], "by BDAT chunks>"),
+        (
+            "certificate files",
+            vec!["--tls-cert", &cert_file, "--tls-key", &key_file, "--require-tls"],
+            vec!["--tls", "required", "--ca-file", &cert_file, "--tls-name", "catch.example.test"],
+            "* TLS started: TLSv1.3",
+        ),
     ] {
-        let inbox = dir.join(name);
-        let marker = marker(&format!("catch-send-{name}"));
-        let file = dir.join(format!("{name}.eml"));
+        let inbox = dir.join(name.replace(' ', "-"));
+        let marker = marker(&format!("catch-send-{}", name.replace(' ', "-")));
+        let file = dir.join(format!("{}.eml", name.replace(' ', "-")));
         fs::write(&file, raw_message(&marker)).unwrap();
         let mut args = vec!["--once", "--maildir", inbox.to_str().unwrap()];
         args.extend(catch_args);
