@@ -77,6 +77,13 @@ pub fn run(args: &CatchArgs) -> anyhow::Result<Exit> {
 }
 
 fn plan(args: &CatchArgs) -> Result<Plan, Error> {
+    // The name goes into every greeting and EHLO reply: one word of printable text, or a reply could be split.
+    if args.hostname.is_empty() || args.hostname.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::Usage(format!(
+            "invalid --hostname {:?}: give one name, such as mx.example.test",
+            args.hostname
+        )));
+    }
     let mut faults = Faults::default();
     for text in &args.reply {
         let (step, fault) =
