@@ -19,6 +19,8 @@ struct Catch {
     port: u16,
     stdout: Arc<Mutex<Vec<u8>>>,
     stderr: Arc<Mutex<String>>,
+    /// The threads that copy stdout and stderr; they end when catch's pipes close.
+    readers: Vec<thread::JoinHandle<()>>,
 }
 
 /// What a finished catch printed.
@@ -53,7 +55,7 @@ impl Catch {
         };
         let stderr_text = Arc::new(Mutex::new(first));
         let sink = stderr_text.clone();
-        thread::spawn(move || {
+        let stderr_reader = thread::spawn(move || {
             let mut rest = String::new();
             let _ = stderr.read_to_string(&mut rest);
             sink.lock().unwrap().push_str(&rest);
@@ -61,7 +63,7 @@ impl Catch {
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let sink = stdout.clone();
         let mut pipe = child.stdout.take().unwrap();
-        thread::spawn(move || {
+        let stdout_reader = thread::spawn(move || {
             let mut buffer = [0u8; 4096];
             while let Ok(n) = pipe.read(&mut buffer) {
                 if n == 0 {
@@ -70,7 +72,7 @@ impl Catch {
                 sink.lock().unwrap().extend_from_slice(&buffer[..n]);
             }
         });
-        Catch { child, port, stdout, stderr: stderr_text }
+        Catch { child, port, stdout, stderr: stderr_text, readers: vec![stdout_reader, stderr_reader] }
     }
 
     fn server(&self) -> String {
@@ -99,11 +101,9 @@ impl Catch {
     }
 
     fn collect(&mut self, status: ExitStatus) -> Caught {
-        // The reader threads finish when the pipes close; give them a moment to copy the last bytes.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while (Arc::strong_count(&self.stdout) > 1 || Arc::strong_count(&self.stderr) > 1) && Instant::now() < deadline
-        {
-            thread::sleep(Duration::from_millis(5));
+        // catch has exited, so its pipes are closed and the readers end with the last bytes copied.
+        for reader in self.readers.drain(..) {
+            reader.join().unwrap();
         }
         let stdout = String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned();
         let stderr = self.stderr.lock().unwrap().clone();
