@@ -227,6 +227,40 @@ mod tests {
     }
 
     #[test]
+    fn a_message_is_summarised_and_shown_with_show_data() {
+        let message = Message {
+            from: "a@x.test".into(),
+            recipients: vec!["b@y.test".into(), "c@y.test".into()],
+            mail_parameters: vec![],
+            content: b"Subject: hi \x1b[1m\r\n\r\n.body\r\n".to_vec(),
+            bytes: 27,
+            lines: 3,
+            chunked: false,
+            client_name: "c".into(),
+            authenticated: Some("alice".into()),
+            tls: true,
+        };
+        let session = CaughtSession {
+            id: 1,
+            peer: "p".into(),
+            local: "l".into(),
+            lines: vec![CatchLine::Message { number: 7, message, stored: Some("inbox/new/x".into()) }],
+            duration: Duration::ZERO,
+            messages: 1,
+            left_out: 0,
+        };
+        let text = human(&session, true);
+        assert!(
+            text.contains(
+                "* message 7 from <a@x.test> to <b@y.test>, <c@y.test>: 27 bytes, 3 lines, Subject: \"hi \\x1b[1m\", \
+             authenticated as alice, stored in inbox/new/x\nD: Subject: hi \\x1b[1m\nD: \nD: .body\n"
+            ),
+            "{text}"
+        );
+        assert!(!human(&session, false).contains("D: "));
+    }
+
+    #[test]
     fn headers_are_found_and_unfolded() {
         assert_eq!(header(b"From: a\r\nSubject: one\r\n two\r\n\r\nSubject: body", "subject").unwrap(), b"one two");
         assert_eq!(header(b"From: a\r\n\r\nSubject: body", "subject"), None);
