@@ -32,6 +32,7 @@ complete -c postie -n "__fish_postie_needs_command" -f -a "talk" -d 'Talk to a s
 complete -c postie -n "__fish_postie_needs_command" -f -a "script" -d 'Run a scripted dialogue (see docs/script.md): exit 0 when every expectation holds, 1 at the first that fails'
 complete -c postie -n "__fish_postie_needs_command" -f -a "smuggle" -d 'Test a server for SMTP smuggling: send each end-of-data variant of the 2023 research in one DATA, followed by a smuggled transaction, and report which variants the server treats as the end'
 complete -c postie -n "__fish_postie_needs_command" -f -a "load" -d 'Send many messages to one server and measure it: messages per second and each step\'s latency (a load test, as smtp-source does, with pipelining, TLS, AUTH and latency percentiles)'
+complete -c postie -n "__fish_postie_needs_command" -f -a "catch" -d 'Be a local SMTP server for testing senders: show every session and message as it arrives, store them if asked, and misbehave on cue (--reply, --delay, --drop). Nothing is ever relayed'
 complete -c postie -n "__fish_postie_needs_command" -f -a "sendmail" -d 'Be sendmail for cron and the programs that call it: read a message on stdin and deliver it with the account of the config file, printing nothing on success (also run as a `sendmail` symlink to postie)'
 complete -c postie -n "__fish_postie_needs_command" -f -a "config" -d 'The config file: check it and show where each setting comes from'
 complete -c postie -n "__fish_postie_needs_command" -f -a "oauth" -d 'OAuth 2.0 for XOAUTH2 and OAUTHBEARER: `postie oauth login` gets a refresh token'
@@ -476,6 +477,40 @@ complete -c postie -n "__fish_postie_using_subcommand load" -l timing -d 'The el
 complete -c postie -n "__fish_postie_using_subcommand load" -l explain -d 'Explain every reply and the EHLO capabilities, not only failures'
 complete -c postie -n "__fish_postie_using_subcommand load" -l no-config -d 'Read no config file'
 complete -c postie -n "__fish_postie_using_subcommand load" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c postie -n "__fish_postie_using_subcommand catch" -l listen -d 'Listen on this ADDRESS:PORT (repeatable; [::1]:2526 for IPv6; port 0 picks a free port, printed on the first line). Anything but loopback gets a warning' -r
+complete -c postie -n "__fish_postie_using_subcommand catch" -l count -d 'End after N messages (and the sessions that sent them)' -r
+complete -c postie -n "__fish_postie_using_subcommand catch" -l timeout -d 'End a session whose client is silent this long (421 4.4.2)' -r
+complete -c postie -n "__fish_postie_using_subcommand catch" -l max-sessions -d 'At most this many sessions at once; more get 421 4.3.2' -r
+complete -c postie -n "__fish_postie_using_subcommand catch" -l hostname -d 'The name in the greeting and the EHLO reply' -r
+complete -c postie -n "__fish_postie_using_subcommand catch" -l maildir -d 'Also store each message in this Maildir (created if missing), exactly the bytes received' -r -F
+complete -c postie -n "__fish_postie_using_subcommand catch" -l mbox -d 'Also append each message to this mbox file (mboxrd: a From_ line, >From quoting, LF line endings)' -r -F
+complete -c postie -n "__fish_postie_using_subcommand catch" -l reply -d 'Answer STEP with CODE (and TEXT) instead of the real reply (repeatable): STEP is greeting, ehlo, helo, starttls, auth, mail, rcpt, data, bdat, dot (the reply after the message), rset, noop or quit' -r
+complete -c postie -n "__fish_postie_using_subcommand catch" -l greeting -d 'Greet with this code instead of 220: 421 (closes at once) or 554 (only QUIT is answered)' -r
+complete -c postie -n "__fish_postie_using_subcommand catch" -l delay -d 'Wait this long before the reply to STEP (repeatable), e.g. greeting=3s, dot=1.5 (seconds)' -r
+complete -c postie -n "__fish_postie_using_subcommand catch" -l drop -d 'Close the connection at STEP instead of replying (repeatable); after-data is the end of the message, before its reply' -r
+complete -c postie -n "__fish_postie_using_subcommand catch" -l end-of-data -d 'What ends a message after DATA: strict (only <CR><LF>.<CR><LF>) or lenient (a bare <LF> ends lines too, so <LF>.<LF> ends the message: open to SMTP smuggling, for testing a sender\'s defences)' -r -f -a "strict\t''
+lenient\t''"
+complete -c postie -n "__fish_postie_using_subcommand catch" -l max-size -d 'The largest message taken, in bytes (SIZE; larger ones get 552 5.3.4)' -r
+complete -c postie -n "__fish_postie_using_subcommand catch" -l max-line-length -d 'The longest command line taken, in bytes (longer ones get 500 5.5.6)' -r
+complete -c postie -n "__fish_postie_using_subcommand catch" -l max-recipients -d 'The most recipients of one message (more get 452 4.5.3)' -r
+complete -c postie -n "__fish_postie_using_subcommand catch" -l tls -d 'Offer STARTTLS with a certificate made now, in memory (clients must not verify it: postie send -k)' -r -f -a "self-signed\t''"
+complete -c postie -n "__fish_postie_using_subcommand catch" -l tls-cert -d 'Offer STARTTLS with this certificate chain (PEM); needs --tls-key' -r -F
+complete -c postie -n "__fish_postie_using_subcommand catch" -l tls-key -d 'The private key (PEM) of --tls-cert' -r -F
+complete -c postie -n "__fish_postie_using_subcommand catch" -l auth -d 'Offer AUTH PLAIN and LOGIN: `any` accepts every user and password; USER:SECRET (repeatable) accepts only those, and MAIL then needs AUTH. SECRET is env:NAME, file:PATH or command:COMMAND' -r
+complete -c postie -n "__fish_postie_using_subcommand catch" -l once -d 'End after one message (and the session that sent it)'
+complete -c postie -n "__fish_postie_using_subcommand catch" -l show-data -d 'Show each message\'s content after its summary (`D: ` lines; "content" in JSON)'
+complete -c postie -n "__fish_postie_using_subcommand catch" -l json -d 'Write JSON Lines to stdout instead of the transcript: one object per line, each with its session'
+complete -c postie -n "__fish_postie_using_subcommand catch" -l no-pipelining -d 'Do not offer PIPELINING'
+complete -c postie -n "__fish_postie_using_subcommand catch" -l no-size -d 'Do not offer SIZE (the limit still holds)'
+complete -c postie -n "__fish_postie_using_subcommand catch" -l no-8bitmime -d 'Do not offer 8BITMIME'
+complete -c postie -n "__fish_postie_using_subcommand catch" -l no-smtputf8 -d 'Do not offer SMTPUTF8'
+complete -c postie -n "__fish_postie_using_subcommand catch" -l no-enhanced-status-codes -d 'Do not offer ENHANCEDSTATUSCODES (and send none)'
+complete -c postie -n "__fish_postie_using_subcommand catch" -l no-dsn -d 'Do not offer DSN'
+complete -c postie -n "__fish_postie_using_subcommand catch" -l no-chunking -d 'Do not offer CHUNKING (BDAT)'
+complete -c postie -n "__fish_postie_using_subcommand catch" -l lmtp -d 'Speak LMTP (RFC 2033): LHLO, and one reply per recipient after the message'
+complete -c postie -n "__fish_postie_using_subcommand catch" -l implicit-tls -d 'TLS from the first byte (as on port 465) instead of STARTTLS; needs --tls or --tls-cert'
+complete -c postie -n "__fish_postie_using_subcommand catch" -l require-tls -d 'Refuse MAIL and AUTH before STARTTLS (530 5.7.0); needs --tls or --tls-cert'
+complete -c postie -n "__fish_postie_using_subcommand catch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c postie -n "__fish_postie_using_subcommand sendmail" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c postie -n "__fish_postie_using_subcommand config; and not __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c postie -n "__fish_postie_using_subcommand config; and not __fish_seen_subcommand_from check" -f -a "check" -d 'Check the config file (unknown keys, wrong types, a missing account, each with FILE:LINE) and print the settings `postie send` would use with these flags, each with its origin: flag, environment, account or [defaults]. Passwords are shown as <redacted>'

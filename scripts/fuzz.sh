@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 seconds="${1:-60}"
 shift || true
-all_targets=(reply ehlo codec address recipients flags client tlsa sts tlsrpt socks)
+all_targets=(reply ehlo codec address recipients flags client tlsa sts tlsrpt socks server)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 sanitizer="${FUZZ_SANITIZER:-none}"

@@ -21,6 +21,8 @@ command -v ldns-signzone >/dev/null || missing+=(ldnsutils)
 # SOCKS5 proxies for --proxy: Dante without authentication, microsocks with a user and password (RFC 1929).
 [ -x /usr/sbin/danted ] || missing+=(dante-server)
 [ -x /usr/bin/microsocks ] || missing+=(microsocks)
+# swaks: a second client against `postie catch` (plain, STARTTLS, implicit TLS, AUTH).
+command -v swaks >/dev/null || missing+=(swaks)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "scripts/test.sh: installing ${missing[*]}" >&2
     # "No configuration": the package installs without a system mail server; the tests run their own.

@@ -132,6 +132,10 @@ pub enum Command {
     /// (a load test, as smtp-source does, with pipelining, TLS, AUTH and latency percentiles).
     #[command(after_long_help = LOAD_HELP)]
     Load(Box<LoadArgs>),
+    /// Be a local SMTP server for testing senders: show every session and message as it arrives, store them
+    /// if asked, and misbehave on cue (--reply, --delay, --drop). Nothing is ever relayed.
+    #[command(after_help = CATCH_EXIT_CODES, after_long_help = format!("{CATCH_FAULTS}\nExamples:\n{CATCH_EXAMPLES}\n{CATCH_EXIT_CODES}"))]
+    Catch(Box<CatchArgs>),
     /// Be sendmail for cron and the programs that call it: read a message on stdin and deliver it with the
     /// account of the config file, printing nothing on success (also run as a `sendmail` symlink to postie).
     #[command(after_long_help = SENDMAIL_HELP)]
@@ -675,6 +679,136 @@ pub struct SmuggleArgs {
     pub connect: ConnectArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct CatchArgs {
+    /// Listen on this ADDRESS:PORT (repeatable; [::1]:2526 for IPv6; port 0 picks a free port, printed on
+    /// the first line). Anything but loopback gets a warning.
+    #[arg(long, value_name = "ADDRESS:PORT", default_value = "127.0.0.1:2525", help_heading = "Listening")]
+    pub listen: Vec<String>,
+
+    /// End after one message (and the session that sent it).
+    #[arg(long, conflicts_with = "count", help_heading = "Listening")]
+    pub once: bool,
+
+    /// End after N messages (and the sessions that sent them).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Listening")]
+    pub count: Option<u64>,
+
+    /// End a session whose client is silent this long (421 4.4.2).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "300", help_heading = "Listening")]
+    pub timeout: Duration,
+
+    /// At most this many sessions at once; more get 421 4.3.2.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000), help_heading = "Listening")]
+    pub max_sessions: u64,
+
+    /// The name in the greeting and the EHLO reply.
+    #[arg(long, value_name = "NAME", default_value = "catch.postie.test", help_heading = "Listening")]
+    pub hostname: String,
+
+    /// Also store each message in this Maildir (created if missing), exactly the bytes received.
+    #[arg(long, value_name = "DIR", conflicts_with = "mbox", help_heading = "Storing")]
+    pub maildir: Option<PathBuf>,
+
+    /// Also append each message to this mbox file (mboxrd: a From_ line, >From quoting, LF line endings).
+    #[arg(long, value_name = "FILE", help_heading = "Storing")]
+    pub mbox: Option<PathBuf>,
+
+    /// Show each message's content after its summary (`D: ` lines; "content" in JSON).
+    #[arg(long, help_heading = "Output")]
+    pub show_data: bool,
+
+    /// Write JSON Lines to stdout instead of the transcript: one object per line, each with its session.
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+
+    /// Answer STEP with CODE (and TEXT) instead of the real reply (repeatable): STEP is greeting, ehlo, helo,
+    /// starttls, auth, mail, rcpt, data, bdat, dot (the reply after the message), rset, noop or quit.
+    #[arg(long, value_name = "STEP=CODE[ TEXT]", help_heading = "Faults")]
+    pub reply: Vec<String>,
+
+    /// Greet with this code instead of 220: 421 (closes at once) or 554 (only QUIT is answered).
+    #[arg(long, value_name = "CODE", help_heading = "Faults")]
+    pub greeting: Option<String>,
+
+    /// Wait this long before the reply to STEP (repeatable), e.g. greeting=3s, dot=1.5 (seconds).
+    #[arg(long, value_name = "STEP=DURATION", help_heading = "Faults")]
+    pub delay: Vec<String>,
+
+    /// Close the connection at STEP instead of replying (repeatable); after-data is the end of the message,
+    /// before its reply.
+    #[arg(long, value_name = "STEP", help_heading = "Faults")]
+    pub drop: Vec<String>,
+
+    /// What ends a message after DATA: strict (only <CR><LF>.<CR><LF>) or lenient (a bare <LF> ends lines too,
+    /// so <LF>.<LF> ends the message: open to SMTP smuggling, for testing a sender's defences).
+    #[arg(long, value_name = "MODE", value_parser = ["strict", "lenient"], default_value = "strict", help_heading = "Faults")]
+    pub end_of_data: String,
+
+    /// The largest message taken, in bytes (SIZE; larger ones get 552 5.3.4).
+    #[arg(long, value_name = "BYTES", default_value_t = 25 * 1024 * 1024, help_heading = "Limits")]
+    pub max_size: u64,
+
+    /// The longest command line taken, in bytes (longer ones get 500 5.5.6).
+    #[arg(long, value_name = "BYTES", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(512..=1_048_576), help_heading = "Limits")]
+    pub max_line_length: u64,
+
+    /// The most recipients of one message (more get 452 4.5.3).
+    #[arg(long, value_name = "N", default_value_t = 100, help_heading = "Limits")]
+    pub max_recipients: u64,
+
+    /// Do not offer PIPELINING.
+    #[arg(long, help_heading = "Extensions")]
+    pub no_pipelining: bool,
+    /// Do not offer SIZE (the limit still holds).
+    #[arg(long, help_heading = "Extensions")]
+    pub no_size: bool,
+    /// Do not offer 8BITMIME.
+    #[arg(long = "no-8bitmime", help_heading = "Extensions")]
+    pub no_8bitmime: bool,
+    /// Do not offer SMTPUTF8.
+    #[arg(long, help_heading = "Extensions")]
+    pub no_smtputf8: bool,
+    /// Do not offer ENHANCEDSTATUSCODES (and send none).
+    #[arg(long, help_heading = "Extensions")]
+    pub no_enhanced_status_codes: bool,
+    /// Do not offer DSN.
+    #[arg(long, help_heading = "Extensions")]
+    pub no_dsn: bool,
+    /// Do not offer CHUNKING (BDAT).
+    #[arg(long, help_heading = "Extensions")]
+    pub no_chunking: bool,
+
+    /// Speak LMTP (RFC 2033): LHLO, and one reply per recipient after the message.
+    #[arg(long, help_heading = "Extensions")]
+    pub lmtp: bool,
+
+    /// Offer STARTTLS with a certificate made now, in memory (clients must not verify it: postie send -k).
+    #[arg(long, value_name = "CERTIFICATE", value_parser = ["self-signed"], conflicts_with = "tls_cert", help_heading = "TLS")]
+    pub tls: Option<String>,
+
+    /// Offer STARTTLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key", help_heading = "TLS")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert", help_heading = "TLS")]
+    pub tls_key: Option<PathBuf>,
+
+    /// TLS from the first byte (as on port 465) instead of STARTTLS; needs --tls or --tls-cert.
+    #[arg(long, help_heading = "TLS")]
+    pub implicit_tls: bool,
+
+    /// Refuse MAIL and AUTH before STARTTLS (530 5.7.0); needs --tls or --tls-cert.
+    #[arg(long, help_heading = "TLS")]
+    pub require_tls: bool,
+
+    /// Offer AUTH PLAIN and LOGIN: `any` accepts every user and password; USER:SECRET (repeatable) accepts only
+    /// those, and MAIL then needs AUTH. SECRET is env:NAME, file:PATH or command:COMMAND.
+    #[arg(long, value_name = "any|USER:SECRET", help_heading = "Authentication")]
+    pub auth: Vec<String>,
+}
+
 /// How the transcript looks; shared by `send`, `mx` and `probe`.
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
@@ -1047,6 +1181,34 @@ pub const SCRIPT_EXIT_CODES: &str = "Exit codes:
   64  the script or a flag is malformed (the line and what is wrong)
   66  the script or a message file it names cannot be read
   75  the connection could not be opened
+";
+
+pub const CATCH_EXAMPLES: &str = "  The offline first run: catch one message, send it
+    postie catch --once & postie send --server 127.0.0.1:2525 --to you@example.test
+  Store what arrives in a Maildir, on IPv6
+    postie catch --listen [::1]:2526 --maildir ./inbox
+  Refuse every recipient, defer the message, hang up after the data
+    postie catch --reply rcpt=550 --reply data=451 --delay greeting=3s --drop after-data
+  STARTTLS with a certificate made in memory, and AUTH for one user
+    postie catch --tls self-signed --require-tls --auth alice:env:PW
+";
+
+pub const CATCH_FAULTS: &str =
+    "Faults, by step (greeting, ehlo, helo, starttls, auth, mail, rcpt, data, bdat, dot, rset, noop, quit):
+  --reply STEP=CODE[ TEXT]  answer CODE instead (the step then counts as refused unless CODE is 2xx;
+                            a 421 closes the connection, as RFC 5321 says)
+  --delay STEP=DURATION     wait before the reply: 3s, 500ms, 1.5 (seconds)
+  --drop STEP               close the connection instead of replying; --drop after-data is the end of the
+                            message, before its reply: the client cannot know whether it was taken
+  --greeting 421|554        the same as --reply greeting=CODE
+  --end-of-data lenient     a bare <LF>.<LF> ends the message (for testing SMTP smuggling defences)
+";
+
+pub const CATCH_EXIT_CODES: &str = "Exit codes:
+   0  --once or --count reached, or stopped by Ctrl-C (SIGINT) or SIGTERM
+  64  a bad flag or flag value (--reply, --delay, --drop, --listen, --auth)
+  66  a certificate, key or secret file is missing or unreadable
+  69  cannot listen (the port is in use, the address is not this machine's) or cannot store the messages
 ";
 
 pub const SMUGGLE_EXAMPLES: &str = "  Does my server end a message at a bare <LF>.<LF>?

@@ -94,6 +94,9 @@ pub enum Error {
     /// No OAuth access token could be had.
     #[error("{}", oauth_text(.0))]
     Oauth(crate::oauth::Error),
+    /// `catch` cannot listen (the port is in use, the address is not this machine's) or cannot store.
+    #[error("{0}")]
+    Listen(String),
 }
 
 impl From<crate::oauth::Error> for Error {
@@ -190,6 +193,7 @@ impl Error {
             Error::Config(_) => Exit::Config,
             Error::OutOfTime(_) => Exit::TempFail,
             Error::Oauth(error) => oauth_exit(error),
+            Error::Listen(_) => Exit::Unavailable,
         }
     }
 }

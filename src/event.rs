@@ -179,3 +179,51 @@ pub struct Discard;
 impl Sink for Discard {
     fn emit(&mut self, _event: Event) {}
 }
+
+/// What `postie catch` saw in one session, whole: the driver hands it over when the session ends, so that
+/// concurrent sessions are rendered one block each, never interleaved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaughtSession {
+    /// Numbered from 1 in the order the connections came.
+    pub id: u64,
+    pub peer: String,
+    pub local: String,
+    pub lines: Vec<CatchLine>,
+    pub duration: Duration,
+    /// Messages taken in this session.
+    pub messages: u64,
+    /// Lines left out of `lines` past the limit of one record.
+    pub left_out: u64,
+}
+
+/// One line of a caught session: the dialogue's own, or what the driver did around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatchLine {
+    Smtp(smtp::server::Line),
+    /// The TLS handshake (implicit, or after STARTTLS) agreed on this.
+    Tls {
+        version: String,
+        cipher: String,
+    },
+    TlsFailed {
+        reason: String,
+    },
+    /// A message taken: its number in this run, the message (its content cut to the header section unless
+    /// the content is to be shown), and where it was stored.
+    Message {
+        number: u64,
+        message: smtp::server::Message,
+        stored: Option<String>,
+    },
+    StoreFailed {
+        reason: String,
+    },
+    /// Too many sessions at once: this one got 421 and was closed.
+    Busy {
+        limit: usize,
+    },
+    /// Reading or writing failed.
+    Io {
+        reason: String,
+    },
+}

@@ -2,11 +2,13 @@
 //!
 //! The binary is a thin shell over [`app::run`]. The SMTP dialogue is a sans-I/O state machine in [`smtp`];
 //! the drivers in [`drive`] do its I/O over [`net`]; [`route`] finds where mail goes; [`deliver`], [`probe`]
-//! and [`mx`] put these together; events ([`event`]) are rendered by [`render`]. [`policy`] reads DANE,
+//! and [`mx`] put these together; [`catch`] drives the server side of the dialogue (`smtp::server`); events
+//! ([`event`]) are rendered by [`render`]. [`policy`] reads DANE,
 //! MTA-STS and TLS-RPT records without I/O.
 
 pub mod address;
 pub mod app;
+pub mod catch;
 pub mod cli;
 pub mod config;
 pub mod deliver;

@@ -1,6 +1,7 @@
 //! One function per subcommand: flags become a validated plan (`plan`), the plan is carried out (`send`,
 //! `mx`, `probe`), its events rendered. Only `main`, `cli` and `app` know clap.
 
+mod catch;
 mod config;
 pub mod connect;
 mod load;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Talk(args) => talk::run(&args),
         Command::Script(args) => script::run(&args),
         Command::Smuggle(args) => smuggle::run(&args),
+        Command::Catch(args) => catch::run(&args),
         // `cli::parse` turns every sendmail command line into a send.
         Command::Sendmail(_) => Err(Error::Usage("postie sendmail: run it as `postie sendmail FLAGS`".into()).into()),
         Command::Config(args) => match args.action {

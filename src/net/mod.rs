@@ -2,6 +2,7 @@
 //! within deadlines ([`stream`]), and TLS ([`tls`]). Nothing here knows the SMTP dialogue.
 
 pub mod https;
+pub mod listen;
 pub mod proxy;
 pub mod socks;
 pub mod stream;

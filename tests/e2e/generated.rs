@@ -27,9 +27,9 @@ fn committed_completions_and_man_pages_match_the_binary() {
         }
     }
     assert_eq!(
-        compared, 18,
-        "five shells and thirteen man pages (postie, postie-send, postie-mx, postie-probe, postie-talk, postie-script, \
-         postie-smuggle, postie-load, postie-sendmail, postie-config, postie-config-check, postie-oauth, postie-oauth-login)"
+        compared, 19,
+        "five shells and fourteen man pages (postie, postie-send, postie-mx, postie-probe, postie-talk, postie-script, \
+         postie-smuggle, postie-load, postie-catch, postie-sendmail, postie-config, postie-config-check, postie-oauth, postie-oauth-login)"
     );
     let _ = fs::remove_dir_all(&out);
 }

@@ -1,6 +1,7 @@
 //! Integration tests: the built binary against real peers (Postfix on loopback) and, for misbehaviour a
 //! real server will not produce, scripted servers.
 
+mod catch;
 mod config;
 mod defaults;
 mod diagnostics;
