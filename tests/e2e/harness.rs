@@ -1080,6 +1080,29 @@ impl Postie {
         let output = child.wait_with_output().expect("wait for postie");
         Run { args: self.args, output }
     }
+
+    /// Run to the end under GNU time and also give postie's peak resident set size in KiB. Not wait4 from
+    /// here: Linux carries the larger of the parent's memory at fork and the child's into the child's
+    /// ru_maxrss across exec, and this test process holds big messages. time is a small process, so what it
+    /// reads for its child (wait4) is postie's own peak.
+    pub fn run_measuring_memory(self) -> (Run, u64) {
+        assert!(Path::new("/usr/bin/time").exists(), "/usr/bin/time is missing: scripts/test.sh installs it (time)");
+        let report = scratch_dir("rusage").join(marker("rusage"));
+        fs::create_dir_all(report.parent().unwrap()).unwrap();
+        let mut timed = Command::new("/usr/bin/time");
+        timed.env_clear();
+        for (key, value) in self.command.get_envs() {
+            if let Some(value) = value {
+                timed.env(key, value);
+            }
+        }
+        timed.args(["-f", "%M", "-o"]).arg(&report).arg(env!("CARGO_BIN_EXE_postie")).args(&self.args);
+        let run = Postie { command: timed, stdin: self.stdin, args: self.args }.run();
+        let text = fs::read_to_string(&report).unwrap_or_default();
+        let peak = text.lines().last().and_then(|l| l.trim().parse().ok());
+        let peak = peak.unwrap_or_else(|| panic!("no peak memory from /usr/bin/time: {text:?}; {run:?}"));
+        (run, peak)
+    }
 }
 
 /// A finished run; its Debug shows everything, for failure messages.

@@ -10,6 +10,7 @@ mod harness;
 mod hostile;
 mod input;
 mod input_hidden;
+mod memory;
 mod message;
 mod peers;
 mod protocols;
