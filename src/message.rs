@@ -16,7 +16,7 @@ use crate::address::Mailbox;
 use crate::smtp::codec::{Content, DotStuffer};
 
 mod date;
-mod input;
+pub mod input;
 mod recipients;
 
 pub use date::{rfc5322_date, utc_date};

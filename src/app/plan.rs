@@ -725,6 +725,28 @@ mod tests {
     }
 
     #[test]
+    fn t_with_a_spooled_message_reads_only_its_header_section() {
+        // Bigger than what is held in memory: stdin is spooled, the header section read and rewritten, the
+        // body streamed from the spool with its line ends normalised, as when the whole message was read.
+        let header = "To: bob@x.test\nBcc: secret@x.test,\n other@x.test\nSubject: big\nDate: Tue, 24 Nov 2026 \
+                      10:00:00 +0000\nMessage-ID: <1@x.test>\n\n";
+        let mut message = header.as_bytes().to_vec();
+        while message.len() <= message::input::SPOOL_ABOVE {
+            message.extend_from_slice(b".a line of the body\nanother\r\nbare CR\r");
+        }
+        let planned = plan(&["-t", "-f", "a@x.test"], &message).unwrap();
+        assert!(matches!(&planned.message, Message::Rewritten { body: message::Input::File(_), .. }));
+        assert_eq!(planned.recipients, ["bob@x.test", "secret@x.test", "other@x.test"]);
+        let (_, whole) = message::read_recipients(&message).unwrap();
+        let expected = message::complete_headers(&whole, Some(&planned_from()), SystemTime::now(), "x.test").unwrap();
+        assert!(text_of(&planned.message) == String::from_utf8(expected).unwrap(), "not as read whole");
+    }
+
+    fn planned_from() -> crate::address::Mailbox {
+        crate::address::parse_mailbox("a@x.test").unwrap()
+    }
+
+    #[test]
     fn t_on_a_terminal_is_refused_with_a_hint() {
         let mut argv = vec!["postie", "send", "-s", "h", "-t"];
         argv.push("-i");

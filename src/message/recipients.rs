@@ -295,6 +295,19 @@ fn shown(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn where_the_header_section_ends() {
+        assert_eq!(header_section_end(b"A: b\r\n\r\nbody", false), Some(8));
+        assert_eq!(header_section_end(b"A: b\n\nbody", false), Some(6));
+        assert_eq!(header_section_end(b"A: b\r\n\n", false), Some(7));
+        assert_eq!(header_section_end(b"A: b\r\n", false), None);
+        // A CR as the last byte may be the start of a CRLF: not yet known.
+        assert_eq!(header_section_end(b"A: b\r\n\r", false), None);
+        assert_eq!(header_section_end(b"A: b\r\n\r", true), Some(7));
+        assert_eq!(header_section_end(b"A: b\r", false), None);
+        assert_eq!(header_section_end(b"A: b\r\rx", false), Some(6));
+    }
+
     use std::io::Write;
     use std::time::{Duration, UNIX_EPOCH};
 
