@@ -403,6 +403,10 @@ pub const DOMAINS: &[&str] =
 /// denied, temporary), which gives the tests a real temporary refusal.
 pub const USERS: &[&str] = &["bob", "carol", "dave"];
 
+/// Mailboxes for the tests that send 64 MiB messages (tests/e2e/memory.rs), one each, so that no other test
+/// reads through their messages while it looks for its own.
+pub const BIG_USERS: &[&str] = &["big-data", "big-stdin", "big-attach"];
+
 pub fn postfix() -> &'static Postfix {
     POSTFIX.get_or_init(|| Postfix::start().unwrap_or_else(|e| panic!("cannot start the test Postfix: {e}")))
 }
@@ -498,6 +502,8 @@ impl Postfix {
         );
         // An internationalised mailbox (SMTPUTF8, RFC 6531).
         mailboxes.push_str("jörg@example.test jorg/\n");
+        // One mailbox for each big-message test: finding a message reads every file in the folder.
+        mailboxes.extend(BIG_USERS.iter().map(|u| format!("{u}@example.test {u}/\n")));
         fs::write(conf.join("vmailbox"), mailboxes).map_err(|e| e.to_string())?;
         let master_cf = format!(
             "127.0.0.1:{port} inet n - n - - smtpd\n\
@@ -652,6 +658,13 @@ impl Postfix {
     /// after the final dot means queued) and return its bytes.
     pub fn delivered(&self, user: &str, marker: &str) -> Vec<u8> {
         wait_in_maildir(&self.new_folder(user), user, marker, || format!("maillog:\n{}", self.maillog()))
+    }
+
+    /// Remove what reached `user` (a big message, once checked).
+    pub fn empty_mailbox(&self, user: &str) {
+        for entry in fs::read_dir(self.new_folder(user)).into_iter().flatten().flatten() {
+            let _ = fs::remove_file(entry.path());
+        }
     }
 
     /// Where `user`'s new messages are.

@@ -18,7 +18,7 @@ const GROWTH_KIB: u64 = 4 * 1024;
 /// The peak of the same binary sending a one-line message.
 fn small_message_peak() -> u64 {
     static PEAK: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *PEAK.get_or_init(|| send(&["--body", "one line"], None).1)
+    *PEAK.get_or_init(|| send("bob", &["--body", "one line"], None).1)
 }
 
 fn assert_flat(peak: u64, what: &str) {
@@ -47,7 +47,7 @@ fn noise(length: usize, seed: u64) -> Vec<u8> {
 /// starts with a dot (so dot-stuffing is at work over the whole message).
 fn big_message(mark: &str) -> Vec<u8> {
     let mut message = format!(
-        "From: a@example.test\r\nTo: bob@example.test\r\nSubject: {mark}\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
+        "From: a@example.test\r\nTo: big@example.test\r\nSubject: {mark}\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
          Message-ID: <{mark}@example.test>\r\n\r\n"
     )
     .into_bytes();
@@ -71,11 +71,12 @@ fn file(name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-fn send(args: &[&str], stdin: Option<Vec<u8>>) -> (Run, u64) {
+/// Send to `user`'s own mailbox (one of `BIG_USERS`).
+fn send(user: &str, args: &[&str], stdin: Option<Vec<u8>>) -> (Run, u64) {
     let postfix = postfix();
+    let to = format!("{user}@example.test");
     let mut command =
-        postie(["send", "-q", "--server", &postfix.server(), "--from", "a@example.test", "--to", "bob@example.test"])
-            .args(args);
+        postie(["send", "-q", "--server", &postfix.server(), "--from", "a@example.test", "--to", &to]).args(args);
     if let Some(bytes) = stdin {
         command = command.stdin(bytes);
     }
@@ -86,8 +87,8 @@ fn send(args: &[&str], stdin: Option<Vec<u8>>) -> (Run, u64) {
 
 /// The delivered message is the input: every header line given arrived, and the body is the same bytes
 /// (the Maildir has LF line ends).
-fn assert_delivered_as_given(mark: &str, message: &[u8]) {
-    let delivered = postfix().delivered("bob", mark);
+fn assert_delivered_as_given(user: &str, mark: &str, message: &[u8]) {
+    let delivered = postfix().delivered(user, mark);
     let delivered = strip_trace_headers(&delivered);
     let given = String::from_utf8(message.to_vec()).unwrap().replace("\r\n", "\n");
     let (given_header, given_body) = given.split_once("\n\n").unwrap();
@@ -97,6 +98,7 @@ fn assert_delivered_as_given(mark: &str, message: &[u8]) {
         assert!(header.lines().any(|l| l == line), "{line:?} is not in the delivered header:\n{header}");
     }
     assert!(body.len() == given_body.len() && body == given_body, "the delivered body differs from the input");
+    postfix().empty_mailbox(user);
 }
 
 #[test]
@@ -104,9 +106,9 @@ fn a_64_mib_data_file_is_sent_in_constant_memory() {
     let mark = marker("memory-data-file");
     let message = big_message(&mark);
     let path = file("data.eml", &message);
-    let (_, peak) = send(&["--data", path.to_str().unwrap()], None);
+    let (_, peak) = send("big-data", &["--data", path.to_str().unwrap()], None);
     assert_flat(peak, "a 64 MiB --data file");
-    assert_delivered_as_given(&mark, &message);
+    assert_delivered_as_given("big-data", &mark, &message);
     fs::remove_file(path).unwrap();
 }
 
@@ -114,9 +116,9 @@ fn a_64_mib_data_file_is_sent_in_constant_memory() {
 fn a_64_mib_message_on_stdin_is_spooled() {
     let mark = marker("memory-data-stdin");
     let message = big_message(&mark);
-    let (_, peak) = send(&["--data", "-"], Some(message.clone()));
+    let (_, peak) = send("big-stdin", &["--data", "-"], Some(message.clone()));
     assert_flat(peak, "a 64 MiB message on stdin");
-    assert_delivered_as_given(&mark, &message);
+    assert_delivered_as_given("big-stdin", &mark, &message);
 }
 
 #[test]
@@ -124,9 +126,11 @@ fn a_64_mib_attachment_is_encoded_from_its_file() {
     let mark = marker("memory-attach");
     let data = noise(SIZE, 11);
     let path = file("attachment.bin", &data);
-    let (_, peak) = send(&["--subject", &mark, "--body", "see attached", "--attach", path.to_str().unwrap()], None);
+    let (_, peak) =
+        send("big-attach", &["--subject", &mark, "--body", "see attached", "--attach", path.to_str().unwrap()], None);
     assert_flat(peak, "a 64 MiB attachment");
-    let delivered = postfix().delivered("bob", &mark);
+    let delivered = postfix().delivered("big-attach", &mark);
+    postfix().empty_mailbox("big-attach");
     let parsed = MessageParser::default().parse(&delivered).unwrap();
     let attachment = parsed.attachment(0).expect("an attachment");
     assert_eq!(attachment.attachment_name(), Some("attachment.bin"));
