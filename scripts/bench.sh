@@ -426,8 +426,8 @@ measure() {  # measure COMMAND...: "RSS_MIB WALL_S", the largest peak and the me
         [ $rc -eq 0 ] || fail "exit $rc from $*: $(head -3 <<<"$out")"
         runs+=("$(tail -1 "$tmp/time.out")")
     done
-    printf '%s\n' "${runs[@]}" | awk '{rss = $1 > rss ? $1 : rss; w[NR] = $2} END {
-        n = asort(w); printf "%.1f %.2f", rss / 1024, w[2]}'
+    printf '%s\n' "${runs[@]}" | sort -k2,2n | awk '{rss = $1 > rss ? $1 : rss} NR == 2 {wall = $2} END {
+        printf "%.1f %.2f", rss / 1024, wall}'
 }
 big_rows=()
 for mode in --attach --data "--data -"; do

@@ -224,16 +224,17 @@ fn write_base64(input: &Input, out: &mut dyn Write) -> io::Result<()> {
     use base64::Engine;
     const LINE: usize = 57;
     const LINES: usize = 1024;
+    let mut plain = vec![0; LINES * 76];
     let mut encoded = Vec::with_capacity(LINES * 78);
     input.each_block(LINE * LINES, &mut |block| {
+        // A block is whole lines but the last: encoded at once it is the lines encoded one by one, in one call
+        // per block instead of one per line.
+        let length = base64::engine::general_purpose::STANDARD
+            .encode_slice(block, &mut plain)
+            .expect("a block's base64 fits its buffer");
         encoded.clear();
-        for line in block.chunks(LINE) {
-            let start = encoded.len();
-            encoded.resize(start + 78, 0);
-            let written = base64::engine::general_purpose::STANDARD
-                .encode_slice(line, &mut encoded[start..])
-                .expect("76 characters hold 57 bytes");
-            encoded.truncate(start + written);
+        for line in plain[..length].chunks(76) {
+            encoded.extend_from_slice(line);
             encoded.extend_from_slice(b"\r\n");
         }
         out.write_all(&encoded)
