@@ -13,6 +13,8 @@ missing=()
 [ -x /usr/sbin/postfix ] || missing+=(postfix)
 [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 [ -x /usr/sbin/dovecot ] || missing+=(dovecot-core)
+# GNU time: the memory tests read postie's peak resident set size through it.
+[ -x /usr/bin/time ] || missing+=(time)
 # DNSSEC and DANE: NSD serves the signed test zones, Unbound validates them, ldns-keygen and ldns-signzone make
 # them at test time. The tests run their own instances from their own config files.
 [ -x /usr/sbin/nsd ] || missing+=(nsd)

@@ -13,13 +13,15 @@ use mail_builder::mime::{BodyPart, MimePart};
 use mail_builder::MessageBuilder;
 
 use crate::address::Mailbox;
-use crate::smtp::codec::Content;
+use crate::smtp::codec::{Content, DotStuffer};
 
 mod date;
+pub mod input;
 mod recipients;
 
 pub use date::{rfc5322_date, utc_date};
-pub use recipients::{complete_headers, read_recipients};
+pub use input::Input;
+pub use recipients::{complete_headers, header_section_end, read_recipients};
 
 /// The body of the default test message (as swaks sends one), used when no body is given.
 pub const DEFAULT_BODY: &str = "This is a test mailing\n";
@@ -63,7 +65,8 @@ pub fn check_header_value(value: &str) -> Result<(), String> {
 pub struct Attachment {
     pub name: String,
     pub content_type: String,
-    pub data: Vec<u8>,
+    /// A big file stays on disk and is base64-encoded as it is written.
+    pub data: Input,
 }
 
 /// Everything the built message is made of. The message can be written any number of times and comes out
@@ -92,8 +95,12 @@ pub struct Composition {
 impl Composition {
     /// Write the message. Bcc recipients never appear: they are given to RCPT only.
     pub fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        if !self.attachments.is_empty() {
+            return self.write_mixed(out);
+        }
         let mut tracked = LastBytes { inner: out, last: [0; 2] };
-        self.builder().write_to(&mut tracked)?;
+        self.builder(self.main_part().expect("a text or HTML part when there are no attachments"))
+            .write_to(&mut tracked)?;
         // The wire adds a final line break anyway (RFC 5321 §4.1.1.4); adding it here makes --dump show
         // exactly what goes after DATA.
         if tracked.last != *b"\r\n" {
@@ -102,7 +109,55 @@ impl Composition {
         Ok(())
     }
 
-    fn builder(&self) -> MessageBuilder<'_> {
+    /// A message with attachments: multipart/mixed, the text (or the alternatives) first. mail-builder writes
+    /// the headers and each part, postie the boundaries between them, exactly as mail-builder would have
+    /// written them around the same parts (a test checks it), so that an attachment in a file can be
+    /// base64-encoded from the file block by block instead of from memory.
+    fn write_mixed(&self, out: &mut dyn Write) -> io::Result<()> {
+        let boundary = format!("postie-mixed-{}", self.unique);
+        let mixed = ContentType::new("multipart/mixed").attribute("boundary", boundary.as_str());
+        let mut head = Vec::new();
+        self.builder(MimePart::new(mixed, Vec::<MimePart<'_>>::new())).write_to(&mut head)?;
+        // mail-builder closes the empty multipart; the parts go before that.
+        let closing = format!("\r\n--{boundary}--\r\n");
+        let Some(headers) = head.strip_suffix(closing.as_bytes()) else {
+            return Err(io::Error::other("mail-builder wrote the multipart/mixed headers in an unexpected form"));
+        };
+        out.write_all(headers)?;
+        let separator = format!("\r\n--{boundary}\r\n");
+        let mut part = Vec::new();
+        if let Some(main) = self.main_part() {
+            out.write_all(separator.as_bytes())?;
+            main.write_part(&mut part);
+            out.write_all(&part)?;
+        }
+        for attachment in &self.attachments {
+            out.write_all(separator.as_bytes())?;
+            part.clear();
+            let kind = ContentType::new(attachment.content_type.as_str());
+            match &attachment.data {
+                Input::Memory(data) => {
+                    MimePart::new(kind, BodyPart::Binary(data.as_slice().into()))
+                        .attachment(attachment.name.as_str())
+                        .write_part(&mut part);
+                    out.write_all(&part)?;
+                }
+                Input::File(_) => {
+                    // The part's headers with an empty body, then the body encoded as mail-builder encodes a
+                    // binary one: base64, 76 characters a line.
+                    MimePart::new(kind, BodyPart::Binary((&[][..]).into()))
+                        .attachment(attachment.name.as_str())
+                        .transfer_encoding("base64")
+                        .write_part(&mut part);
+                    out.write_all(&part)?;
+                    write_base64(&attachment.data, out)?;
+                }
+            }
+        }
+        out.write_all(closing.as_bytes())
+    }
+
+    fn builder<'a>(&'a self, body: MimePart<'a>) -> MessageBuilder<'a> {
         let overridden = |name: &str| self.headers.iter().any(|h| h.name.eq_ignore_ascii_case(name));
         let date = rfc5322_date(self.date);
         fn list(mailboxes: &[Mailbox]) -> Address<'_> {
@@ -139,12 +194,12 @@ impl Composition {
                 builder.header(header.name.as_str(), Text::new(header.value.as_str()))
             };
         }
-        builder.body(self.body_part())
+        builder.body(body)
     }
 
-    /// The MIME structure: text, text and HTML as alternatives, and attachments after them. Boundaries are
-    /// fixed per message (see `unique`).
-    fn body_part<'a>(&'a self) -> MimePart<'a> {
+    /// The text, the HTML, or both as alternatives; the attachments go after it (see `write_mixed`).
+    /// Boundaries are fixed per message (see `unique`).
+    fn main_part<'a>(&'a self) -> Option<MimePart<'a>> {
         let boundary = |level: &str| format!("postie-{level}-{}", self.unique);
         let multipart = |kind: &'static str, level: &str, parts: Vec<MimePart<'a>>| -> MimePart<'a> {
             MimePart::new(ContentType::new(kind).attribute("boundary", boundary(level)), parts)
@@ -155,26 +210,35 @@ impl Composition {
             (None, _, _) => None,
         };
         let html = self.html.as_deref().map(|html| MimePart::new("text/html", BodyPart::Text(html.into())));
-        let main = match (text, html) {
+        match (text, html) {
             (Some(text), Some(html)) => Some(multipart("multipart/alternative", "alt", vec![text, html])),
             (Some(one), None) | (None, Some(one)) => Some(one),
             (None, None) => None,
-        };
-        if self.attachments.is_empty() {
-            return main.expect("a text or HTML part when there are no attachments");
         }
-        let mut parts: Vec<MimePart<'_>> = main.into_iter().collect();
-        for attachment in &self.attachments {
-            parts.push(
-                MimePart::new(
-                    ContentType::new(attachment.content_type.as_str()),
-                    BodyPart::Binary(attachment.data.as_slice().into()),
-                )
-                .attachment(attachment.name.as_str()),
-            );
-        }
-        multipart("multipart/mixed", "mixed", parts)
     }
+}
+
+/// Base64 in lines of 76 characters, each ended by CRLF, as mail-builder writes a body (RFC 2045 §6.8): 57
+/// bytes of input a line, read in blocks that hold whole lines.
+fn write_base64(input: &Input, out: &mut dyn Write) -> io::Result<()> {
+    use base64::Engine;
+    const LINE: usize = 57;
+    const LINES: usize = 1024;
+    let mut plain = vec![0; LINES * 76];
+    let mut encoded = Vec::with_capacity(LINES * 78);
+    input.each_block(LINE * LINES, &mut |block| {
+        // A block is whole lines but the last: encoded at once it is the lines encoded one by one, in one call
+        // per block instead of one per line.
+        let length = base64::engine::general_purpose::STANDARD
+            .encode_slice(block, &mut plain)
+            .expect("a block's base64 fits its buffer");
+        encoded.clear();
+        for line in plain[..length].chunks(76) {
+            encoded.extend_from_slice(line);
+            encoded.extend_from_slice(b"\r\n");
+        }
+        out.write_all(&encoded)
+    })
 }
 
 fn text_part(body: &[u8]) -> MimePart<'_> {
@@ -211,17 +275,31 @@ impl Write for LastBytes<'_> {
     }
 }
 
-/// The message to send: exactly the bytes the user gave (--data, -t), or one postie builds.
+/// The message to send: exactly the bytes the user gave (--data), those bytes with a header section postie
+/// read and completed (-t, sendmail), or a message postie builds.
 #[derive(Debug, Clone)]
 pub enum Message {
-    Raw(Vec<u8>),
+    Raw(Input),
+    /// The header section as rewritten (CRLF line ends, up to and including the empty line), then the rest
+    /// of the input, whose line ends are normalised to CRLF as it is written: only the header section is
+    /// held in memory.
+    Rewritten {
+        header: Vec<u8>,
+        body: Input,
+    },
     Composed(Box<Composition>),
 }
 
 impl Content for Message {
     fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
         match self {
-            Message::Raw(bytes) => out.write_all(bytes),
+            Message::Raw(input) => input.write_to(out),
+            Message::Rewritten { header, body } => {
+                out.write_all(header)?;
+                let mut normaliser = DotStuffer::without_dot_stuffing(out);
+                body.write_to(&mut normaliser)?;
+                normaliser.end_content()
+            }
             Message::Composed(composition) => composition.write_to(out),
         }
     }
@@ -313,7 +391,7 @@ mod tests {
         c.attachments = vec![Attachment {
             name: "a.bin".into(),
             content_type: "application/octet-stream".into(),
-            data: vec![0, 1, 2, 255],
+            data: Input::Memory(vec![0, 1, 2, 255]),
         }];
         let first = compose(&c);
         assert_eq!(first, compose(&c));
@@ -371,5 +449,57 @@ mod tests {
     fn message_ids_are_unique() {
         let now = SystemTime::now();
         assert_ne!(unique_token(now), unique_token(now));
+    }
+
+    /// The message as mail-builder alone writes it, attachments in memory: what `write_mixed` must match.
+    fn built_by_mail_builder(c: &Composition) -> Vec<u8> {
+        let mut parts: Vec<MimePart<'_>> = c.main_part().into_iter().collect();
+        for attachment in &c.attachments {
+            let Input::Memory(data) = &attachment.data else { panic!("in memory only") };
+            parts.push(
+                MimePart::new(
+                    ContentType::new(attachment.content_type.as_str()),
+                    BodyPart::Binary(data.as_slice().into()),
+                )
+                .attachment(attachment.name.as_str()),
+            );
+        }
+        let boundary = format!("postie-mixed-{}", c.unique);
+        let mixed = MimePart::new(ContentType::new("multipart/mixed").attribute("boundary", boundary), parts);
+        let mut out = Vec::new();
+        c.builder(mixed).write_to(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn attachments_framed_as_mail_builder_frames_them() {
+        let directory = std::env::temp_dir().join(format!("postie-mixed-test-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        let text = |data: &[u8]| Attachment {
+            name: "notes.txt".into(),
+            content_type: "text/plain".into(),
+            data: Input::Memory(data.to_vec()),
+        };
+        for (body, html) in [(Some(&b"body"[..]), None), (None, Some("<p>hi</p>")), (Some(b"b"), Some("<p>h</p>"))] {
+            for size in [0, 1, 2, 3, 56, 57, 58, 114, 57 * 1024 - 1, 57 * 1024, 57 * 1024 + 1, 200_000] {
+                let data: Vec<u8> = (0..size).map(|i| (i * 7 % 256) as u8).collect();
+                let mut c = composition(Some("x"), body, &[]);
+                c.html = html.map(String::from);
+                let binary = Attachment {
+                    name: "a.bin".into(),
+                    content_type: "application/octet-stream".into(),
+                    data: Input::Memory(data.clone()),
+                };
+                c.attachments = vec![binary.clone(), text(b"plain text\n")];
+                let expected = built_by_mail_builder(&c);
+                assert_eq!(String::from_utf8_lossy(&compose(&c)), String::from_utf8_lossy(&expected), "{size}");
+                // The same attachment read from its file, base64-encoded block by block.
+                let path = directory.join("a.bin");
+                std::fs::write(&path, &data).unwrap();
+                c.attachments[0].data = Input::open_file(&path).unwrap();
+                assert_eq!(String::from_utf8_lossy(&compose(&c)), String::from_utf8_lossy(&expected), "{size}");
+            }
+        }
+        std::fs::remove_dir_all(&directory).unwrap();
     }
 }

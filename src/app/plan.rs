@@ -227,32 +227,52 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
     let mut recipients: Vec<String> = to.iter().chain(&cc).chain(&bcc).map(|m| m.address.clone()).collect();
     let message = if args.read_recipients || args.data.is_some() {
         let path = args.data.clone().unwrap_or_else(|| "-".into());
-        let mut data = read_input(&path, stdin)?;
+        let data = open_input(&path, stdin)?;
         if data.is_empty() {
             return Err(Error::BadInput(format!("the message in {} is empty", display_path(&path))));
         }
-        if args.read_recipients {
-            let (found, stripped) =
-                message::read_recipients(&data).map_err(|reason| Error::BadInput(format!("-t: {reason}")))?;
-            for address in found {
-                if !recipients.iter().any(|r| r.eq_ignore_ascii_case(&address)) {
-                    recipients.push(address);
-                }
-            }
-            if recipients.is_empty() {
-                return Err(Error::BadInput("-t: the message has no To, Cc or Bcc address".into()));
-            }
-            data = stripped;
-        }
         if args.read_recipients || args.sendmail {
+            // Only the header section is read into memory (and rewritten); the body stays where it is.
+            let head = data
+                .head(HEADER_SECTION_LIMIT, |bytes, complete| message::header_section_end(bytes, complete).is_some())
+                .map_err(|cause| Error::Input { path: display_path(&path), cause })?;
+            let complete = head.len() as u64 == data.len();
+            let flag = if args.read_recipients { "-t" } else { "sendmail" };
+            let end = match message::header_section_end(&head, complete) {
+                Some(end) => end,
+                None if complete => head.len(),
+                None => {
+                    return Err(Error::BadInput(format!(
+                        "{flag}: the first {} MiB of {} hold no empty line: the header section is too long",
+                        HEADER_SECTION_LIMIT >> 20,
+                        display_path(&path)
+                    )))
+                }
+            };
+            let mut header = head[..end].to_vec();
+            drop(head);
+            if args.read_recipients {
+                let (found, stripped) =
+                    message::read_recipients(&header).map_err(|reason| Error::BadInput(format!("-t: {reason}")))?;
+                for address in found {
+                    if !recipients.iter().any(|r| r.eq_ignore_ascii_case(&address)) {
+                        recipients.push(address);
+                    }
+                }
+                if recipients.is_empty() {
+                    return Err(Error::BadInput("-t: the message has no To, Cc or Bcc address".into()));
+                }
+                header = stripped;
+            }
             // As sendmail does: a Date and a Message-ID when missing, and a From from -f (or, as a drop-in, from
             // the sender it uses anyway).
             let given_from = (args.sendmail || args.from.as_deref().is_some_and(|f| !f.is_empty())).then_some(&from);
-            let flag = if args.read_recipients { "-t" } else { "sendmail" };
-            data = message::complete_headers(&data, given_from, SystemTime::now(), from.domain())
+            header = message::complete_headers(&header, given_from, SystemTime::now(), from.domain())
                 .map_err(|reason| Error::BadInput(format!("{flag}: {reason}")))?;
+            Message::Rewritten { header, body: data.after(end) }
+        } else {
+            Message::Raw(data)
         }
-        Message::Raw(data)
     } else {
         let body = match (&body_file, &body_text) {
             (Some(path), _) => Some(read_input(path, stdin)?),
@@ -279,7 +299,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
         for (i, given) in args.attach.iter().enumerate() {
             let spec = attach_spec(given).map_err(|reason| usage("--attach", &given.to_string_lossy(), reason))?;
             let path = &spec.path;
-            let data = read_input(path, stdin)?;
+            let data = open_input(path, stdin)?;
             let extra = extras.get(i).cloned().unwrap_or_default();
             let name = match spec.name.or(extra.name) {
                 Some(name) => name.clone(),
@@ -681,6 +701,15 @@ fn read_input(path: &Path, stdin: &mut dyn Read) -> Result<Vec<u8>, Error> {
     fs::read(path).map_err(|cause| Error::Input { path: display_path(path), cause })
 }
 
+/// The most of a big `--data` file read to find its header section (-t, sendmail). Postfix refuses more
+/// than 100 KiB of headers by default (header_size_limit).
+const HEADER_SECTION_LIMIT: usize = 1 << 20;
+
+/// A file the message is made of, left on disk when it is big (stdin is spooled).
+fn open_input(path: &Path, stdin: &mut dyn Read) -> Result<message::Input, Error> {
+    message::Input::open(path, stdin).map_err(|cause| Error::Input { path: display_path(path), cause })
+}
+
 fn display_path(path: &Path) -> String {
     if path == Path::new("-") {
         "stdin".into()
@@ -735,6 +764,28 @@ mod tests {
         assert!(text_of(&piped.message).ends_with("\r\n\r\nreport attached\r\n"));
         let empty = plan(&["-s", "h", "b@x.test"], b"").unwrap();
         assert!(text_of(&empty.message).ends_with("\r\n\r\nThis is a test mailing\r\n"));
+    }
+
+    #[test]
+    fn t_with_a_spooled_message_reads_only_its_header_section() {
+        // Bigger than what is held in memory: stdin is spooled, the header section read and rewritten, the
+        // body streamed from the spool with its line ends normalised, as when the whole message was read.
+        let header = "To: bob@x.test\nBcc: secret@x.test,\n other@x.test\nSubject: big\nDate: Tue, 24 Nov 2026 \
+                      10:00:00 +0000\nMessage-ID: <1@x.test>\n\n";
+        let mut message = header.as_bytes().to_vec();
+        while message.len() <= message::input::SPOOL_ABOVE {
+            message.extend_from_slice(b".a line of the body\nanother\r\nbare CR\r");
+        }
+        let planned = plan(&["-t", "-f", "a@x.test"], &message).unwrap();
+        assert!(matches!(&planned.message, Message::Rewritten { body: message::Input::File(_), .. }));
+        assert_eq!(planned.recipients, ["bob@x.test", "secret@x.test", "other@x.test"]);
+        let (_, whole) = message::read_recipients(&message).unwrap();
+        let expected = message::complete_headers(&whole, Some(&planned_from()), SystemTime::now(), "x.test").unwrap();
+        assert!(text_of(&planned.message) == String::from_utf8(expected).unwrap(), "not as read whole");
+    }
+
+    fn planned_from() -> crate::address::Mailbox {
+        crate::address::parse_mailbox("a@x.test").unwrap()
     }
 
     #[test]

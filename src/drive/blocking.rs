@@ -324,22 +324,24 @@ fn write_content(
     let content = conversation.content.ok_or_else(|| io::Error::other("no message to send"))?;
     let mut buffered = BufWriter::with_capacity(WRITE_BLOCK, Progress { inner: writer, report: conversation.progress });
     buffered.write_all(header)?;
+    // BDAT announced the size before the content (RFC 3030 §2): a message that changed since it was measured
+    // must not put one byte more than that on the wire, where the server would read it as a command.
+    let announced = if dot_stuffing {
+        None
+    } else {
+        std::str::from_utf8(header).ok().and_then(|h| h.split(' ').nth(1)?.parse::<u64>().ok())
+    };
     let (bytes, lines) = if conversation.show_data {
         let tap = LineTap { inner: &mut buffered, sink, line: Vec::new(), tls };
-        write_through(stuffer(tap, dot_stuffing), content)?
+        write_through(stuffer(Budget::new(tap, announced), dot_stuffing), content)?
     } else {
-        write_through(stuffer(&mut buffered, dot_stuffing), content)?
+        write_through(stuffer(Budget::new(&mut buffered, announced), dot_stuffing), content)?
     };
-    if !dot_stuffing {
-        // BDAT announced the size before the content: a message that changed since it was measured would
-        // leave the server reading the wrong number of bytes.
-        let announced = std::str::from_utf8(header).ok().and_then(|h| h.split(' ').nth(1)?.parse::<u64>().ok());
-        if announced.is_some_and(|size| size != bytes) {
-            return Err(ContentError::Content(io::Error::other(format!(
-                "the message changed while it was sent ({bytes} bytes, not {})",
-                announced.unwrap_or_default()
-            ))));
-        }
+    if let Some(size) = announced.filter(|&size| size != bytes) {
+        // Fewer bytes than announced: the server still waits for the rest; fail before the trailer.
+        return Err(ContentError::Content(io::Error::other(format!(
+            "the message changed while it was sent ({bytes} bytes, not {size})"
+        ))));
     }
     buffered.flush()?;
     // From here on, part of the final dot may reach the server whatever happens next.
@@ -383,6 +385,36 @@ fn write_through<W: Write>(mut stuffer: DotStuffer<W>, content: &dyn Content) ->
     content.write_to(&mut stuffer)?;
     stuffer.end_content()?;
     Ok((stuffer.message_bytes(), stuffer.lines()))
+}
+
+/// Refuses to pass on more than the size BDAT announced: a write that would go beyond it fails whole.
+struct Budget<W: Write> {
+    inner: W,
+    announced: Option<u64>,
+    written: u64,
+}
+
+impl<W: Write> Budget<W> {
+    fn new(inner: W, announced: Option<u64>) -> Self {
+        Budget { inner, announced, written: 0 }
+    }
+}
+
+impl<W: Write> Write for Budget<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(size) = self.announced.filter(|&size| self.written + buf.len() as u64 > size) {
+            return Err(io::Error::other(format!(
+                "the message changed while it was sent (more than the {size} bytes announced)"
+            )));
+        }
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Counts the bytes that reach the socket, for a progress bar.
@@ -429,5 +461,54 @@ impl<W: Write> Write for LineTap<'_, W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// Content that grows by a line each time it is written, as a file appended to between the measuring
+    /// pass and the sending pass.
+    struct Growing(Cell<usize>);
+
+    impl Content for Growing {
+        fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+            self.0.set(self.0.get() + 1);
+            (0..self.0.get()).try_for_each(|_| out.write_all(b"line\r\n"))
+        }
+    }
+
+    fn send(content: &Growing, header: &[u8], dot_stuffing: bool) -> (Result<(u64, u64), ContentError>, Vec<u8>) {
+        let conversation = Conversation {
+            tls: None,
+            tls_name: "",
+            verify: Verify::Strict,
+            content: Some(content),
+            show_data: false,
+            progress: None,
+            preamble: None,
+            dane: None,
+        };
+        let mut wire = Vec::new();
+        let result = write_content(&mut wire, header, dot_stuffing, b"", &conversation, false, &mut Vec::new());
+        (result, wire)
+    }
+
+    #[test]
+    fn bdat_never_sends_more_than_it_announced() {
+        // Measured at 6 bytes (one line); by the time it is sent it has two lines.
+        let (result, wire) = send(&Growing(Cell::new(1)), b"BDAT 6 LAST\r\n", false);
+        let Err(ContentError::Content(error)) = result else { panic!("a grown message was sent") };
+        assert!(error.to_string().contains("changed while it was sent"), "{error}");
+        assert!(wire.len() <= "BDAT 6 LAST\r\n".len() + 6, "{:?}", String::from_utf8_lossy(&wire));
+        // Shrunk: fewer bytes than announced is an error before the trailer too.
+        let (result, _) = send(&Growing(Cell::new(0)), b"BDAT 13 LAST\r\n", false);
+        assert!(matches!(result, Err(ContentError::Content(_))));
+        // As announced: sent.
+        let (result, wire) = send(&Growing(Cell::new(0)), b"BDAT 6 LAST\r\n", false);
+        assert!(matches!(result, Ok((6, 1))));
+        assert_eq!(wire, b"BDAT 6 LAST\r\nline\r\n");
     }
 }

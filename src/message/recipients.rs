@@ -97,6 +97,29 @@ pub fn complete_headers(
     Ok(completed)
 }
 
+/// Where the header section of `message` ends: just after the line break of its first empty line, as the
+/// lines are read here and on the wire. `None` when `message` has no empty line yet, or when it might still
+/// turn out otherwise: a CR as the very last byte could be the first half of a CRLF. `complete` says that
+/// `message` is all there is. Reading -t from a big file needs only the bytes before this point in memory.
+pub fn header_section_end(message: &[u8], complete: bool) -> Option<usize> {
+    let mut offset = 0;
+    for (line, ending) in lines(message) {
+        let length = match ending {
+            Ending::CrLf => 2,
+            Ending::Lf | Ending::Cr => 1,
+            Ending::Missing => 0,
+        };
+        offset += line.len() + length;
+        if ending == Ending::Cr && offset == message.len() && !complete {
+            return None;
+        }
+        if line.is_empty() {
+            return Some(offset);
+        }
+    }
+    None
+}
+
 /// How a line of the input ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ending {
@@ -272,6 +295,19 @@ fn shown(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn where_the_header_section_ends() {
+        assert_eq!(header_section_end(b"A: b\r\n\r\nbody", false), Some(8));
+        assert_eq!(header_section_end(b"A: b\n\nbody", false), Some(6));
+        assert_eq!(header_section_end(b"A: b\r\n\n", false), Some(7));
+        assert_eq!(header_section_end(b"A: b\r\n", false), None);
+        // A CR as the last byte may be the start of a CRLF: not yet known.
+        assert_eq!(header_section_end(b"A: b\r\n\r", false), None);
+        assert_eq!(header_section_end(b"A: b\r\n\r", true), Some(7));
+        assert_eq!(header_section_end(b"A: b\r", false), None);
+        assert_eq!(header_section_end(b"A: b\r\rx", false), Some(6));
+    }
+
     use std::io::Write;
     use std::time::{Duration, UNIX_EPOCH};
 

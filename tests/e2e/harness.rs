@@ -412,6 +412,10 @@ pub const DOMAINS: &[&str] =
 /// denied, temporary), which gives the tests a real temporary refusal.
 pub const USERS: &[&str] = &["bob", "carol", "dave"];
 
+/// Mailboxes for the tests that send 64 MiB messages (tests/e2e/memory.rs), one each, so that no other test
+/// reads through their messages while it looks for its own.
+pub const BIG_USERS: &[&str] = &["big-data", "big-stdin", "big-attach"];
+
 pub fn postfix() -> &'static Postfix {
     POSTFIX.get_or_init(|| Postfix::start().unwrap_or_else(|e| panic!("cannot start the test Postfix: {e}")))
 }
@@ -507,6 +511,8 @@ impl Postfix {
         );
         // An internationalised mailbox (SMTPUTF8, RFC 6531).
         mailboxes.push_str("jörg@example.test jorg/\n");
+        // One mailbox for each big-message test: finding a message reads every file in the folder.
+        mailboxes.extend(BIG_USERS.iter().map(|u| format!("{u}@example.test {u}/\n")));
         fs::write(conf.join("vmailbox"), mailboxes).map_err(|e| e.to_string())?;
         let master_cf = format!(
             "127.0.0.1:{port} inet n - n - - smtpd\n\
@@ -670,6 +676,13 @@ impl Postfix {
     /// after the final dot means queued) and return its bytes.
     pub fn delivered(&self, user: &str, marker: &str) -> Vec<u8> {
         wait_in_maildir(&self.new_folder(user), user, marker, || format!("maillog:\n{}", self.maillog()))
+    }
+
+    /// Remove what reached `user` (a big message, once checked).
+    pub fn empty_mailbox(&self, user: &str) {
+        for entry in fs::read_dir(self.new_folder(user)).into_iter().flatten().flatten() {
+            let _ = fs::remove_file(entry.path());
+        }
     }
 
     /// Where `user`'s new messages are.
@@ -1097,6 +1110,29 @@ impl Postie {
         }
         let output = child.wait_with_output().expect("wait for postie");
         Run { args: self.args, output }
+    }
+
+    /// Run to the end under GNU time and also give postie's peak resident set size in KiB. Not wait4 from
+    /// here: Linux carries the larger of the parent's memory at fork and the child's into the child's
+    /// ru_maxrss across exec, and this test process holds big messages. time is a small process, so what it
+    /// reads for its child (wait4) is postie's own peak.
+    pub fn run_measuring_memory(self) -> (Run, u64) {
+        assert!(Path::new("/usr/bin/time").exists(), "/usr/bin/time is missing: scripts/test.sh installs it (time)");
+        let report = scratch_dir("rusage").join(marker("rusage"));
+        fs::create_dir_all(report.parent().unwrap()).unwrap();
+        let mut timed = Command::new("/usr/bin/time");
+        timed.env_clear();
+        for (key, value) in self.command.get_envs() {
+            if let Some(value) = value {
+                timed.env(key, value);
+            }
+        }
+        timed.args(["-f", "%M", "-o"]).arg(&report).arg(env!("CARGO_BIN_EXE_postie")).args(&self.args);
+        let run = Postie { command: timed, stdin: self.stdin, args: self.args }.run();
+        let text = fs::read_to_string(&report).unwrap_or_default();
+        let peak = text.lines().last().and_then(|l| l.trim().parse().ok());
+        let peak = peak.unwrap_or_else(|| panic!("no peak memory from /usr/bin/time: {text:?}; {run:?}"));
+        (run, peak)
     }
 }
 

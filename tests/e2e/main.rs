@@ -12,6 +12,7 @@ mod hostile;
 mod input;
 mod input_hidden;
 mod load;
+mod memory;
 mod message;
 mod oauth;
 mod peers;
