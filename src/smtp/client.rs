@@ -900,13 +900,7 @@ impl Client {
     fn begin_transaction(&mut self) {
         let envelope = self.settings.envelope.clone().expect("a transaction has an envelope");
         let capabilities = self.capabilities.clone().unwrap_or_default();
-        let parameters = match extensions::parameters(
-            &capabilities,
-            &envelope.facts,
-            &envelope.reverse_path,
-            &envelope.recipients,
-            &envelope.dsn,
-        ) {
+        let parameters = match self.parameters_for(&envelope) {
             Ok(parameters) => parameters,
             Err(error) => return self.fail(error, true),
         };
@@ -949,6 +943,19 @@ impl Client {
         if data {
             self.send(&Command::Data, Expect::Data);
         }
+    }
+
+    /// MAIL's and each RCPT's parameters for `envelope`, as the server's extensions allow.
+    fn parameters_for(&self, envelope: &super::settings::Envelope) -> Result<extensions::Parameters, Error> {
+        let none = Capabilities::default();
+        let capabilities = self.capabilities.as_ref().unwrap_or(&none);
+        extensions::parameters(
+            capabilities,
+            &envelope.facts,
+            &envelope.reverse_path,
+            &envelope.recipients,
+            &envelope.dsn,
+        )
     }
 
     fn on_mail(&mut self, reply: Reply) {
@@ -1131,14 +1138,7 @@ impl Client {
             return None;
         }
         let envelope = self.queued.take()?;
-        let capabilities = self.capabilities.clone().unwrap_or_default();
-        let parameters = match extensions::parameters(
-            &capabilities,
-            &envelope.facts,
-            &envelope.reverse_path,
-            &envelope.recipients,
-            &envelope.dsn,
-        ) {
+        let parameters = match self.parameters_for(&envelope) {
             Ok(parameters) => parameters,
             Err(_) => {
                 // Left for the idle path, which reports the problem.
