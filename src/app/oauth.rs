@@ -142,6 +142,9 @@ pub(super) fn access_token(
     let refresh_token = read("--oauth-refresh-token", &checked.refresh_token)?;
     let client = client(&checked, ca_files)?;
     let access = refresh::refresh(&client, &refresh_token, args.oauth_scope.as_deref())?;
+    if let Some(rotated) = access.refresh_token.as_ref().filter(|new| new.expose() != refresh_token.expose()) {
+        keep_rotated(&checked.refresh_token, rotated);
+    }
     let cached = match (&entry, access.expires_in) {
         (Some(entry), Some(expires_in)) => keep(entry, &access.token, expires_in, now),
         _ => None,
@@ -253,6 +256,29 @@ fn login(args: &OauthLoginArgs) -> anyhow::Result<Exit> {
 }
 
 /// Write the refresh token to `path`, readable by the user alone (its directory made if missing, 0700).
+/// A provider that rotates refresh tokens gave a new one: the old one may stop working, so it replaces the
+/// old in its file (written beside it and renamed over it, so that a failure leaves the old one whole). A
+/// token from the environment or a command cannot be written back: the user is told, never shown the token.
+fn keep_rotated(source: &Source, rotated: &Token) {
+    let Source::File(path) = source else {
+        eprintln!(
+            "postie: warning: the token endpoint issued a new refresh token, which postie cannot store in {source}; \
+             keep the refresh token in a file (file:PATH) so that postie can replace it"
+        );
+        return;
+    };
+    let mut staged = path.clone().into_os_string();
+    staged.push(".new");
+    let staged = std::path::PathBuf::from(staged);
+    if let Err(error) = write_private(&staged, rotated).and_then(|()| fs::rename(&staged, path)) {
+        let _ = fs::remove_file(&staged);
+        eprintln!(
+            "postie: warning: the token endpoint issued a new refresh token and {} could not be updated: {error}",
+            path.display()
+        );
+    }
+}
+
 fn write_private(path: &Path, token: &Token) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
         fs::DirBuilder::new().recursive(true).mode(0o700).create(parent)?;

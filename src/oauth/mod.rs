@@ -103,6 +103,9 @@ impl fmt::Display for Token {
 pub struct Access {
     pub token: Token,
     pub expires_in: Option<Duration>,
+    /// A new refresh token, when the provider rotates them (RFC 6749 §6: it "MAY issue a new refresh
+    /// token", and then the old one may stop working).
+    pub refresh_token: Option<Token>,
 }
 
 /// Where the access token for a session came from, for the transcript.
@@ -177,7 +180,11 @@ fn access_from(url: &Endpoint, reply: &serde_json::Map<String, serde_json::Value
         Some(serde_json::Value::String(s)) => s.trim().parse().ok().map(Duration::from_secs),
         Some(_) => None,
     };
-    Ok(Access { token, expires_in })
+    let refresh_token = match reply.get("refresh_token") {
+        Some(serde_json::Value::String(token)) if !token.is_empty() => Some(Token::new(token.clone())),
+        _ => None,
+    };
+    Ok(Access { token, expires_in, refresh_token })
 }
 
 /// The provider's own words, safe to show on one line.
@@ -210,7 +217,7 @@ mod tests {
     fn tokens_are_never_shown() {
         let token = Token::new("ya29.secret".into());
         assert_eq!(format!("{token} {token:?}"), "<redacted> <redacted>");
-        let access = Access { token, expires_in: None };
+        let access = Access { token, expires_in: None, refresh_token: None };
         assert!(!format!("{access:?}").contains("ya29"));
     }
 

@@ -561,3 +561,30 @@ fn an_account_signs_in_once_and_then_sends_with_its_token() {
     }
     postfix.delivered("bob", &marker);
 }
+
+/// A provider that rotates refresh tokens: the new one replaces the old in its file (still 0600), the next
+/// refresh uses it, and neither is ever shown.
+#[test]
+fn a_rotated_refresh_token_replaces_the_old_one_in_its_file() {
+    let lab = oauth();
+    let home = Home::new("rotating");
+    let first = lab.rotating_refresh_token("bob");
+    home.write_refresh_token(&first);
+    let mark = marker("oauth-rotated");
+    let run = home.send(lab, "xoauth2", &mark, &[]).expect_code(0);
+    postfix().delivered("bob", &mark);
+    let second = fs::read_to_string(home.refresh_file()).unwrap().trim().to_string();
+    assert!(second.starts_with("rotating-bob-") && second != first, "{second:?}");
+    assert_eq!(fs::metadata(home.refresh_file()).unwrap().permissions().mode() & 0o777, 0o600);
+    for token in [&first, &second] {
+        assert!(!run.stdout().contains(token.as_str()) && !run.stderr().contains(token.as_str()), "{run:?}");
+    }
+    // Without the cached access token, the next run refreshes with the new refresh token (the old one is dead).
+    for file in home.cache_files() {
+        fs::remove_file(file).unwrap();
+    }
+    let mark = marker("oauth-rotated-again");
+    home.send(lab, "xoauth2", &mark, &[]).expect_code(0);
+    postfix().delivered("bob", &mark);
+    assert_eq!(token_requests(lab, &second), 1, "the new token was used");
+}

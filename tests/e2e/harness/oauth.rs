@@ -105,6 +105,16 @@ impl OauthLab {
         token
     }
 
+    /// A refresh token that the service replaces with a new one each time it is used (the old one then
+    /// stops working), as providers that rotate refresh tokens do.
+    pub fn rotating_refresh_token(&self, user: &str) -> String {
+        let mut state = self.state.lock().unwrap();
+        state.counter += 1;
+        let token = format!("rotating-{user}-{:04}-{}", state.counter, std::process::id());
+        state.refresh.insert(token.clone(), user.to_string());
+        token
+    }
+
     /// Every access and refresh token the service has issued or knows, to check that none is shown.
     pub fn all_tokens(&self) -> Vec<String> {
         let state = self.state.lock().unwrap();
@@ -315,7 +325,14 @@ fn respond(
                 match state.refresh.get(refresh).cloned() {
                     Some(user) => {
                         let before: std::collections::HashSet<String> = state.access.keys().cloned().collect();
-                        let answer = issue(&mut state, &user, None);
+                        let rotated = refresh.starts_with("rotating-").then(|| {
+                            state.refresh.remove(refresh);
+                            state.counter += 1;
+                            let new = format!("rotating-{user}-{:04}-{}", state.counter, std::process::id());
+                            state.refresh.insert(new.clone(), user.clone());
+                            new
+                        });
+                        let answer = issue(&mut state, &user, rotated);
                         let new: Vec<String> = state.access.keys().filter(|a| !before.contains(*a)).cloned().collect();
                         for access in new {
                             state.issued_from.insert(access, refresh.to_string());
