@@ -35,7 +35,10 @@ pub fn parse_from(argv: Vec<std::ffi::OsString>) -> Result<Cli, Failure> {
     if let (Command::Send(args), Some(("send", send))) = (&mut cli.command, matches.subcommand()) {
         args.attach_order = Some(attach_order(send));
     }
-    cli.layers = Some(Origins::of(layers, &command, &matches));
+    // Only `config check` shows where each setting came from.
+    if matches.subcommand_name() == Some("config") {
+        cli.layers = Some(Origins::of(layers, &command, &matches));
+    }
     Ok(cli)
 }
 

@@ -150,6 +150,9 @@ impl From<clap::Error> for Failure {
 
 /// The command line with the config file's settings added as flags, and what was added.
 pub fn apply(command: &Command, argv: Vec<OsString>) -> Result<(Vec<OsString>, Option<Layers>), Failure> {
+    if !may_need_config(&argv) {
+        return Ok((argv, None));
+    }
     let Ok(first) = command.clone().ignore_errors(true).try_get_matches_from(&argv) else {
         return Ok((argv, None));
     };
@@ -227,6 +230,25 @@ pub fn apply(command: &Command, argv: Vec<OsString>) -> Result<(Vec<OsString>, O
     out.extend(argv[at..].iter().cloned());
     out.extend(positionals);
     Ok((out, Some(Layers { path: config.path.clone(), account: chosen.account, by: chosen.by, applied })))
+}
+
+/// Whether the config file can matter to this command line, from a look at its words and the environment:
+/// most runs have no config file and name no account, and then clap need not parse the line twice. A word
+/// that only looks like `--config` or `-a` (a flag's value) leads to the full reading, which gets it right.
+fn may_need_config(argv: &[OsString]) -> bool {
+    let words: Vec<&str> = argv.iter().skip(1).filter_map(|word| word.to_str()).collect();
+    let account = std::env::var_os("POSTIE_ACCOUNT").is_some_and(|value| !value.is_empty())
+        || words
+            .iter()
+            .any(|w| *w == "-a" || w.starts_with("--account") || (w.starts_with("-a") && !w.starts_with("--")));
+    let named = words.iter().any(|w| w.starts_with("--config"));
+    if account || named || words.first() == Some(&"config") {
+        return true;
+    }
+    if words.contains(&"--no-config") {
+        return false;
+    }
+    matches!(config::locate(None, |name| std::env::var_os(name)), Ok(Some(_)) | Err(_))
 }
 
 /// Every key in the file is a flag of some configured subcommand (or `password`), of the right type, with a
