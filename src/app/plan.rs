@@ -484,13 +484,7 @@ fn credentials(
     stdin: &mut dyn Read,
     stdin_is_terminal: bool,
 ) -> Result<(Option<Credentials>, Option<super::oauth::Used>), Error> {
-    let given_password = args.password_env.is_some()
-        || args.password_file.is_some()
-        || args.password.is_some()
-        || args.password_command.is_some()
-        || args.oauth_token_env.is_some()
-        || args.oauth_token_file.is_some()
-        || args.oauth.oauth_refresh_token.is_some();
+    let given_password = secret_flag(args).is_some() || args.oauth.oauth_refresh_token.is_some();
     // ~/.netrc: asked for (--netrc), or for a --user without a password (as fetchmail reads it).
     let netrc = match (args.netrc || args.netrc_file.is_some() || (args.user.is_some() && !given_password), host) {
         (true, Some(host)) => netrc_entry(args, host)?,
@@ -505,17 +499,7 @@ fn credentials(
             let host = host.unwrap_or_default();
             return Err(Error::Usage(format!("--netrc: no login for {host} in the netrc file: give --user")));
         }
-        let secret_flag = [
-            (args.password_env.is_some(), "--password-env"),
-            (args.password_file.is_some(), "--password-file"),
-            (args.password.is_some(), "--password"),
-            (args.oauth_token_env.is_some(), "--oauth-token-env"),
-            (args.oauth_token_file.is_some(), "--oauth-token-file"),
-        ]
-        .into_iter()
-        .find_map(|(given, flag)| given.then_some(flag))
-        .or_else(|| super::oauth::flag_needing_user(&args.oauth));
-        return match secret_flag {
+        return match secret_flag(args).or_else(|| super::oauth::flag_needing_user(&args.oauth)) {
             Some(flag) => Err(Error::Usage(format!("{flag} needs --user: say who to authenticate as"))),
             None => Ok((None, None)),
         };
@@ -592,6 +576,21 @@ fn credentials(
     Ok((Some(credentials), oauth))
 }
 
+/// The first flag given that says where AUTH's secret is (other than --oauth-refresh-token, which brings its
+/// own companions).
+fn secret_flag(args: &AuthArgs) -> Option<&'static str> {
+    [
+        (args.password_env.is_some(), "--password-env"),
+        (args.password_file.is_some(), "--password-file"),
+        (args.password.is_some(), "--password"),
+        (args.password_command.is_some(), "--password-command"),
+        (args.oauth_token_env.is_some(), "--oauth-token-env"),
+        (args.oauth_token_file.is_some(), "--oauth-token-file"),
+    ]
+    .into_iter()
+    .find_map(|(given, flag)| given.then_some(flag))
+}
+
 /// With --oauth-refresh-token (alone among the secret flags), the access token and where it came from.
 fn oauth_access_token(
     args: &AuthArgs,
@@ -599,16 +598,7 @@ fn oauth_access_token(
     ca_files: &[std::path::PathBuf],
 ) -> Result<Option<(String, super::oauth::Used)>, Error> {
     if args.oauth.oauth_refresh_token.is_some() {
-        let other = [
-            (args.password_env.is_some(), "--password-env"),
-            (args.password_file.is_some(), "--password-file"),
-            (args.password.is_some(), "--password"),
-            (args.oauth_token_env.is_some(), "--oauth-token-env"),
-            (args.oauth_token_file.is_some(), "--oauth-token-file"),
-        ]
-        .into_iter()
-        .find_map(|(given, flag)| given.then_some(flag));
-        if let Some(flag) = other {
+        if let Some(flag) = secret_flag(args) {
             return Err(Error::Usage(format!(
                 "--oauth-refresh-token and {flag} both give the secret for AUTH: give one of them"
             )));
@@ -815,5 +805,13 @@ mod tests {
     fn port_conflict() {
         let error = plan(&["-s", "h:25", "-p", "26", "b@x.test"], b"").unwrap_err();
         assert_eq!(error.to_string(), "--server gives port 25 but --port gives 26");
+    }
+
+    #[test]
+    fn every_secret_flag_needs_a_user() {
+        for flag in ["--password-env", "--password-file", "--password-command", "--oauth-token-env"] {
+            let error = plan(&["-s", "h:25", flag, "x", "b@x.test"], b"").unwrap_err();
+            assert_eq!(error.to_string(), format!("{flag} needs --user: say who to authenticate as"));
+        }
     }
 }
