@@ -223,20 +223,7 @@ fn start_dovecot(dir: &Path, token_service: SocketAddr, ca: &Path) -> Result<(),
 }
 
 fn serve(listener: TcpListener, cert: &Path, key: &Path, state: Arc<Mutex<State>>) -> Result<(), String> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let chain = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| format!("{}: {e}", cert.display()))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{}: {e}", cert.display()))?;
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| e.to_string())?;
-    let config = Arc::new(config);
+    let config = super::tls_server_config(cert, key)?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     thread::spawn(move || {
         for stream in listener.incoming().flatten() {

@@ -725,17 +725,7 @@ fn policies() -> Vec<Route> {
 /// An HTTPS server in threads: each connection gets one answer by its Host header (404 for anything not in
 /// `routes`), then the server closes it.
 fn start_policy_server(listener: TcpListener, cert: &Path, key: &Path, routes: Vec<Route>) -> Result<(), String> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let chain = vec![CertificateDer::from_pem_file(cert).map_err(|e| format!("{}: {e}", cert.display()))?];
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| e.to_string())?;
-    let config = Arc::new(config);
+    let config = super::tls_server_config(cert, key)?;
     let routes = Arc::new(routes);
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     thread::spawn(move || {
