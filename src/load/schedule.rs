@@ -36,10 +36,6 @@ impl Schedule {
         }
     }
 
-    pub fn start(&self) -> Instant {
-        self.start
-    }
-
     /// The next message, waiting for its time under `--rate`; `None` when the run is over.
     pub fn next(&self) -> Option<Ticket> {
         if self.stopped() || self.until.is_some_and(|end| Instant::now() >= end) {
