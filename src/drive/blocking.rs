@@ -343,8 +343,12 @@ fn write_content(
             "the message changed while it was sent ({bytes} bytes, not {size})"
         ))));
     }
-    buffered.flush()?;
-    // From here on, part of the final dot may reach the server whatever happens next.
+    // The trailer joins the content's last block when it fits: one write, so one packet and one wake-up of the
+    // server rather than two. From the write that carries it on, part of the final dot may reach the server
+    // whatever happens next, so a failure there leaves the message's fate unknown.
+    if buffered.capacity() - buffered.buffer().len() < trailer.len() {
+        buffered.flush()?;
+    }
     let in_trailer = |_| ContentError::InTrailer { bytes, lines };
     buffered.write_all(trailer).map_err(in_trailer)?;
     buffered.flush().map_err(in_trailer)?;

@@ -243,6 +243,53 @@ mod tests {
         assert!(!second.recipients[0].delivered());
     }
 
+    /// A driver that queues the next transaction whenever one ends keeps every message riding behind the dot
+    /// before it, even when the replies to one dot and the next DATA come in one read: the client hands the
+    /// driver the finished outcome before it lets the next content go.
+    #[test]
+    fn every_message_of_a_chain_rides_behind_the_dot_before_it() {
+        use crate::smtp::client::Client;
+        let mut settings = settings(&["b@example.test"]);
+        settings.hold_session = true;
+        let envelope = settings.envelope.clone().unwrap();
+        let mut client = Client::new(settings);
+        client.queue_transaction(envelope.clone());
+        let mut left_to_queue = 2;
+        let now = Instant::now();
+        let mut trailers: Vec<String> = Vec::new();
+        let chained = "250 queued\r\n250 reset\r\n250 ok\r\n250 ok\r\n354 go\r\n";
+        let mut replies =
+            ["220 mx\r\n", "250-mx\r\n250 PIPELINING\r\n", "250 ok\r\n250 ok\r\n354 go\r\n", chained, chained, chained]
+                .into_iter();
+        let mut finished = 0;
+        while !client.is_idle() {
+            match client.poll(now) {
+                Action::Send { .. } => {}
+                Action::Receive { .. } => client.receive(replies.next().expect("a reply").as_bytes()),
+                Action::SendContent { trailer, .. } => {
+                    trailers.push(String::from_utf8_lossy(&trailer).into_owned());
+                    client.content_sent(4, 1);
+                }
+                Action::Idle => {
+                    while client.take_finished().is_some() {
+                        finished += 1;
+                        if left_to_queue > 0 && !client.has_queued() {
+                            left_to_queue -= 1;
+                            client.queue_transaction(envelope.clone());
+                        }
+                    }
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+            if replies.len() == 0 && trailers.len() == 4 {
+                break;
+            }
+        }
+        let chain = ".\r\nRSET\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n";
+        assert_eq!(trailers, [chain, chain, chain, ".\r\n"]);
+        assert_eq!(finished, 3);
+    }
+
     /// Without PIPELINING, RSET's reply comes before MAIL; a refused recipient ends only the transaction.
     #[test]
     fn a_held_session_without_pipelining_waits_for_rset_and_survives_a_refusal() {

@@ -255,12 +255,25 @@ impl Client {
             let deadline = self.cap(now + self.settings.timeouts.for_phase(self.output_phase));
             return Action::Send { bytes: std::mem::take(&mut self.output), deadline };
         }
+        // A transaction ended and the next one's content is about to go: let the driver take the outcome and
+        // queue another first, so that one can ride behind this content's final dot.
+        if !self.finished.is_empty() && matches!(self.pending, Some(Pending::Content { .. })) {
+            return Action::Idle;
+        }
         match self.pending.take() {
             Some(Pending::StartTls) => {
                 self.pending = Some(Pending::Handshaking);
                 return Action::StartTls { deadline: self.cap(now + self.settings.timeouts.other) };
             }
-            Some(Pending::Content { header, dot_stuffing, trailer }) => {
+            Some(Pending::Content { header, dot_stuffing, mut trailer }) => {
+                // The queued transaction is looked at now, not when DATA's go-ahead came: the driver may have
+                // queued it since.
+                if dot_stuffing {
+                    if let Some((commands, envelope, expects)) = self.chained_commands() {
+                        trailer.extend_from_slice(&commands);
+                        self.chain = Some((envelope, expects));
+                    }
+                }
                 let trailer_lines = String::from_utf8_lossy(&trailer).lines().map(str::to_string).collect();
                 let quit_follows = self.quit_sent;
                 self.pending = Some(Pending::SendingContent { trailer_lines, quit_follows });
@@ -1117,12 +1130,6 @@ impl Client {
         } else {
             (Vec::new(), true, b".\r\n".to_vec())
         };
-        if !self.settings.bdat {
-            if let Some((commands, envelope, expects)) = self.chained_commands() {
-                trailer.extend_from_slice(&commands);
-                self.chain = Some((envelope, expects));
-            }
-        }
         if pipelining && !self.settings.bdat && self.settings.stop.is_none() && !self.settings.hold_session {
             self.events.push_back(Event::Note(Note::QuitWithDot));
             trailer.extend_from_slice(b"QUIT\r\n");
