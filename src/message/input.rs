@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-/// Input up to this size is simply held in memory.
-pub const SPOOL_ABOVE: usize = 4 * 1024 * 1024;
+/// Input up to this size is simply held in memory. It is most of a big message's peak on standard input (read
+/// into memory before it is known to be big), so it is kept small: a file costs little to read twice.
+pub const SPOOL_ABOVE: usize = 1024 * 1024;
 /// Each read from a file.
 const BLOCK: usize = 64 * 1024;
 
@@ -80,7 +81,8 @@ impl Input {
     /// there is more, all of it into a temporary file that is removed at once (it lives as long as the open
     /// handle; mode 0600).
     fn spool(stream: &mut dyn Read, shown: &str) -> io::Result<Input> {
-        let mut head = Vec::new();
+        // Room for all of it at once: grown by doubling, the buffer would be touched up to twice over.
+        let mut head = Vec::with_capacity(SPOOL_ABOVE + 1);
         stream.take(SPOOL_ABOVE as u64 + 1).read_to_end(&mut head)?;
         if head.len() <= SPOOL_ABOVE {
             return Ok(Input::Memory(head));

@@ -9,10 +9,10 @@ use mail_parser::{MessageParser, MimeHeaders};
 use crate::harness::{marker, postfix, postie, scratch_dir, strip_trace_headers, Run};
 
 const SIZE: usize = 64 * 1024 * 1024;
-/// The limit, for an optimised build (`cargo test --release`; `scripts/bench.sh` measures it too).
+/// The limit. The test profile is built with `opt-level = 1` (Cargo.toml), which keeps a one-line
+/// message near 11 MiB; an unoptimised binary alone maps 19 MiB of code and could not be held to it.
 const LIMIT_KIB: u64 = 16 * 1024;
-/// What a 64 MiB message may add to the peak of a one-line message, in any build: a debug binary maps 19
-/// MiB for a one-line message already, so there the check is that memory stays flat.
+/// What a 64 MiB message may add to the peak of a one-line message: memory stays flat.
 const GROWTH_KIB: u64 = 4 * 1024;
 
 /// The peak of the same binary sending a one-line message.
@@ -23,10 +23,9 @@ fn small_message_peak() -> u64 {
 
 fn assert_flat(peak: u64, what: &str) {
     let small = small_message_peak();
+    eprintln!("peak RSS: {peak} KiB for {what}, {small} KiB for a one-line message");
+    assert!(peak < LIMIT_KIB, "peak RSS {peak} KiB for {what}, over the 16 MiB limit");
     assert!(peak < small + GROWTH_KIB, "peak RSS {peak} KiB for {what}, {small} KiB for a one-line message");
-    if !cfg!(debug_assertions) {
-        assert!(peak < LIMIT_KIB, "peak RSS {peak} KiB for {what}");
-    }
 }
 
 /// Deterministic bytes (xorshift): incompressible, and the same for the check as for the file.
