@@ -19,7 +19,7 @@ use crate::net::ServerSpec;
 use crate::route::dns::DnsSettings;
 use crate::secure::sts::Fetch as StsFetch;
 use crate::smtp::auth::{Mechanism, Secret};
-use crate::smtp::codec::{self, Facts};
+use crate::smtp::codec::Facts;
 use crate::smtp::extensions::{check_envid, parse_notify, Dsn};
 use crate::smtp::settings::{Credentials, Stop, StopPoint, Timeouts, TlsPolicy};
 
@@ -334,8 +334,7 @@ pub fn plan_send(args: SendArgs, stdin: &mut dyn Read, stdin_is_terminal: bool) 
             unique: message::unique_token(date),
         }))
     };
-    let facts = codec::measure(|out| message.measure_to(out))
-        .map_err(|cause| Error::Input { path: "the message".into(), cause })?;
+    let facts = message.measure().map_err(|cause| Error::Input { path: "the message".into(), cause })?;
     let reverse_path = if null_sender { String::new() } else { from.address.clone() };
     let (credentials, oauth) =
         credentials(&args.auth, server_host.as_deref(), &args.tls.ca_file, stdin, stdin_is_terminal)?;
