@@ -326,6 +326,11 @@ impl Message {
     pub fn measure(&self) -> io::Result<Facts> {
         match self {
             Message::Composed(composition) => composition.measure(),
+            // A spooled standard input was measured on its way to the spool file.
+            Message::Raw(input) => match input.facts() {
+                Some(facts) => Ok(facts),
+                None => codec::measure(|out| input.write_to(out)),
+            },
             other => codec::measure(|out| other.write_to(out)),
         }
     }

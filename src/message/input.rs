@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::smtp::codec::{self, Facts};
+
 /// Input up to this size is simply held in memory. It is most of a big message's peak on standard input (read
 /// into memory before it is known to be big), so it is kept small: a file costs little to read twice.
 pub const SPOOL_ABOVE: usize = 1024 * 1024;
@@ -36,6 +38,8 @@ pub struct FileInput {
     length: u64,
     file_length: u64,
     modified: Option<SystemTime>,
+    /// What measuring the whole input finds, when it was measured as it was spooled.
+    facts: Option<Facts>,
 }
 
 impl Input {
@@ -73,6 +77,7 @@ impl Input {
             length: metadata.len(),
             file_length: metadata.len(),
             modified: metadata.modified().ok(),
+            facts: None,
             file,
         }))
     }
@@ -88,8 +93,14 @@ impl Input {
             return Ok(Input::Memory(head));
         }
         let mut file = temporary_file()?;
-        file.write_all(&head)?;
-        let length = head.len() as u64 + copy_rest(stream, &mut file)?;
+        // Measured on the way to the file: as the whole message (`--data -`) it need not be read back for that.
+        let mut length = 0;
+        let facts = codec::measure(|measure| {
+            let mut both = Tee { file: &mut file, measure };
+            both.write_all(&head)?;
+            length = head.len() as u64 + copy_rest(stream, &mut both)?;
+            Ok(())
+        })?;
         drop(head);
         let metadata = file.metadata()?;
         Ok(Input::File(Arc::new(FileInput {
@@ -99,7 +110,17 @@ impl Input {
             length,
             file_length: metadata.len(),
             modified: metadata.modified().ok(),
+            facts: Some(facts),
         })))
+    }
+
+    /// The input's size, lines and 8-bit bytes as the message's measuring pass would find them, when they are
+    /// known without reading it again (a spool).
+    pub fn facts(&self) -> Option<Facts> {
+        match self {
+            Input::Memory(_) => None,
+            Input::File(file) => file.facts,
+        }
     }
 
     pub fn len(&self) -> u64 {
@@ -142,6 +163,7 @@ impl Input {
                     Ok(mut file) => {
                         file.offset += skip;
                         file.length -= skip;
+                        file.facts = None;
                         Input::File(Arc::new(file))
                     }
                     Err(shared) => Input::File(Arc::new(FileInput {
@@ -151,6 +173,7 @@ impl Input {
                         length: shared.length - skip,
                         file_length: shared.file_length,
                         modified: shared.modified,
+                        facts: None,
                     })),
                 }
             }
@@ -218,7 +241,25 @@ impl FileInput {
 }
 
 /// Copy the rest of `from` into `to`; how many bytes.
-fn copy_rest(from: &mut dyn Read, to: &mut File) -> io::Result<u64> {
+/// Writes to the spool file and to the measuring pass.
+struct Tee<'a> {
+    file: &'a mut File,
+    measure: &'a mut dyn Write,
+}
+
+impl Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write_all(buf)?;
+        self.measure.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+fn copy_rest(from: &mut dyn Read, to: &mut dyn Write) -> io::Result<u64> {
     let mut buffer = vec![0; BLOCK];
     let mut total = 0;
     loop {
@@ -285,8 +326,12 @@ mod tests {
         assert_eq!(input.len(), data.len() as u64);
         assert_eq!(collect(&input, 65536), data);
         assert_eq!(collect(&input, 57 * 1000), data);
+        // Measured as it was spooled: the same facts as measuring it again.
+        let measured = codec::measure(|out| input.write_to(out)).unwrap();
+        assert_eq!(input.facts(), Some(measured));
         let rest = input.after(10);
         assert_eq!(collect(&rest, 4096), data[10..]);
+        assert_eq!(rest.facts(), None, "the facts were of the whole input");
         let small = Input::open(Path::new("-"), &mut &b"hello"[..]).unwrap();
         assert!(matches!(&small, Input::Memory(b) if b == b"hello"));
     }
