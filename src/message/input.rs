@@ -94,6 +94,7 @@ impl Input {
         }
         let mut file = temporary_file()?;
         // Measured on the way to the file: as the whole message (`--data -`) it need not be read back for that.
+        // (As an attachment, `--attach -`, the count goes unused: the scan costs less than a second read.)
         let mut length = 0;
         let facts = codec::measure(|measure| {
             let mut both = Tee { file: &mut file, measure };
