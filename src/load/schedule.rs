@@ -62,12 +62,6 @@ impl Schedule {
         Some(Ticket { sequence, due })
     }
 
-    /// Messages handed out so far (some may still be under way).
-    pub fn issued(&self) -> u64 {
-        let issued = self.next.load(Ordering::Relaxed);
-        self.count.map_or(issued, |count| issued.min(count))
-    }
-
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
     }
@@ -77,7 +71,7 @@ impl Schedule {
         self.rate.is_some()
     }
 
-    pub fn stopped(&self) -> bool {
+    fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
 }
@@ -91,7 +85,6 @@ mod tests {
         let schedule = Schedule::new(Some(3), None, None);
         let numbers: Vec<u64> = std::iter::from_fn(|| schedule.next()).map(|t| t.sequence).collect();
         assert_eq!(numbers, [0, 1, 2]);
-        assert_eq!(schedule.issued(), 3);
     }
 
     #[test]

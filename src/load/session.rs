@@ -148,13 +148,11 @@ pub fn work(
         let mut client = Client::new(settings);
         content.sequences.borrow_mut().clear();
         timing.session(connected);
-        let mut in_flight: VecDeque<Ticket> = VecDeque::new();
-        let submit = |ticket: Ticket, timing: &mut Timing, in_flight: &mut VecDeque<Ticket>| {
+        let submit = |ticket: Ticket, timing: &mut Timing| {
             content.sequences.borrow_mut().push_back(ticket.sequence);
             timing.submit(ticket);
-            in_flight.push_back(ticket);
         };
-        submit(first, &mut timing, &mut in_flight);
+        submit(first, &mut timing);
         let mut started = 1;
         let take_next = |started: &mut u32| -> Option<Ticket> {
             if *started >= per_connection {
@@ -167,7 +165,7 @@ pub fn work(
         if ahead {
             if let Some(next) = take_next(&mut started) {
                 client.queue_transaction(message.envelope(next.sequence, &target.dsn));
-                submit(next, &mut timing, &mut in_flight);
+                submit(next, &mut timing);
             }
         }
         let deadline = Instant::now() + target.timeouts.other;
@@ -178,29 +176,27 @@ pub fn work(
             blocking::run(&mut connection, &mut client, &conversation, None, &mut timing);
             // Transactions that ended while the next was under way.
             while let Some(outcome) = client.take_finished() {
-                in_flight.pop_front();
                 timing.finish(judge(&outcome), progress, schedule, max_errors);
                 if ahead && !client.has_queued() {
                     if let Some(next) = take_next(&mut started) {
                         client.queue_transaction(message.envelope(next.sequence, &target.dsn));
-                        submit(next, &mut timing, &mut in_flight);
+                        submit(next, &mut timing);
                     }
                 }
             }
             if client.is_idle() {
-                in_flight.pop_front();
                 timing.finish(judge(client.transaction()), progress, schedule, max_errors);
                 if client.start_queued() {
                     continue;
                 }
                 match take_next(&mut started) {
                     Some(next) => {
-                        submit(next, &mut timing, &mut in_flight);
+                        submit(next, &mut timing);
                         client.next_transaction(message.envelope(next.sequence, &target.dsn));
                         if ahead {
                             if let Some(after) = take_next(&mut started) {
                                 client.queue_transaction(message.envelope(after.sequence, &target.dsn));
-                                submit(after, &mut timing, &mut in_flight);
+                                submit(after, &mut timing);
                             }
                         }
                     }
@@ -214,11 +210,11 @@ pub fn work(
             }
             if client.is_over() {
                 // The session ended: the transaction under way, and any queued behind it, with it.
-                if in_flight.pop_front().is_some() {
+                if timing.under_way() {
                     timing.finish(judge(client.transaction()), progress, schedule, max_errors);
                 }
                 let cause = client.transaction().error.as_ref().map_or("session ended".to_string(), cause);
-                while in_flight.pop_front().is_some() {
+                while timing.under_way() {
                     timing.finish(Err(Problem::Failed(format!("not sent: {cause}"))), progress, schedule, max_errors);
                 }
                 break;
@@ -310,6 +306,11 @@ impl Timing {
     /// A transaction started (or queued): its steps are timed as its events come.
     fn submit(&mut self, ticket: Ticket) {
         self.messages.push_back(MessageTiming { due: ticket.due, ..MessageTiming::default() });
+    }
+
+    /// Whether a message of this session has not been counted yet.
+    fn under_way(&self) -> bool {
+        !self.messages.is_empty()
     }
 
     /// A message's end: count it, and forget its timing.
