@@ -255,7 +255,6 @@ fn login(args: &OauthLoginArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// Write the refresh token to `path`, readable by the user alone (its directory made if missing, 0700).
 /// A provider that rotates refresh tokens gave a new one: the old one may stop working, so it replaces the
 /// old in its file (written beside it and renamed over it, so that a failure leaves the old one whole). A
 /// token from the environment or a command cannot be written back: the user is told, never shown the token.
@@ -279,6 +278,7 @@ fn keep_rotated(source: &Source, rotated: &Token) {
     }
 }
 
+/// Write the refresh token to `path`, readable by the user alone (its directory made if missing, 0700).
 fn write_private(path: &Path, token: &Token) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
         fs::DirBuilder::new().recursive(true).mode(0o700).create(parent)?;
