@@ -233,9 +233,17 @@ pub fn apply(command: &Command, argv: Vec<OsString>) -> Result<(Vec<OsString>, O
 }
 
 /// Whether the config file can matter to this command line, from a look at its words and the environment:
-/// most runs have no config file and name no account, and then clap need not parse the line twice. A word
-/// that only looks like `--config` or `-a` (a flag's value) leads to the full reading, which gets it right.
+/// only the [`CONFIGURED`] subcommands read it (for the others, `apply` leaves the line as it is, so there is
+/// no need to look for the file), and most runs have no config file and name no account, and then clap need
+/// not parse the line twice. A word that only looks like `--config` or `-a` (a flag's value) leads to the full
+/// reading, which gets it right.
 fn may_need_config(argv: &[OsString]) -> bool {
+    let configured = CONFIGURED.iter().any(|path| {
+        argv.len() > path.len() && path.iter().zip(&argv[1..]).all(|(name, word)| word.to_str() == Some(*name))
+    });
+    if !configured {
+        return false;
+    }
     let words: Vec<&str> = argv.iter().skip(1).filter_map(|word| word.to_str()).collect();
     let account = std::env::var_os("POSTIE_ACCOUNT").is_some_and(|value| !value.is_empty())
         || words
