@@ -572,7 +572,7 @@ impl<'o> Attempts<'o> {
                 }
                 connect_timeout = connect_timeout.min(left);
             }
-            announce(destination, name, is_literal, proxy, sink);
+            announce(destination, (!is_literal).then_some(name), proxy, sink);
             let started = Instant::now();
             let tcp = match dial(destination, proxy, connect_timeout, options.bind)? {
                 Ok(tcp) => tcp,
@@ -600,7 +600,7 @@ impl<'o> Attempts<'o> {
                     && !finished.outcome.message_sent;
                 if fallback {
                     sink.emit(Event::TlsFallback { address: address.to_string(), reason: detail.clone() });
-                    announce(destination, name, is_literal, proxy, sink);
+                    announce(destination, (!is_literal).then_some(name), proxy, sink);
                     match dial(destination, proxy, connect_timeout, options.bind)? {
                         Ok(tcp) => {
                             sink.emit(Event::Connected { address: address.to_string(), local: local_of(&tcp) });
@@ -738,23 +738,21 @@ impl<'o> Attempts<'o> {
     }
 }
 
-/// Say where a connection goes: straight (`Connecting`), or through the proxy (`Proxying`).
-fn announce(
+/// Say where a connection goes: straight (`Connecting`), or through the proxy (`Proxying`). `name` is the host
+/// name an address was looked up for, shown beside it (`None`: the address was given as such, or is not to be
+/// named).
+pub(crate) fn announce(
     destination: &Destination,
-    name: &str,
-    is_literal: bool,
+    name: Option<&str>,
     proxy: Option<&socks::Proxy>,
     sink: &mut dyn Sink,
 ) {
     match (proxy, destination) {
-        (None, _) => sink.emit(Event::Connecting {
-            address: destination.to_string(),
-            host: (!is_literal).then(|| name.to_string()),
-        }),
+        (None, _) => sink.emit(Event::Connecting { address: destination.to_string(), host: name.map(str::to_string) }),
         (Some(proxy), Destination::Address(address)) => sink.emit(Event::Proxying {
             host: address.ip().to_string(),
             port: address.port(),
-            name: (!is_literal).then(|| name.to_string()),
+            name: name.map(str::to_string),
             proxy: proxy.describe(),
             remote_dns: false,
         }),

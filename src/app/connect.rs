@@ -211,23 +211,7 @@ pub fn open(
     let mut failures = Vec::new();
     for destination in destinations {
         let address = destination.to_string();
-        match (proxy, &destination) {
-            (None, _) => sink.emit(Event::Connecting { address: address.clone(), host: None }),
-            (Some(proxy), Destination::Address(at)) => sink.emit(Event::Proxying {
-                host: at.ip().to_string(),
-                port,
-                name: None,
-                proxy: proxy.describe(),
-                remote_dns: false,
-            }),
-            (Some(proxy), Destination::Name(name, _)) => sink.emit(Event::Proxying {
-                host: name.clone(),
-                port,
-                name: None,
-                proxy: proxy.describe(),
-                remote_dns: true,
-            }),
-        }
+        deliver::announce(&destination, None, proxy, sink);
         let started = std::time::Instant::now();
         match deliver::dial(&destination, proxy, route.connect_timeout, route.bind)? {
             Ok(tcp) => {
