@@ -11,6 +11,7 @@ use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
 use crate::config::{self, Config, Origin, Setting, Value};
+use crate::net::socks;
 use crate::secret;
 
 /// The subcommands that take settings from the config file, as paths of names.
@@ -290,14 +291,7 @@ fn check(config: &Config, command: &Command) -> Result<(), Failure> {
                     )));
                 }
                 // A proxy URL with user:password@ holds a password too.
-                let in_url = setting.key == "proxy"
-                    && text.split_once("://").is_some_and(|(_, rest)| {
-                        rest.split('/')
-                            .next()
-                            .unwrap_or("")
-                            .rsplit_once('@')
-                            .is_some_and(|(user, _)| user.contains(':'))
-                    });
+                let in_url = setting.key == "proxy" && socks::has_password(split_path(text).0);
                 let literal = literal || in_url;
                 if literal && config.mode & 0o077 != 0 {
                     return Err(at(format!(
@@ -415,15 +409,19 @@ fn shown(setting: &Setting) -> String {
 
 /// A proxy URL as it may be shown: `socks5h://user:<redacted>@host`.
 fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rsplit_once('@') {
-        Some((userinfo, host)) if userinfo.contains(':') => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:<redacted>@{host}{}", &rest[authority_end..])
-        }
-        _ => url.to_string(),
-    }
+    let (head, path) = split_path(url);
+    socks::redact_with(head, "<redacted>") + path
+}
+
+/// A URL as `SCHEME://AUTHORITY` and what follows (from the first `/` after the scheme): only the first can
+/// hold a password.
+fn split_path(url: &str) -> (&str, &str) {
+    let end = url
+        .find("://")
+        .map(|at| at + "://".len())
+        .and_then(|from| url[from..].find('/').map(|offset| from + offset))
+        .unwrap_or(url.len());
+    url.split_at(end)
 }
 
 /// The flag named `key`: a long flag, or a positional argument of that name (talk's server).

@@ -196,16 +196,30 @@ pub fn bypass_list(text: &str) -> Vec<String> {
 
 /// A proxy URL for a message: the password replaced by `***`, so that an error can quote what was given.
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    match rest.rsplit_once('@') {
-        Some((userinfo, authority)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{authority}"),
-            None => url.to_string(),
-        },
+    redact_with(url, "***")
+}
+
+/// A proxy URL with its password (`SCHEME://USER:PASSWORD@…`, up to the last `@`) replaced by `mask`; as it
+/// is when it holds none.
+pub fn redact_with(url: &str, mask: &str) -> String {
+    match password_span(url) {
+        Some(span) => format!("{}{mask}{}", &url[..span.start], &url[span.end..]),
         None => url.to_string(),
     }
+}
+
+/// Whether a proxy URL holds a password (`SCHEME://USER:PASSWORD@…`), which [`redact_with`] would hide.
+pub fn has_password(url: &str) -> bool {
+    password_span(url).is_some()
+}
+
+/// Where a proxy URL's password is: after the first `:` of the user information (all before the last `@`).
+fn password_span(url: &str) -> Option<std::ops::Range<usize>> {
+    let (scheme, rest) = url.split_once("://")?;
+    let (userinfo, _) = rest.rsplit_once('@')?;
+    let (user, _) = userinfo.split_once(':')?;
+    let start = scheme.len() + "://".len();
+    Some(start + user.len() + 1..start + userinfo.len())
 }
 
 /// RFC 3986 §2.1 percent-decoding of a URL's user information, to UTF-8 text.
