@@ -54,14 +54,20 @@ pub struct Credentials {
 
 impl Credentials {
     pub fn new(user: String, password: String) -> Result<Credentials, String> {
-        if user.is_empty() || user.len() > 255 {
-            return Err("the proxy user name must be 1 to 255 bytes (RFC 1929)".into());
-        }
+        check_user(&user)?;
         if password.is_empty() || password.len() > 255 {
             return Err("the proxy password must be 1 to 255 bytes (RFC 1929)".into());
         }
         Ok(Credentials { user, password })
     }
+}
+
+/// An RFC 1929 user name is 1 to 255 bytes.
+fn check_user(user: &str) -> Result<(), String> {
+    if user.is_empty() || user.len() > 255 {
+        return Err("the proxy user name must be 1 to 255 bytes (RFC 1929)".into());
+    }
+    Ok(())
 }
 
 impl Credentials {
@@ -130,9 +136,7 @@ impl Proxy {
                 let password = percent_decode(password).map_err(|e| format!("the proxy password {e}"))?;
                 if password.is_empty() {
                     // Kept so that --proxy-password can supply it; `connect` refuses a user without one.
-                    if user.is_empty() || user.len() > 255 {
-                        return Err("the proxy user name must be 1 to 255 bytes (RFC 1929)".into());
-                    }
+                    check_user(&user)?;
                     Some(Credentials { user, password })
                 } else {
                     Some(Credentials::new(user, password)?)
@@ -510,7 +514,7 @@ fn handshake(
     timeout: Duration,
 ) -> Result<(), Failure> {
     let mut exchange = Exchange { stream, deadline, timeout };
-    let with_password = credentials.is_some_and(|c| !c.password.is_empty());
+    let with_password = credentials.is_some_and(Credentials::has_password);
     exchange.send(&greeting(with_password))?;
     let mut choice = [0u8; 2];
     exchange.receive(&mut choice)?;
