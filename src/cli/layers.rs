@@ -510,6 +510,10 @@ mod tests {
     fn proxy_passwords_are_not_shown() {
         assert_eq!(without_password("socks5h://me:pw@127.0.0.1:1080"), "socks5h://me:<redacted>@127.0.0.1:1080");
         assert_eq!(without_password("socks5h://me@127.0.0.1"), "socks5h://me@127.0.0.1");
+        // Only the authority is looked at: what follows the first '/' is shown as it is.
+        assert_eq!(without_password("socks5h://me:pw@host/a@b"), "socks5h://me:<redacted>@host/a@b");
+        assert_eq!(without_password("socks5h://host/me:pw@b"), "socks5h://host/me:pw@b");
+        assert_eq!(without_password("no-scheme:pw@host"), "no-scheme:pw@host");
     }
 
     #[test]

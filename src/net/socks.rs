@@ -661,6 +661,9 @@ mod tests {
     fn redaction_hides_only_the_password() {
         assert_eq!(redact("socks5h://alice:secret@host:1080"), "socks5h://alice:***@host:1080");
         assert_eq!(redact("socks5h://host:1080"), "socks5h://host:1080");
+        assert_eq!(redact_with("socks5h://alice:se:cr@et@host", "<x>"), "socks5h://alice:<x>@host");
+        assert!(has_password("socks5h://alice:@host"));
+        assert!(!has_password("socks5h://alice@host"));
     }
 
     #[test]

@@ -209,6 +209,17 @@ fn bad_config_files_name_the_file_and_line() {
         assert!(run.stderr().starts_with(&line), "{name}: expected {line:?}\n{run:?}");
         assert_eq!(run.stderr().lines().count(), 1, "one line\n{run:?}");
     }
+    // A secret's key takes only a source, never the secret itself.
+    let path = config_file("literal-client-secret", "[defaults]\noauth-client-secret = \"abc\"\n", 0o600);
+    let run = postie(["config", "check", "--config", path.to_str().unwrap()]).run().expect_code(78);
+    assert_eq!(
+        run.stderr(),
+        format!(
+            "postie: error: {}:2: oauth-client-secret must be a source: env:NAME, file:PATH or command:COMMAND (a \
+             token does not belong in a config file)\n",
+            path.display()
+        )
+    );
     let path = config_file("unknown-account", "[account.w]\n", 0o600);
     let run = postie(["send", "--config", path.to_str().unwrap(), "-a", "play", "--to", "b@example.test"])
         .run()

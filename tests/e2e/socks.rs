@@ -248,4 +248,25 @@ fn malformed_proxy_urls_are_one_line_usage_errors() {
         assert!(!run.stderr().contains("hunter2"), "the password shows\n{run:?}");
         assert_eq!(run.stdout(), "", "nothing was tried\n{run:?}");
     }
+    // A user with no password, from neither the URL nor --proxy-password.
+    let run = send("127.0.0.1:25", "socks5h://alice@127.0.0.1:1", "x").run().expect_code(64);
+    assert_eq!(
+        run.stderr(),
+        "postie: error: invalid --proxy: the proxy user \"alice\" has no password: give USER:PASSWORD@ or \
+         --proxy-password\n"
+    );
+    assert_eq!(run.stdout(), "", "nothing was tried\n{run:?}");
+    // --proxy-password with no proxy: with --proxy '' and with no --proxy (nor ALL_PROXY) at all.
+    let no_proxy = ["--server", "127.0.0.1:25", "--from", "alice@example.test", "--to", "bob@example.test"];
+    for proxy in [&["--proxy", ""][..], &[]] {
+        let run = postie(["send"])
+            .args(no_proxy)
+            .args(proxy)
+            .args(["--body", "x", "--proxy-password", "env:X"])
+            .env("X", "hunter2")
+            .run()
+            .expect_code(64);
+        assert_eq!(run.stderr(), "postie: error: --proxy-password needs --proxy (or ALL_PROXY)\n", "{proxy:?}");
+        assert_eq!(run.stdout(), "", "nothing was tried\n{run:?}");
+    }
 }
