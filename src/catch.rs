@@ -50,7 +50,7 @@ pub struct Plan {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot listen on {address}: {reason}")]
-    Bind { address: SocketAddr, reason: String, in_use: bool },
+    Bind { address: SocketAddr, reason: String },
     #[error("cannot use {path} for the messages: {reason}")]
     Store { path: String, reason: String },
 }
@@ -85,12 +85,8 @@ pub fn bind(addresses: &[SocketAddr], store: &Store) -> Result<Vec<TcpListener>,
     addresses
         .iter()
         .map(|&address| {
-            let listener = listen::bind(address).map_err(|(reason, in_use)| Error::Bind { address, reason, in_use })?;
-            listener.set_nonblocking(true).map_err(|e| Error::Bind {
-                address,
-                reason: crate::net::io_text(&e),
-                in_use: false,
-            })?;
+            let listener = listen::bind(address).map_err(|reason| Error::Bind { address, reason })?;
+            listener.set_nonblocking(true).map_err(|e| Error::Bind { address, reason: crate::net::io_text(&e) })?;
             Ok(listener)
         })
         .collect()
@@ -429,7 +425,6 @@ mod tests {
         let message = Message {
             from: String::new(),
             recipients: vec!["b@y.test".into()],
-            mail_parameters: vec![],
             content: b"Subject: x\r\n\r\nFrom here\r\n>From there\r\nok".to_vec(),
             bytes: 40,
             lines: 4,

@@ -43,9 +43,9 @@ pub fn server_config(source: &CertificateSource) -> Result<Arc<ServerConfig>, Se
     Ok(Arc::new(config))
 }
 
-/// Bind `address`; the error in words, and whether the address was in use.
-pub fn bind(address: SocketAddr) -> Result<TcpListener, (String, bool)> {
-    TcpListener::bind(address).map_err(|e| (super::io_text(&e), e.kind() == io::ErrorKind::AddrInUse))
+/// Bind `address`; the error in words.
+pub fn bind(address: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(address).map_err(|e| super::io_text(&e))
 }
 
 /// A client's connection: plain, or TLS (implicit, or after STARTTLS).
@@ -85,15 +85,6 @@ impl ServerStream {
             cipher: connection.negotiated_cipher_suite().map_or("?".into(), |s| format!("{:?}", s.suite())),
         };
         Ok((ServerStream::Tls(Box::new(StreamOwned::new(connection, tcp))), agreed))
-    }
-
-    pub fn is_tls(&self) -> bool {
-        matches!(self, ServerStream::Tls(_))
-    }
-
-    /// Change the time allowed for each read.
-    pub fn set_timeout(&self, timeout: Duration) -> io::Result<()> {
-        self.tcp().set_read_timeout(Some(timeout))
     }
 
     fn tcp(&self) -> &TcpStream {
