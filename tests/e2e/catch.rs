@@ -255,7 +255,12 @@ fn each_fault_is_seen_by_send_as_its_exit_code() {
         (vec!["--drop", "after-data"], vec![], 5, "C: <message"),
         (vec!["--greeting", "421"], vec![], 75, "S: 421"),
         (vec!["--greeting", "554"], vec![], 69, "S: 554"),
-        (vec!["--delay", "greeting=3s"], vec!["--timeout", "1"], 75, ""),
+        (
+            vec!["--delay", "greeting=3s"],
+            vec!["--timeout", "1"],
+            75,
+            "banner: no reply from the server within 1s; moving on",
+        ),
     ] {
         let catch = Catch::start(&catch_args);
         let run = postie(["send", "--server", &catch.server(), "--from", "a@example.test", "--to", "b@example.test"])
