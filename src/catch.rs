@@ -104,6 +104,9 @@ struct Shared<'a> {
     open: Mutex<Vec<(u64, TcpStream)>>,
     stop: &'a AtomicBool,
     report: &'a (dyn Fn(CaughtSession) + Sync),
+    /// This host's name for Maildir file names, found once per run: Maildir names cannot hold '/' or ':'
+    /// (the info separator), so those are replaced.
+    host: String,
 }
 
 /// The most transcript lines kept for one session: a client that sends commands without end (a million
@@ -153,6 +156,7 @@ pub fn serve(
         open: Mutex::new(Vec::new()),
         stop,
         report,
+        host: gethostname::gethostname().to_string_lossy().replace(['/', ':'], "_"),
     };
     let shared = &shared;
     let sessions = std::thread::scope(move |scope| {
@@ -364,9 +368,8 @@ fn store(shared: &Shared<'_>, message: &Message, number: u64) -> Result<Option<S
         Store::Maildir(dir) => {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
             // Maildir names: time, a unique part (pid, message number, microseconds), the host.
-            // Maildir names cannot hold '/' or ':' (the info separator).
-            let host = gethostname::gethostname().to_string_lossy().replace(['/', ':'], "_");
-            let name = format!("{}.P{}Q{}M{}.{}", now.as_secs(), std::process::id(), number, now.subsec_micros(), host);
+            let name =
+                format!("{}.P{}Q{}M{}.{}", now.as_secs(), std::process::id(), number, now.subsec_micros(), shared.host);
             let temporary = dir.join("tmp").join(&name);
             let final_path = dir.join("new").join(&name);
             let write = || -> io::Result<()> {
