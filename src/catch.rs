@@ -50,7 +50,7 @@ pub struct Plan {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot listen on {address}: {reason}")]
-    Bind { address: SocketAddr, reason: String, in_use: bool },
+    Bind { address: SocketAddr, reason: String },
     #[error("cannot use {path} for the messages: {reason}")]
     Store { path: String, reason: String },
 }
@@ -85,12 +85,8 @@ pub fn bind(addresses: &[SocketAddr], store: &Store) -> Result<Vec<TcpListener>,
     addresses
         .iter()
         .map(|&address| {
-            let listener = listen::bind(address).map_err(|(reason, in_use)| Error::Bind { address, reason, in_use })?;
-            listener.set_nonblocking(true).map_err(|e| Error::Bind {
-                address,
-                reason: crate::net::io_text(&e),
-                in_use: false,
-            })?;
+            let listener = listen::bind(address).map_err(|reason| Error::Bind { address, reason })?;
+            listener.set_nonblocking(true).map_err(|e| Error::Bind { address, reason: crate::net::io_text(&e) })?;
             Ok(listener)
         })
         .collect()
@@ -108,6 +104,9 @@ struct Shared<'a> {
     open: Mutex<Vec<(u64, TcpStream)>>,
     stop: &'a AtomicBool,
     report: &'a (dyn Fn(CaughtSession) + Sync),
+    /// This host's name for Maildir file names, found once per run: Maildir names cannot hold '/' or ':'
+    /// (the info separator), so those are replaced.
+    host: String,
 }
 
 /// The most transcript lines kept for one session: a client that sends commands without end (a million
@@ -157,6 +156,7 @@ pub fn serve(
         open: Mutex::new(Vec::new()),
         stop,
         report,
+        host: gethostname::gethostname().to_string_lossy().replace(['/', ':'], "_"),
     };
     let shared = &shared;
     let sessions = std::thread::scope(move |scope| {
@@ -368,9 +368,8 @@ fn store(shared: &Shared<'_>, message: &Message, number: u64) -> Result<Option<S
         Store::Maildir(dir) => {
             let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
             // Maildir names: time, a unique part (pid, message number, microseconds), the host.
-            // Maildir names cannot hold '/' or ':' (the info separator).
-            let host = gethostname::gethostname().to_string_lossy().replace(['/', ':'], "_");
-            let name = format!("{}.P{}Q{}M{}.{}", now.as_secs(), std::process::id(), number, now.subsec_micros(), host);
+            let name =
+                format!("{}.P{}Q{}M{}.{}", now.as_secs(), std::process::id(), number, now.subsec_micros(), shared.host);
             let temporary = dir.join("tmp").join(&name);
             let final_path = dir.join("new").join(&name);
             let write = || -> io::Result<()> {
@@ -429,7 +428,6 @@ mod tests {
         let message = Message {
             from: String::new(),
             recipients: vec!["b@y.test".into()],
-            mail_parameters: vec![],
             content: b"Subject: x\r\n\r\nFrom here\r\n>From there\r\nok".to_vec(),
             bytes: 40,
             lines: 4,

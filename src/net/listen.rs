@@ -4,15 +4,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::PrivateKeyDer;
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
-use super::tls::SetupError;
+use super::tls::{read_chain, read_key, SetupError};
 
 /// Where the server's certificate comes from.
 #[derive(Debug, Clone)]
@@ -45,34 +43,9 @@ pub fn server_config(source: &CertificateSource) -> Result<Arc<ServerConfig>, Se
     Ok(Arc::new(config))
 }
 
-fn readable(path: &Path) -> Result<(), SetupError> {
-    std::fs::File::open(path).map(drop).map_err(|cause| SetupError::Unreadable { path: path.to_path_buf(), cause })
-}
-
-fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, SetupError> {
-    readable(path)?;
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-        .and_then(|iter| iter.collect::<Result<_, _>>())
-        .map_err(|e| SetupError::Invalid(format!("--tls-cert {}: {e}", path.display())))?;
-    if chain.is_empty() {
-        return Err(SetupError::Invalid(format!("--tls-cert {} holds no PEM certificate", path.display())));
-    }
-    Ok(chain)
-}
-
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, SetupError> {
-    readable(path)?;
-    PrivateKeyDer::from_pem_file(path).map_err(|e| match e {
-        rustls::pki_types::pem::Error::NoItemsFound => {
-            SetupError::Invalid(format!("--tls-key {} holds no PEM private key", path.display()))
-        }
-        other => SetupError::Invalid(format!("--tls-key {}: {other}", path.display())),
-    })
-}
-
-/// Bind `address`; the error in words, and whether the address was in use.
-pub fn bind(address: SocketAddr) -> Result<TcpListener, (String, bool)> {
-    TcpListener::bind(address).map_err(|e| (super::io_text(&e), e.kind() == io::ErrorKind::AddrInUse))
+/// Bind `address`; the error in words.
+pub fn bind(address: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(address).map_err(|e| super::io_text(&e))
 }
 
 /// A client's connection: plain, or TLS (implicit, or after STARTTLS).
@@ -112,15 +85,6 @@ impl ServerStream {
             cipher: connection.negotiated_cipher_suite().map_or("?".into(), |s| format!("{:?}", s.suite())),
         };
         Ok((ServerStream::Tls(Box::new(StreamOwned::new(connection, tcp))), agreed))
-    }
-
-    pub fn is_tls(&self) -> bool {
-        matches!(self, ServerStream::Tls(_))
-    }
-
-    /// Change the time allowed for each read.
-    pub fn set_timeout(&self, timeout: Duration) -> io::Result<()> {
-        self.tcp().set_read_timeout(Some(timeout))
     }
 
     fn tcp(&self) -> &TcpStream {

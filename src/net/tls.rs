@@ -44,8 +44,31 @@ pub enum SetupError {
 }
 
 /// Fail early, with the I/O error, for a file that cannot be opened.
-fn readable(path: &Path) -> Result<(), SetupError> {
+pub(super) fn readable(path: &Path) -> Result<(), SetupError> {
     std::fs::File::open(path).map(drop).map_err(|cause| SetupError::Unreadable { path: path.to_path_buf(), cause })
+}
+
+/// The PEM certificate chain in `path` (`--tls-cert`): at least one certificate.
+pub(super) fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, SetupError> {
+    readable(path)?;
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .and_then(|iter| iter.collect::<Result<_, _>>())
+        .map_err(|e| SetupError::Invalid(format!("--tls-cert {}: {e}", path.display())))?;
+    if chain.is_empty() {
+        return Err(SetupError::Invalid(format!("--tls-cert {} holds no PEM certificate", path.display())));
+    }
+    Ok(chain)
+}
+
+/// The PEM private key in `path` (`--tls-key`).
+pub(super) fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, SetupError> {
+    readable(path)?;
+    PrivateKeyDer::from_pem_file(path).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => {
+            SetupError::Invalid(format!("--tls-key {} holds no PEM private key", path.display()))
+        }
+        other => SetupError::Invalid(format!("--tls-key {}: {other}", path.display())),
+    })
 }
 
 /// Everything needed to make TLS connections, checked and loaded once. Each handshake gets its own verifier
@@ -127,21 +150,10 @@ impl TlsClient {
         let client_auth = match options.client_cert {
             None => None,
             Some((cert, key)) => {
+                // Both files must open before either is parsed, so that a missing key is named first.
                 readable(cert)?;
                 readable(key)?;
-                let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-                    .and_then(|iter| iter.collect::<Result<_, _>>())
-                    .map_err(|e| SetupError::Invalid(format!("--tls-cert {}: {e}", cert.display())))?;
-                if chain.is_empty() {
-                    return Err(SetupError::Invalid(format!("--tls-cert {} holds no PEM certificate", cert.display())));
-                }
-                let key = PrivateKeyDer::from_pem_file(key).map_err(|e| match e {
-                    rustls::pki_types::pem::Error::NoItemsFound => {
-                        SetupError::Invalid(format!("--tls-key {} holds no PEM private key", key.display()))
-                    }
-                    other => SetupError::Invalid(format!("--tls-key {}: {other}", key.display())),
-                })?;
-                Some((chain, Arc::new(key)))
+                Some((read_chain(cert)?, Arc::new(read_key(key)?)))
             }
         };
         let roots = Arc::new(roots);

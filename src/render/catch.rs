@@ -231,7 +231,6 @@ mod tests {
         let message = Message {
             from: "a@x.test".into(),
             recipients: vec!["b@y.test".into(), "c@y.test".into()],
-            mail_parameters: vec![],
             content: b"Subject: hi \x1b[1m\r\n\r\n.body\r\n".to_vec(),
             bytes: 27,
             lines: 3,

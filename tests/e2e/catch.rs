@@ -255,7 +255,12 @@ fn each_fault_is_seen_by_send_as_its_exit_code() {
         (vec!["--drop", "after-data"], vec![], 5, "C: <message"),
         (vec!["--greeting", "421"], vec![], 75, "S: 421"),
         (vec!["--greeting", "554"], vec![], 69, "S: 554"),
-        (vec!["--delay", "greeting=3s"], vec!["--timeout", "1"], 75, ""),
+        (
+            vec!["--delay", "greeting=3s"],
+            vec!["--timeout", "1"],
+            75,
+            "banner: no reply from the server within 1s; moving on",
+        ),
     ] {
         let catch = Catch::start(&catch_args);
         let run = postie(["send", "--server", &catch.server(), "--from", "a@example.test", "--to", "b@example.test"])
@@ -389,6 +394,24 @@ fn bad_input_is_one_clear_line() {
     let run = postie(["catch", "--tls-cert", missing, "--tls-key", missing]).run().expect_code(66);
     assert_eq!(run.stderr().lines().count(), 1, "{run:?}");
     assert!(run.stderr().contains("missing.pem"), "{run:?}");
+    for (args, code, line) in [
+        (&["--hostname", "a b"][..], 64, "postie: error: invalid --hostname \"a b\": give one name, such as mx.example.test"),
+        (&["--delay", "greeting"], 64, "postie: error: invalid --delay \"greeting\": give STEP=DURATION, such as greeting=3s"),
+        (
+            &["--greeting", "999"],
+            64,
+            "postie: error: invalid --greeting \"999\": \"999\" is not a reply code (three digits, 200 to 559, RFC 5321 §4.2)",
+        ),
+        (
+            &["--implicit-tls"],
+            64,
+            "postie: error: --implicit-tls needs a certificate: give --tls self-signed or --tls-cert and --tls-key",
+        ),
+        (&["--auth", "alice"], 64, "postie: error: invalid --auth \"alice\": give any, or USER:SECRET such as alice:env:PW"),
+    ] {
+        let run = postie(["catch"].iter().chain(args)).run().expect_code(code);
+        assert_eq!(run.stderr(), format!("{line}\n"), "{args:?}: {run:?}");
+    }
 }
 
 /// The load mode pointed at catch: every message arrives, catch counts them and ends, and each stored copy

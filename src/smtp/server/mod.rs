@@ -201,7 +201,6 @@ pub enum Action {
 pub struct Message {
     pub from: String,
     pub recipients: Vec<String>,
-    pub mail_parameters: Vec<Parameter>,
     /// Exactly the bytes received: after dot-unstuffing (DATA) or as sent (BDAT).
     pub content: Vec<u8>,
     /// The size of the content as received (the driver may keep less of it for the transcript).
@@ -303,7 +302,6 @@ enum Mode {
 #[derive(Debug, Default)]
 struct Envelope {
     from: String,
-    parameters: Vec<Parameter>,
     recipients: Vec<String>,
     /// BDAT chunks so far.
     chunks: Vec<u8>,
@@ -391,20 +389,6 @@ impl Session {
 
     pub fn is_closed(&self) -> bool {
         matches!(self.mode, Mode::Closed) && self.actions.is_empty()
-    }
-
-    /// Whether the session is inside a message (the driver allows a longer silence there, or not).
-    pub fn in_message(&self) -> bool {
-        matches!(self.mode, Mode::Data(_) | Mode::Chunk { .. })
-    }
-
-    /// Messages taken in this session.
-    pub fn messages(&self) -> u64 {
-        self.messages
-    }
-
-    pub fn is_tls(&self) -> bool {
-        self.tls
     }
 
     /// The handshake after STARTTLS succeeded: RFC 3207 §4.2, the client starts again with EHLO.
@@ -833,7 +817,7 @@ impl Session {
         }
         let text = format!("Sender <{path}> ok");
         if self.answer(Step::Mail, 250, "2.1.0", vec![text]).is_some_and(positive) {
-            self.envelope = Some(Envelope { from: path, parameters, ..Envelope::default() });
+            self.envelope = Some(Envelope { from: path, ..Envelope::default() });
         }
     }
 
@@ -950,7 +934,6 @@ impl Session {
         self.actions.push_back(Action::Deliver(Message {
             from: envelope.from,
             recipients: envelope.recipients,
-            mail_parameters: envelope.parameters,
             bytes: content.len() as u64,
             content,
             lines,
